@@ -1,0 +1,82 @@
+"""Altair chart builders shared by the dashboard and the CLI export, so both show the same chart.
+
+Every builder takes plain data (DataFrames from core.results) and returns a finished chart via
+`finalize`, which sets the chart's own config: exports then look like the page (the dashboard
+draws with theme=None so Streamlit's theme does not restyle them).
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from core.models import MODEL_NAMES
+from core.tasks import Task
+
+# One colour per model everywhere: the RNN warm, the LSTM blue, the GRU green.
+MODEL_COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
+CHANCE_COLOR = "#7f7f7f"
+TARGET_COLOR = "#bcbd22"
+FONT = "Helvetica, Arial, sans-serif"
+WIDTH = 320  # one panel; two panels side by side fit a laptop-width page
+
+
+def model_scale(kinds: list[str] | None = None) -> alt.Scale:
+    """Colour scale over model display names, fixed so a model keeps its colour in every chart."""
+    kinds = kinds or list(MODEL_COLORS)
+    return alt.Scale(domain=[MODEL_NAMES[k] for k in kinds], range=[MODEL_COLORS[k] for k in kinds])
+
+
+def model_color(kinds: list[str] | None = None, legend_title: str = "model") -> alt.Color:
+    return alt.Color("name:N", scale=model_scale(kinds), title=legend_title)
+
+
+def with_names(df: pd.DataFrame) -> pd.DataFrame:
+    """Add the display name column `name` next to `model`."""
+    out = df.copy()
+    out["name"] = out["model"].map(MODEL_NAMES)
+    return out
+
+
+def finalize(chart: alt.TopLevelMixin, title: str | None = None, subtitle: str | None = None):
+    """The chart's own look (fonts, sizes, white background), shared by page and export."""
+    if title:
+        chart = chart.properties(title=alt.TitleParams(title, subtitle=subtitle or "", anchor="start"))
+    return chart.configure(background="white", font=FONT).configure_view(stroke="#dddddd").configure_axis(
+        labelFontSize=11, titleFontSize=12, gridColor="#eeeeee").configure_legend(
+        labelFontSize=12, titleFontSize=12, orient="bottom").configure_title(fontSize=15, subtitleFontSize=12,
+                                                                             subtitleColor="#555555")
+
+
+def metric_title(task: Task) -> str:
+    return "held-out accuracy" if task.metric == "accuracy" else "held-out MSE"
+
+
+def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None = None) -> alt.TopLevelMixin:
+    """Held-out metric and training loss against step, one colour per model; the chance baseline
+    (grey) and the target (olive, dashed) drawn as rules on the metric panel."""
+    df = with_names(metrics)
+    kinds = kinds or list(dict.fromkeys(df["model"]))
+    color = model_color(kinds)
+    fmt = ".1%" if task.metric == "accuracy" else ".4f"
+    tips = [alt.Tooltip("name:N", title="model"), alt.Tooltip("step:Q"),
+            alt.Tooltip("metric:Q", title=metric_title(task), format=fmt),
+            alt.Tooltip("loss:Q", title="training loss", format=".4f"),
+            alt.Tooltip("elapsed_s:Q", title="seconds", format=".1f")]
+    y_metric = alt.Y("metric:Q", title=metric_title(task),
+                     scale=alt.Scale(domain=[0, 1]) if task.metric == "accuracy" else alt.Scale(type="log"),
+                     axis=alt.Axis(format="%" if task.metric == "accuracy" else "~g"))
+    base = alt.Chart(df).encode(x=alt.X("step:Q", title="training step"), color=color)
+    metric = base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(y=y_metric, tooltip=tips)
+    rules = pd.DataFrame({"y": [task.chance, task.target],
+                          "what": [f"chance ({task.chance:.3g})", f"target ({task.target:.3g})"]})
+    chance = alt.Chart(rules.iloc[[0]]).mark_rule(color=CHANCE_COLOR, strokeWidth=1.5).encode(
+        y="y:Q", tooltip=alt.Tooltip("what:N", title="baseline"))
+    target = alt.Chart(rules.iloc[[1]]).mark_rule(color=TARGET_COLOR, strokeDash=[5, 4]).encode(
+        y="y:Q", tooltip=alt.Tooltip("what:N", title="target"))
+    left = alt.layer(metric, chance, target).properties(
+        width=WIDTH, height=240, title=f"{metric_title(task).capitalize()} (grey: chance, dashed: target)")
+    loss = base.mark_line().encode(
+        y=alt.Y("loss:Q", title="training loss", scale=alt.Scale(type="log")), tooltip=tips,
+    ).properties(width=WIDTH, height=240, title="Training loss (log scale)")
+    return finalize(alt.hconcat(left, loss), title=f"Learning curves: {task.title}, T = {task.T}",
+                    subtitle="Same batches for every model; evaluated on a fixed held-out batch")

@@ -1,0 +1,86 @@
+"""`python -m core train`: train the chosen models side by side and write a run folder."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from core.config import RunConfig
+from core.results import RunResult, format_metric
+from core.runio import check_writable, save_run
+from core.store import RunStore
+from core.trainer import Trainer
+
+
+def add_parser(sub) -> None:
+    from core.cli import add_config_args
+
+    p = sub.add_parser("train", help="train models and write a run folder",
+                       description="Train the chosen models on the same batches and write config.json, "
+                                   "metrics.csv, summary.json, grad_probes.csv and traces.npz to --out.")
+    add_config_args(p)
+    p.add_argument("--out", default="runs/demo", help="run folder to write (default: runs/demo)")
+    p.add_argument("--store", default=None, help="run store folder (default: $LAB_DATA_DIR or data/)")
+    p.add_argument("--no-store", action="store_true", help="do not save the run in the run store")
+    p.add_argument("--reuse", action="store_true", help="reuse models already in the run store")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def results_table(result: RunResult) -> str:
+    task = result.task
+    lines = [f"{'model':12s} {'final':>12s} {'chance':>8s} {'to target':>10s} {'seconds':>8s}  status"]
+    for kind, s in result.summary().items():
+        to = f"{s['steps_to_target']}" if s["steps_to_target"] is not None else "-"
+        lines.append(f"{s['name']:12s} {format_metric(s['final_metric'], task):>12s} {s['chance']:8.3f} "
+                     f"{to:>10s} {s['elapsed_s']:8.1f}  {s['status']}")
+    return "\n".join(lines)
+
+
+def train_with_progress(cfg: RunConfig, quiet: bool = False) -> RunResult:
+    trainer = Trainer(cfg)
+    bar = tqdm(total=cfg.train.steps, desc="training", unit="step", disable=quiet, file=sys.stderr)
+    last: dict[str, str] = {}
+    try:
+        for snap in trainer.iterate():
+            last[snap.model] = format_metric(snap.metric, trainer.task)
+            bar.update(trainer.step - bar.n)
+            bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in last.items()))
+    except KeyboardInterrupt:  # Ctrl-C: keep what was trained so far
+        trainer.stop()
+        trainer.advance(0)
+    finally:
+        bar.close()
+    return trainer.result()
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.cli import config_from_args
+
+    cfg = config_from_args(args)
+    out = check_writable(args.out)
+    store = None if args.no_store else RunStore(args.store)
+    reused: dict = {}
+    if store is not None and args.reuse:
+        found, missing = store.get_result(cfg)
+        reused = found.runs
+        cfg_to_train = cfg.replace(models=tuple(missing)) if missing else None
+    else:
+        cfg_to_train = cfg
+    result = RunResult(config=cfg, runs={})
+    if cfg_to_train is not None:
+        trained = train_with_progress(cfg_to_train, args.quiet)
+        if store is not None:
+            store.put_result(trained)
+        result.runs.update(trained.runs)
+    result.runs.update(reused)
+    result.runs = {k: result.runs[k] for k in cfg.models if k in result.runs}
+    save_run(result, out)
+    if reused:
+        print(f"reused from the run store: {', '.join(reused)}")
+    print(results_table(result))
+    for s in result.summary().values():
+        print("- " + s["verdict"])
+    print(f"wrote {out}/")
+    return 0

@@ -1,0 +1,222 @@
+"""The training loop: every chosen model sees the same batches, step by step, in lockstep.
+
+It reports snapshots (through `iterate`, a generator, or a callback), can be asked to stop
+between steps and keeps what it has; it never prints and never touches a UI. A model whose loss
+turns non-finite is marked `diverged` and dropped; the others go on.
+
+Determinism: the data stream is seeded by the run seed alone, and each model's initial weights
+by (seed, kind) alone, so a model's numbers do not depend on which models train beside it.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+
+from core.config import RunConfig
+from core.models import SeqModel, build_model, n_params
+from core.probes import state_arrays
+from core.results import ModelRun, RunResult
+from core.tasks import make_task
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    model: str
+    step: int
+    loss: float  # mean training loss since the previous snapshot
+    eval_loss: float
+    metric: float  # on the held-out batch
+    grad_norm: float  # global gradient norm (before clipping) at this step
+    elapsed_s: float  # this model's own training + evaluation time so far
+    reached: bool
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device cuda was asked for but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def checkpoint_steps(steps: int, n: int) -> list[int]:
+    """Step 0 plus about n evenly spaced steps up to the last one."""
+    return sorted({round(k * steps / n) for k in range(n + 1)})
+
+
+def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr, momentum=0.9)
+
+
+class Trainer:
+    """Train the config's models on one data stream. Usage:
+
+        trainer = Trainer(cfg)
+        for snap in trainer.iterate():   # or trainer.advance(50) for a chunk of steps
+            ...
+        result = trainer.result()
+    """
+
+    def __init__(self, cfg: RunConfig):
+        self.cfg, tr = cfg, cfg.train
+        self.device = resolve_device(tr.device)
+        self.task = make_task(cfg.task)
+        self.gen = torch.Generator().manual_seed(tr.seed)
+        self.eval_x, self.eval_y = (t.to(self.device) for t in self.task.eval_batch())
+        self.ckpt_steps = set(checkpoint_steps(tr.steps, tr.n_checkpoints))
+        self.step = 0
+        self._stop = threading.Event()
+        self.models: dict[str, SeqModel] = {}
+        self.opts: dict[str, torch.optim.Optimizer] = {}
+        self.runs: dict[str, ModelRun] = {}
+        self._loss_sum: dict[str, float] = {}
+        self._loss_n: dict[str, int] = {}
+        self._held: dict[str, int] = {}
+        for kind in cfg.models:
+            model = build_model(kind, self.task, cfg.model, tr.seed).to(self.device)
+            self.models[kind] = model
+            self.opts[kind] = make_optimizer(tr.optimizer, model.parameters(), tr.lr)
+            self.runs[kind] = ModelRun(kind=kind, config=cfg.single(kind), n_params=n_params(model))
+            self._loss_sum[kind], self._loss_n[kind], self._held[kind] = 0.0, 0, 0
+        self._pending: list[Snapshot] = []
+        for kind in self.models:  # the untrained starting point
+            self._pending.append(self._evaluate(kind, first=True))
+            self._checkpoint(kind)
+
+    # --- control -----------------------------------------------------------------------
+    @property
+    def active(self) -> list[str]:
+        return [k for k, r in self.runs.items() if r.status == "running"]
+
+    @property
+    def done(self) -> bool:
+        return not self.active
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step; what was done is kept."""
+        self._stop.set()
+
+    # --- the loop ------------------------------------------------------------------------
+    def iterate(self, max_steps: int | None = None) -> Iterator[Snapshot]:
+        """Train up to `max_steps` more steps (default: to the end), yielding snapshots."""
+        tr = self.cfg.train
+        yield from self._drain()
+        limit = tr.steps if max_steps is None else min(tr.steps, self.step + max_steps)
+        while self.step < limit and self.active:
+            if self._stop.is_set():
+                self._finish("stopped")
+                break
+            self._train_step()
+            yield from self._drain()
+        if self.step >= tr.steps and self.active:
+            self._finish("finished")
+            yield from self._drain()
+
+    def advance(self, max_steps: int | None = None) -> list[Snapshot]:
+        return list(self.iterate(max_steps))
+
+    def run(self, callback: Callable[[Snapshot], object] | None = None) -> RunResult:
+        for snap in self.iterate():
+            if callback is not None and callback(snap) is False:
+                self.stop()
+        if self.active:  # stopped by the callback after the last step
+            self._finish("stopped")
+        return self.result()
+
+    def result(self) -> RunResult:
+        return RunResult(config=self.cfg, runs=self.runs)
+
+    def _drain(self) -> Iterator[Snapshot]:
+        while self._pending:
+            yield self._pending.pop(0)
+
+    def _train_step(self) -> None:
+        tr = self.cfg.train
+        x, y = self.task.sample(tr.batch_size, self.gen)
+        x, y = x.to(self.device), y.to(self.device)
+        self.step += 1
+        max_norm = tr.clip if tr.clip > 0 else math.inf
+        for kind in self.active:
+            model, opt, run = self.models[kind], self.opts[kind], self.runs[kind]
+            t0 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss = self.task.loss(model(x), y)
+            lv = loss.item()
+            if math.isfinite(lv):
+                loss.backward()
+                gn = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm, foreach=True))
+            else:
+                gn = math.nan
+            if not (math.isfinite(lv) and math.isfinite(gn)):
+                run.steps.append({"step": self.step, "loss": lv, "grad_norm": gn, "clipped": False})
+                run.status, run.steps_run = "diverged", self.step
+                run.elapsed_s += time.perf_counter() - t0
+                continue
+            opt.step()
+            run.elapsed_s += time.perf_counter() - t0
+            run.steps_run = self.step
+            run.steps.append({"step": self.step, "loss": lv, "grad_norm": gn, "clipped": gn > max_norm})
+            self._loss_sum[kind] += lv
+            self._loss_n[kind] += 1
+            if self.step % tr.eval_every == 0 or self.step == tr.steps:
+                snap = self._evaluate(kind)
+                self._pending.append(snap)
+                if snap.reached and tr.patience:
+                    self._held[kind] += 1
+                    if self._held[kind] >= tr.patience:
+                        run.status = "finished"
+                elif tr.patience:
+                    self._held[kind] = 0
+            if self.step in self.ckpt_steps or run.status != "running":
+                self._checkpoint(kind)
+
+    @torch.no_grad()
+    def _evaluate(self, kind: str, first: bool = False) -> Snapshot:
+        model, run = self.models[kind], self.runs[kind]
+        t0 = time.perf_counter()
+        model.eval()
+        out = model(self.eval_x)
+        eval_loss = self.task.loss(out, self.eval_y).item()
+        metric = self.task.score(out, self.eval_y)
+        model.train()
+        run.elapsed_s += time.perf_counter() - t0
+        n = self._loss_n[kind]
+        loss = self._loss_sum[kind] / n if n else eval_loss
+        self._loss_sum[kind], self._loss_n[kind] = 0.0, 0
+        gn = run.steps[-1]["grad_norm"] if run.steps else math.nan
+        reached = self.task.reached(metric)
+        if reached and run.steps_to_target is None and not first:
+            run.steps_to_target, run.seconds_to_target = self.step, round(run.elapsed_s, 3)
+        row = {"step": self.step, "loss": loss, "eval_loss": eval_loss, "metric": metric,
+               "grad_norm": gn, "elapsed_s": round(run.elapsed_s, 4)}
+        run.evals.append(row)
+        return Snapshot(model=kind, reached=reached, **row)
+
+    def _checkpoint(self, kind: str) -> None:
+        run, model = self.runs[kind], self.models[kind]
+        if self.step in run.checkpoints:
+            return
+        # weights only (~0.1 ms); probes are computed from them when asked (results.grad_frame)
+        run.checkpoints[self.step] = state_arrays(model)
+
+    def _finish(self, status: str) -> None:
+        for kind in self.active:
+            run = self.runs[kind]
+            if not run.evals or run.evals[-1]["step"] != self.step:
+                self._pending.append(self._evaluate(kind))
+            run.status = status
+            self._checkpoint(kind)
+
+
+def train(cfg: RunConfig, callback: Callable[[Snapshot], object] | None = None) -> RunResult:
+    """Train to the end (or until the callback returns False) and return the result."""
+    return Trainer(cfg).run(callback)
