@@ -6,6 +6,8 @@ draws with theme=None so Streamlit's theme does not restyle them).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import altair as alt
 import pandas as pd
 
@@ -80,3 +82,27 @@ def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None =
     ).properties(width=WIDTH, height=240, title="Training loss (log scale)")
     return finalize(alt.hconcat(left, loss), title=f"Learning curves: {task.title}, T = {task.T}",
                     subtitle="Same batches for every model; evaluated on a fixed held-out batch")
+
+
+@dataclass
+class ChartItem:
+    """A chart as the dashboard shows it and the export writes it: the finished Altair chart, the
+    plain data it draws (for CSV), a short stable name for file names, and a caption in words."""
+
+    name: str  # file-name safe, e.g. "learning_curves"
+    title: str
+    chart: alt.TopLevelMixin
+    data: pd.DataFrame
+    caption: str
+
+
+def run_charts(result) -> list[ChartItem]:
+    """The charts of a training run's main page (core.results.RunResult)."""
+    task = result.task
+    metrics = result.metrics_frame()
+    return [ChartItem(
+        name="learning_curves", title="Learning curves", chart=learning_curves(metrics, task), data=metrics,
+        caption=(f"Held-out {task.metric} and training loss of each model against training step on "
+                 f"'{task.title}' at T = {task.T}. The grey rule is chance ({task.chance:.3g}); the dashed "
+                 f"rule is the target ({task.target:.3g})."),
+    )]
