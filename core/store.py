@@ -5,9 +5,15 @@ Where: $LAB_DATA_DIR, else `data/` at the top of the project; `runs.sqlite` insi
 Each model run is one row: config, status, summary and histories as JSON, and its checkpoint
 weights and probes as one `.npz` blob (read with allow_pickle=False: nothing loaded executes).
 
-Safety: WAL journal and one transaction per write, so a process killed mid-write leaves the
-previous state readable; a busy timeout lets two processes (two browser sessions, or the CLI
-beside the app) share the file. The schema version is stored and checked on open.
+Safety:
+- WAL journal, `synchronous = FULL` and one `BEGIN IMMEDIATE ... COMMIT` per write. A process
+  killed mid-write leaves only an uncommitted tail in the WAL, which SQLite ignores on the next
+  open; once `put` has returned, the run survives a kill of the process (and a power cut).
+- A busy timeout lets two processes (two browser sessions, or the CLI beside the app) share the
+  file: writers queue for the lock, readers never block under WAL.
+- The schema version lives in the file. An older version is migrated step by step inside one
+  transaction (MIGRATIONS); a newer one, or a file that is not a run store, is refused with a
+  one-line StoreError, never misread.
 """
 from __future__ import annotations
 
@@ -19,16 +25,30 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from core.config import RunConfig, config_hash
+from core.config import ConfigError, RunConfig, config_hash
 from core.results import ModelRun, RunResult, run_from_record, run_to_record
 
 SCHEMA_VERSION = 1
 REUSABLE = ("finished", "diverged")  # a stopped run is incomplete: it is not reused
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's transaction
+
+# Version n -> n+1, applied in order inside the opening transaction. Version 1 is the first
+# layout, so there is nothing to migrate yet; a future change adds `MIGRATIONS[1] = _v1_to_v2`.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+_CREATE = (
+    """CREATE TABLE IF NOT EXISTS model_runs (
+        hash TEXT PRIMARY KEY, kind TEXT NOT NULL, task TEXT NOT NULL,
+        seq_len INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+        config TEXT NOT NULL, summary TEXT NOT NULL, record TEXT NOT NULL,
+        arrays BLOB NOT NULL, created REAL NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS by_task ON model_runs (task, seq_len, kind)",
+)
 
 
 class StoreError(RuntimeError):
@@ -74,57 +94,87 @@ class RunStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in autocommit mode (transactions are explicit), always closed."""
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        """A connection in autocommit mode (transactions are explicit), always closed; SQLite's
+        own errors (locked past the timeout, disk full, read-only, corrupt) become one line."""
         try:
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open the run store {self.path}: {e}") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA synchronous = FULL")  # a returned put survives a power cut too
             yield conn
+        except sqlite3.Error as e:
+            if "not a database" in str(e):
+                raise StoreError(f"{self.path} is not a run store ({e}); move it aside or point "
+                                 "LAB_DATA_DIR elsewhere") from None
+            raise StoreError(f"run store {self.path}: {e}") from None
         finally:
             conn.close()
 
-    def _init(self) -> None:
-        try:
-            with self._connect() as conn:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-                if row is None:
-                    conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                    conn.execute(
-                        """CREATE TABLE IF NOT EXISTS model_runs (
-                            hash TEXT PRIMARY KEY, kind TEXT NOT NULL, task TEXT NOT NULL,
-                            seq_len INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
-                            config TEXT NOT NULL, summary TEXT NOT NULL, record TEXT NOT NULL,
-                            arrays BLOB NOT NULL, created REAL NOT NULL)""")
-                    conn.execute("CREATE INDEX IF NOT EXISTS by_task ON model_runs (task, seq_len, kind)")
-                elif int(row[0]) != SCHEMA_VERSION:
-                    conn.execute("ROLLBACK")
-                    raise StoreError(
-                        f"run store {self.path} has schema version {row[0]}, this lab reads version "
-                        f"{SCHEMA_VERSION}; move the file aside or point LAB_DATA_DIR elsewhere")
-                conn.execute("COMMIT")
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"run store {self.path} is not usable: {e}") from None
-
-    # --- writing ------------------------------------------------------------------------
-    def put(self, run: ModelRun) -> str:
-        """Save one model run in one transaction; returns its hash."""
-        meta, arrays = run_to_record(run)
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
-        cfg = run.config
-        h = config_hash(cfg)
-        row = (h, run.kind, cfg.task.name, cfg.task.seq_len, cfg.train.seed, run.status,
-               cfg.to_json(), _json(run.summary()), _json(meta), buf.getvalue(), time.time())
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole at the end, rolled back whole on any error."""
         with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
             try:
-                conn.execute("INSERT OR REPLACE INTO model_runs VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+                yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def _init(self) -> None:
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode = WAL")  # persistent: readers never wait for writers
+        with self._write() as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:  # a new file
+                conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                for sql in _CREATE:
+                    conn.execute(sql)
+                return
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() \
+                if "meta" in tables else None
+            if row is None or not str(row[0]).isdigit():
+                raise StoreError(f"{self.path} is a SQLite file but not a run store of this lab; move it "
+                                 "aside or point LAB_DATA_DIR elsewhere")
+            self._migrate(conn, int(row[0]))
+
+    def _migrate(self, conn: sqlite3.Connection, found: int) -> None:
+        if found == SCHEMA_VERSION:
+            return
+        if found > SCHEMA_VERSION:
+            raise StoreError(f"run store {self.path} has schema version {found}, newer than this lab's "
+                             f"{SCHEMA_VERSION}; update the lab or point LAB_DATA_DIR elsewhere")
+        for v in range(found, SCHEMA_VERSION):
+            if v not in MIGRATIONS:
+                raise StoreError(f"run store {self.path} has schema version {found}, and this lab cannot "
+                                 f"migrate version {v} to {SCHEMA_VERSION}; move the file aside or point "
+                                 "LAB_DATA_DIR elsewhere")
+            MIGRATIONS[v](conn)  # same transaction: a failed or killed migration changes nothing
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+    def schema_version(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+
+    # --- writing ------------------------------------------------------------------------
+    def put(self, run: ModelRun) -> str:
+        """Save one model run in one transaction; returns its hash. Once this returns, the run
+        is on disk."""
+        cfg = run.config
+        if len(cfg.models) != 1:
+            raise ValueError("put() takes a model run whose config is single-model (cfg.single(kind))")
+        meta, arrays = run_to_record(run)
+        buf = io.BytesIO()  # encode before taking the lock: the transaction only copies bytes
+        np.savez_compressed(buf, **arrays)
+        h = config_hash(cfg)
+        row = (h, run.kind, cfg.task.name, cfg.task.seq_len, cfg.train.seed, run.status,
+               cfg.to_json(), _json(run.summary()), _json(meta), buf.getvalue(), time.time())
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO model_runs VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
         return h
 
     def put_result(self, result: RunResult) -> list[str]:
@@ -145,7 +195,10 @@ class RunStore:
         meta["evals"], meta["steps"] = _nan(meta["evals"]), _nan(meta["steps"])
         with np.load(io.BytesIO(row[1]), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-        return run_from_record(meta, arrays)
+        try:
+            return run_from_record(meta, arrays)
+        except ConfigError:  # saved by a lab whose config had other fields: not this experiment
+            return None
 
     def get_result(self, cfg: RunConfig) -> tuple[RunResult, list[str]]:
         """What the store has of a multi-model config, and which models are missing."""
@@ -162,6 +215,19 @@ class RunStore:
         with self._connect() as conn:
             return conn.execute("SELECT 1 FROM model_runs WHERE hash = ? AND status IN (?, ?)",
                                 (config_hash(cfg), *REUSABLE)).fetchone() is not None
+
+    def get_summaries(self, hashes: list[str]) -> dict[str, dict]:
+        """hash -> summary dict of the reusable runs among `hashes`, without decoding any arrays
+        (what a sweep needs to reuse a run). NaN metrics come back as None."""
+        out: dict[str, dict] = {}
+        with self._connect() as conn:
+            for i in range(0, len(hashes), 500):  # stay under SQLite's parameter limit
+                part = list(hashes[i:i + 500])
+                marks = ",".join("?" * len(part))
+                for h, s in conn.execute(f"SELECT hash, summary FROM model_runs WHERE hash IN ({marks}) "
+                                         "AND status IN (?, ?)", (*part, *REUSABLE)):
+                    out[h] = json.loads(s)
+        return out
 
     def summaries(self, task: str | None = None) -> pd.DataFrame:
         """One row per stored model run: hash, kind, task, seq_len, seed, status and its summary."""
@@ -183,4 +249,4 @@ class RunStore:
             return conn.execute("SELECT COUNT(*) FROM model_runs").fetchone()[0]
 
 
-__all__ = ["RunStore", "StoreError", "default_dir", "SCHEMA_VERSION"]
+__all__ = ["RunStore", "StoreError", "default_dir", "SCHEMA_VERSION", "MIGRATIONS"]
