@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export", help="export a run's or sweep's charts (PNG, SVG, HTML, CSV) and report",
                        description="Write every chart of a saved run (or sweep) folder as PNG (2x), SVG, "
                                    "self-contained HTML and CSV; --report adds report.html and report.zip.")
-    p.add_argument("--run", required=True, metavar="DIR",
+    p.add_argument("--run", dest="folder", required=True, metavar="DIR",
                    help="run folder from `python -m core train --out` or sweep folder from `python -m core sweep`")
     p.add_argument("--out", default="exports", help="folder to write into (default: exports)")
     p.add_argument("--formats", default=",".join(FORMATS),
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.formats)  # bad formats fail before any work
     out = check_writable(args.out)
     t0 = time.perf_counter()
-    report = folder_report(args.run, step=args.step)
+    report = folder_report(args.folder, step=args.step)
     written = write_charts(report.items, out, formats)
     if args.report:
         html_path, zip_path = Path(out) / "report.html", Path(out) / "report.zip"

@@ -255,8 +255,12 @@ def _config_rows(config: dict, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+HIDDEN_COLUMNS = ["model", "metric_name", "config_hash", "verdict"]  # in the CSV, too wide for the page
+
+
 def _table_html(df: pd.DataFrame, max_rows: int = 200) -> str:
-    shown = df.head(max_rows).drop(columns=["verdict"], errors="ignore")
+    shown = df.head(max_rows).drop(columns=HIDDEN_COLUMNS if "name" in df else [], errors="ignore")
+    shown = shown.astype(object).where(shown.notna(), None)
     more = f"<p>({len(df) - max_rows} more rows in the CSV.)</p>" if len(df) > max_rows else ""
     return shown.to_html(index=False, escape=True, na_rep="–", border=0, float_format=lambda x: f"{x:.4g}") + more
 
