@@ -1,0 +1,217 @@
+"""Altair charts that look inside a run: gradients through time, the gradient norm over training,
+and the LSTM's cell state and gates beside the RNN's hidden state. Each `*_item` returns a
+core.charts.ChartItem (chart + the full data it draws + a caption), shared by page and export.
+
+Data stay DataFrames (Altair neither validates nor deep-copies those, which keeps a chart at T=200
+cheap to build) under Altair's 5,000-row guard: heatmap panels are thinned to at most MAX_UNITS
+units x MAX_T time columns (the caption says so), the gradient-norm line to 1,500 points a model.
+"""
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import torch
+
+from core.charts import MODEL_COLORS, WIDTH, ChartItem, finalize, model_color
+from core.inspect import (PANELS, decay_table, grad_norm_frame, grad_table, heatmap_frame, info_frame,
+                          resolve_step, gate_means_frame)
+from core.models import MODEL_NAMES
+from core.probes import probe_batch
+from core.tasks import Task
+
+INFO_COLOR = "#9467bd"  # information positions, in every chart of these pages
+WIDE = 640
+MAX_UNITS, MAX_T = 32, 150  # 4,800 cells: under Altair's 5,000-row guard
+PANEL_TITLES = {
+    "c": "cell state c_t", "f": "forget gate f_t (1 = keep the old cell)",
+    "i": "input gate i_t (1 = write the candidate)", "o": "output gate o_t (1 = show the cell)",
+    "h": "hidden state h_t", "z": "update gate z_t (1 = keep the old h)",
+}
+GATE_COLORS = {"forget gate f_t": "#08519c", "input gate i_t": "#ff7f0e", "output gate o_t": "#8c8c8c"}
+
+
+def _info_rules(info: pd.DataFrame, x_field: str = "t") -> alt.Chart:
+    """Vertical rules at the information positions, more opaque where more examples have one."""
+    shown = info[info.share > 0]
+    return alt.Chart(shown).mark_rule(color=INFO_COLOR, strokeWidth=2).encode(
+        x=alt.X(f"{x_field}:Q"),
+        opacity=alt.Opacity("share:Q", scale=alt.Scale(domain=[0, 1], range=[0.15, 0.6]), legend=None),
+        tooltip=[alt.Tooltip("t:Q", title="information at t"), alt.Tooltip("share:Q", format=".0%",
+                                                                            title="of examples")])
+
+
+# --- gradients through time -------------------------------------------------------------------
+def grad_through_time_item(result, step: int | None = None) -> ChartItem:
+    """||dL/dh_t|| against t, one panel per model on a shared log scale: the chosen checkpoint
+    solid, initialisation dashed, information positions in purple."""
+    task = result.task
+    grads = grad_table(result)
+    info = info_frame(task, probe_batch(task)[0])
+    decay = decay_table(result, step).set_index("model")
+    panels = []
+    for kind, run in result.runs.items():
+        if not run.checkpoints:
+            continue
+        first, at = min(run.checkpoints), resolve_step(run, step)
+        g = grads[(grads.model == kind) & grads.step.isin([first, at])].copy()
+        g["when"] = np.where(g.step == at, f"step {at}", "initialisation")
+        g = g[(g.grad_norm > 0) & np.isfinite(g.grad_norm)]  # a log scale cannot show 0
+        line = alt.Chart(g).mark_line(point=alt.OverlayMarkDef(size=12) if task.T <= 60 else False).encode(
+            x=alt.X("t:Q", title="time step t (the answer is read at the last step)"),
+            y=alt.Y("grad_norm:Q", title="||dL/dh_t|| (log scale)", scale=alt.Scale(type="log")),
+            color=model_color(list(result.runs)),
+            strokeDash=alt.StrokeDash("when:N", sort="descending", title="weights at",
+                                      scale=alt.Scale(range=[[1, 0], [5, 4]])),
+            opacity=alt.condition(alt.datum.when == "initialisation", alt.value(0.55), alt.value(1.0)),
+            tooltip=["name:N", "when:N", "t:Q", alt.Tooltip("grad_norm:Q", format=".3g")])
+        lost = decay.loc[kind, "orders_lost"]
+        sub = f"h_1 gets {10 ** -lost:.2g} of h_T's gradient" if np.isfinite(lost) else ""
+        panels.append(alt.layer(_info_rules(info), line).properties(
+            width=WIDTH, height=240, title=alt.TitleParams(f"{MODEL_NAMES[kind]}, step {at}", subtitle=sub)))
+    chart = alt.hconcat(*panels).resolve_scale(y="shared", strokeDash="independent")
+    steps = sorted({int(s) for s in decay["step"]})
+    chart = finalize(chart, title=f"Gradients through time: {task.title}, T = {task.T}",
+                     subtitle="How strongly the loss at the last step reaches back to h_t (solid: checkpoint, "
+                              "dashed: initialisation, purple: information)")
+    return ChartItem(
+        name="grad_through_time", title="Gradients through time", chart=chart, data=grads,
+        caption=(f"Mean over {len(probe_batch(task)[0])} held-out examples of ||dL/dh_t||, the gradient of each "
+                 f"example's loss with respect to the hidden state at step t, on a log scale, at training step "
+                 f"{', '.join(map(str, steps))} (solid) and at initialisation (dashed). Purple rules mark where "
+                 f"the information the answer depends on sits (darker: in more examples). A line that falls to "
+                 f"the left is a gradient fading with distance. " + " ".join(decay["summary"])),
+    )
+
+
+def grad_norm_item(result) -> ChartItem:
+    """Global gradient norm (before clipping) against training step, log scale, the clipping
+    threshold dashed, and a strip of the steps at which clipping acted."""
+    clip = result.config.train.clip
+    df = grad_norm_frame(result)
+    kinds = list(result.runs)
+    shown = df[(df.grad_norm > 0) & np.isfinite(df.grad_norm)]
+    line = alt.Chart(shown).mark_line(strokeWidth=1.2).encode(
+        x=alt.X("step:Q", title="training step"),
+        y=alt.Y("grad_norm:Q", title="global gradient norm (log scale)", scale=alt.Scale(type="log")),
+        color=model_color(kinds), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")])
+    layers = [line]
+    if clip > 0:
+        layers.append(alt.Chart(pd.DataFrame({"clip": [clip]})).mark_rule(color="#555555", strokeDash=[5, 4]).encode(
+            y="clip:Q", tooltip=alt.Tooltip("clip:Q", title="clipping threshold")))
+    top = alt.layer(*layers).properties(width=WIDE, height=220)
+    clipped = df[df.clipped]
+    share = {k: float(g.clipped.mean()) if len(g) else 0.0 for k, g in df.groupby("model")}
+    strip = alt.Chart(clipped).mark_tick(thickness=1, size=12).encode(
+        x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, max(1, int(df.step.max() or 1))])),
+        y=alt.Y("name:N", title="clipped", scale=alt.Scale(domain=[MODEL_NAMES[k] for k in kinds])),
+        color=model_color(kinds), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")],
+    ).properties(width=WIDE, height=18 * max(1, len(kinds)))
+    chart = alt.vconcat(top, strip) if clip > 0 else top
+    how = (f"Clipping is on at {clip:g}: the strip below marks the steps where a model's norm exceeded it and was "
+           "scaled down (" + ", ".join(f"{MODEL_NAMES[k]} {share.get(k, 0):.0%} of steps" for k in kinds) + ")."
+           if clip > 0 else "Clipping is off.")
+    return ChartItem(
+        name="grad_norm", title="Gradient norm over training",
+        chart=finalize(chart, title="Global gradient norm over training",
+                       subtitle="Before clipping; dashed: the clipping threshold"),
+        data=grad_norm_frame(result, max_points=10**9),
+        caption=("The norm of all of a model's parameter gradients at every training step, before clipping, "
+                 f"on a log scale. {how}"))
+
+
+# --- cell state and gates ---------------------------------------------------------------------
+def _thin(df: pd.DataFrame, kind: str, T: int) -> tuple[pd.DataFrame, int, int]:
+    """At most MAX_UNITS units (the ones whose first panel varies most over time) and MAX_T time
+    columns (means over windows of k steps). Returns the frame, k and the units in all."""
+    H = int(df.unit.max()) + 1
+    first = df[df.quantity == PANELS[kind][0]]
+    if H > MAX_UNITS:
+        keep = first.groupby("unit").value.std().nlargest(MAX_UNITS).index
+        df = df[df.unit.isin(keep)]
+    k = max(1, math.ceil(T / MAX_T))
+    if k > 1:
+        df = df.assign(t=(df.t // k) * k).groupby(["model", "quantity", "unit", "t"], as_index=False).value.mean()
+    return df.assign(t2=df.t + k), k, H
+
+
+def _color(q: str, values: pd.Series) -> alt.Color:
+    if q in ("f", "i", "o", "z"):
+        scale = alt.Scale(scheme="viridis", domain=[0, 1])
+    else:
+        m = max(float(values.abs().max() or 0), 1e-6) if q == "c" else 1.0
+        scale = alt.Scale(scheme="blueorange", domain=[-m, m], domainMid=0)
+    return alt.Color("value:Q", scale=scale, title=q + "_t", legend=alt.Legend(orient="right", gradientLength=80))
+
+
+def _input_strip(task: Task, x: torch.Tensor, k: int) -> alt.Chart:
+    """A one-row strip of the example's inputs, information positions in purple."""
+    words = task.render(x)[0]
+    info = task.info_mask(x)[0].numpy()
+    df = pd.DataFrame({"t": np.arange(len(words)), "input": words, "info": np.where(info, "information", "other")})
+    df["t2"] = df.t + 1
+    base = alt.Chart(df).encode(x=alt.X("t:Q", title=None, axis=alt.Axis(labels=False, ticks=False)))
+    cells = base.mark_rect(stroke="white", strokeWidth=0.3).encode(
+        x2="t2:Q", color=alt.Color("info:N", scale=alt.Scale(domain=["information", "other"],
+                                                              range=[INFO_COLOR, "#eeeeee"]), legend=None),
+        tooltip=["t:Q", "input:N", "info:N"])
+    layers = [cells]
+    if len(words) <= 40:  # the words themselves fit only on short sequences
+        layers.append(base.mark_text(fontSize=9, dx=WIDE / len(words) / 2, angle=0).encode(
+            x="t:Q", text="input:N"))
+    return alt.layer(*layers).properties(width=WIDE, height=18, title=alt.TitleParams("input (purple: information)", fontSize=12))
+
+
+def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], task: Task, x: torch.Tensor,
+                label: str) -> ChartItem:
+    """Heatmaps (units x time) of the LSTM's c_t, f_t, i_t, o_t and the RNN's (and GRU's) h_t for one
+    example x (1, T), with the input strip on top."""
+    data = heatmap_frame(tr, 0)
+    panels, notes = [], []
+    k = 1
+    for kind in [m for m in ("lstm", "rnn", "gru") if m in tr]:
+        sub, k, H = _thin(data[data.model == kind], kind, task.T)
+        if H > MAX_UNITS:
+            notes.append(f"{MODEL_NAMES[kind]}: the {MAX_UNITS} of {H} units that vary most")
+        for q in PANELS[kind]:
+            d = sub[sub.quantity == q]
+            panels.append(alt.Chart(d).mark_rect().encode(
+                x=alt.X("t:Q", title="time step t", scale=alt.Scale(domain=[0, task.T])), x2="t2:Q",
+                y=alt.Y("unit:O", title="unit", axis=alt.Axis(labelOverlap=True, labelFontSize=9)),
+                color=_color(q, d.value),
+                tooltip=["t:Q", "unit:O", alt.Tooltip("value:Q", format=".3f")],
+            ).properties(width=WIDE, height=max(60, 7 * d.unit.nunique()),
+                         title=alt.TitleParams(f"{MODEL_NAMES[kind]} {PANEL_TITLES[q]}, step {steps[kind]}",
+                                               color=MODEL_COLORS[kind], fontSize=13)))
+    chart = alt.vconcat(_input_strip(task, x, k), *panels, spacing=12).resolve_scale(color="independent")
+    thinned = (" Shown: " + "; ".join(notes) + "." if notes else "") + (
+        f" Time is averaged over windows of {k} steps." if k > 1 else "")
+    return ChartItem(
+        name="states_heatmaps", title="Cell state and gates",
+        chart=finalize(chart, title="Inside the models, step by step", subtitle=label),
+        data=data,
+        caption=(f"One held-out example ({label}), units x time. For the LSTM: the cell state c_t (the conveyor "
+                 "belt; blue negative, orange positive) and its forget, input and output gates (0 closed, 1 open); "
+                 "for the vanilla RNN its hidden state h_t. The purple cells of the input strip are the information "
+                 "the answer depends on: an LSTM unit that holds a value from there to the end, with its forget gate "
+                 f"near 1, is the model remembering it.{thinned}"))
+
+
+def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: torch.Tensor, label: str) -> ChartItem:
+    """Mean forget, input and output gate of the LSTM at each time step of one example."""
+    df = gate_means_frame(arrays, 0)
+    line = alt.Chart(df).mark_line(point=task.T <= 60).encode(
+        x=alt.X("t:Q", title="time step t"),
+        y=alt.Y("mean:Q", title="mean over units", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("gate:N", scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
+                        title="LSTM gate"),
+        tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".3f")])
+    chart = alt.layer(_info_rules(info_frame(task, x)), line).properties(width=WIDE, height=220)
+    return ChartItem(
+        name="gate_means", title="Mean gates per time step",
+        chart=finalize(chart, title=f"LSTM gates at training step {step}", subtitle=label), data=df,
+        caption=(f"The LSTM's forget, input and output gates averaged over its units at each step of one held-out "
+                 f"example ({label}), weights of training step {step}. Purple: information positions. A dip of the "
+                 "forget gate is the model clearing its cell; a rise of the input gate is it writing."))

@@ -1,0 +1,68 @@
+"""`python -m core inspect`: what the "Gradients through time" and "Inside the LSTM" pages show,
+headless, for one checkpoint of a run folder: the tables as CSV and, with --html, the charts."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from core.inspect import inspect_charts, inspect_data, kept_steps
+from core.runio import check_writable, load_run
+
+FILES = {  # table -> what it holds (printed by --help)
+    "grad_through_time": "||dL/dh_t|| per model, checkpoint step and time step t",
+    "info_positions": "share of the probe batch's examples with information at each t",
+    "decay": "||dL/dh_1|| / ||dL/dh_T|| per model at initialisation and at the step",
+    "grad_norm": "global gradient norm (before clipping) and clipping per training step",
+    "heatmaps": "h_t, c_t and gates (units x time) of the chosen example at the step",
+    "example_info": "the chosen example's information positions",
+    "gate_means": "LSTM mean forget / input / output gate per time step",
+    "forget_arithmetic": "W_f·[h_{t-1}, x_t] + b_f, σ of it and f_t ⊙ c_{t-1} per unit at time step --t",
+    "step_table": "one row per input step: gates, ||c_t||, ||h_t||, the answer read out at that step",
+    "sentence_table": "the same for the sentence of --text (sentiment_but)",
+}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "inspect", help="gradients through time, cell state and gates of a run folder",
+        description="Compute, from the weights kept in a run folder, the gradients through time, the gradient "
+                    "norm over training, the LSTM's cell state and gates and the step-by-step table of one "
+                    "checkpoint, and write them as CSV files to --out: " + "; ".join(f"{k}.csv: {v}"
+                                                                                    for k, v in FILES.items()))
+    p.add_argument("--run", required=True, dest="run_dir", metavar="DIR", help="run folder written by `python -m core train --out`")
+    p.add_argument("--out", required=True, help="folder to write the tables (and charts) to")
+    p.add_argument("--step", type=int, default=None, help="checkpoint step (default: the last kept one; "
+                                                           "the nearest kept one is used)")
+    p.add_argument("--example", type=int, default=0, help="which held-out showcase example, 0-3 (default: 0)")
+    p.add_argument("--t", type=int, default=None, dest="t",
+                   help="time step of the forget-gate arithmetic (default: just after the last information)")
+    p.add_argument("--text", default=None, help="sentiment_but: a sentence in the task's vocabulary to trace")
+    p.add_argument("--html", action="store_true", help="also write the charts as self-contained HTML files")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = load_run(args.run_dir)
+    steps = kept_steps(result)
+    if not steps:
+        raise ValueError(f"{args.run_dir} keeps no checkpoint weights to inspect")
+    if args.step is not None and not steps[0] <= args.step <= steps[-1]:
+        raise ValueError(f"--step must be between {steps[0]} and {steps[-1]} (kept: {', '.join(map(str, steps))})")
+    if not 0 <= args.example <= 3:
+        raise ValueError(f"--example must be between 0 and 3, got {args.example}")
+    out = check_writable(args.out)
+    t0 = time.perf_counter()
+    data = inspect_data(result, args.step, args.example, args.text, args.t)
+    computed = time.perf_counter() - t0
+    for name, df in data.items():
+        df.to_csv(Path(out) / f"{name}.csv", index=False)
+    if args.html:
+        for item in inspect_charts(result, args.step):
+            item.chart.save(str(Path(out) / f"{item.name}.html"), inline=True)
+    for line in data["decay"]["summary"]:
+        print("- " + line)
+    print(f"computed every probe and table in {computed:.2f} s (probes of all {len(steps)} kept checkpoints "
+          f"included where the run folder lacked them)")
+    print(f"wrote {out}/ ({', '.join(f'{n}.csv' for n in data)}{', charts as .html' if args.html else ''})")
+    return 0

@@ -1,0 +1,291 @@
+"""Look inside a trained run: the data behind the "Gradients through time" and "Inside the LSTM"
+pages and `python -m core inspect`, all computed from the real weights at the kept checkpoints.
+
+- gradients: ||dL/dh_t|| per model and checkpoint (`grad_table`), where the task's information
+  sits (`info_frame`), how many orders of magnitude the signal loses (`decay_table`), the global
+  gradient norm over training with clipping events (`grad_norm_frame`);
+- states and gates: traces of chosen examples (`example_traces`), as units x time tables
+  (`heatmap_frame`) and per-step gate means (`gate_means_frame`);
+- the explainer's step-by-step table (`step_table`, `sentiment_table` for a typed sentence) and
+  its forget-gate arithmetic with real numbers (`forget_arithmetic`).
+
+`inspect_charts` bundles the charts of one checkpoint for the HTML report.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+from core.charts import ChartItem
+from core.models import MODEL_NAMES
+from core.probes import decay_ratio, model_from_weights, probe_batch, traces
+from core.results import ModelRun, RunResult
+from core.tasks import Task
+
+EXPLAINER_SENTENCE = "i loved the movie , but the ending was disappointing"
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+def kept_steps(result: RunResult) -> list[int]:
+    """Every training step at which some model kept its weights, ascending."""
+    return sorted({s for r in result.runs.values() for s in r.checkpoints})
+
+
+def resolve_step(run: ModelRun, step: int | None = None) -> int:
+    """The model's kept checkpoint nearest to `step` (default: its last one); models that stopped
+    or diverged early keep fewer checkpoints, so each answers with the nearest one it has."""
+    if not run.checkpoints:
+        raise ValueError(f"{MODEL_NAMES[run.kind]} has no kept checkpoint")
+    steps = sorted(run.checkpoints)
+    if step is None:
+        return steps[-1]
+    return min(steps, key=lambda s: (abs(s - step), -s))
+
+
+def _with_checkpoints(result: RunResult) -> dict[str, ModelRun]:
+    return {k: r for k, r in result.runs.items() if r.checkpoints}
+
+
+# --- gradients through time -------------------------------------------------------------------
+def grad_table(result: RunResult) -> pd.DataFrame:
+    """model, name, step, t, grad_norm: the probe at every kept checkpoint (computed if missing)."""
+    df = result.grad_frame()
+    df.insert(1, "name", df["model"].map(MODEL_NAMES))
+    return df
+
+
+def info_frame(task: Task, x: torch.Tensor) -> pd.DataFrame:
+    """t, share: the fraction of examples x whose answer depends on the input at step t."""
+    share = task.info_mask(x).double().mean(0).numpy()
+    return pd.DataFrame({"t": np.arange(len(share)), "share": share})
+
+
+def _orders(ratio: float) -> float:
+    return -math.log10(ratio) if ratio > 0 and math.isfinite(ratio) else float("nan")
+
+
+def _ratio_words(ratio: float, T: int) -> str:
+    if not (ratio > 0 and math.isfinite(ratio)):
+        return "not measurable (the gradient at h_T is zero or not finite)"
+    orders = _orders(ratio)
+    how = f"loses {orders:.1f} orders of magnitude" if orders > 0 else f"gains {-orders:.1f} orders of magnitude"
+    return f"{ratio:.2g} ({how} over {T} steps)"
+
+
+def decay_table(result: RunResult, step: int | None = None) -> pd.DataFrame:
+    """One row per model: ||dL/dh_1|| / ||dL/dh_T|| at initialisation and at `step` (default: the
+    last checkpoint), with log10 orders lost and a one-line summary."""
+    grads = grad_table(result)
+    T = result.task.T
+    rows = []
+    for kind, run in _with_checkpoints(result).items():
+        g = grads[grads.model == kind]
+        first, at = min(run.checkpoints), resolve_step(run, step)
+        r0 = decay_ratio(g[g.step == first].sort_values("t").grad_norm.to_numpy())
+        r1 = decay_ratio(g[g.step == at].sort_values("t").grad_norm.to_numpy())
+        name = MODEL_NAMES[kind]
+        rows.append({
+            "model": kind, "name": name, "init_step": first, "init_ratio": r0, "init_orders_lost": _orders(r0),
+            "step": at, "ratio": r1, "orders_lost": _orders(r1),
+            "summary": f"{name}: ||dL/dh_1|| / ||dL/dh_T|| is {_ratio_words(r0, T)} at initialisation "
+                       f"and {_ratio_words(r1, T)} at training step {at}.",
+        })
+    return pd.DataFrame(rows, columns=["model", "name", "init_step", "init_ratio", "init_orders_lost", "step",
+                                       "ratio", "orders_lost", "summary"])
+
+
+def grad_norm_frame(result: RunResult, max_points: int = 1500) -> pd.DataFrame:
+    """model, name, step, grad_norm, clipped: the global gradient norm (before clipping) of every
+    training step. Long runs are thinned to about `max_points` buckets per model (mean norm, and
+    `clipped` if any step in the bucket was clipped) so the chart stays light."""
+    df = result.steps_frame()[["model", "step", "grad_norm", "clipped"]]
+    parts = []
+    for kind, g in df.groupby("model", sort=False):
+        g = g.sort_values("step")
+        k = max(1, math.ceil(len(g) / max_points))
+        if k > 1:
+            b = np.arange(len(g)) // k
+            g = g.assign(bucket=b).groupby("bucket").agg(
+                step=("step", "last"), grad_norm=("grad_norm", "mean"), clipped=("clipped", "any"))
+            g.insert(0, "model", kind)
+        parts.append(g.reset_index(drop=True))
+    out = pd.concat(parts, ignore_index=True) if parts else df
+    out["clipped"] = out["clipped"].astype(bool)
+    out.insert(1, "name", out["model"].map(MODEL_NAMES))
+    return out
+
+
+# --- traces of chosen examples ---------------------------------------------------------------
+def showcase(task: Task, n: int = 4) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """A few held-out examples and a one-line label each ('C 4 0 7 ... -> C')."""
+    x, y = task.showcase(n)
+    labels = []
+    for words, target in zip(task.render(x), y):
+        text = " ".join(words) if len(words) <= 24 else " ".join(words[:20]) + f" ... ({len(words)} in all)"
+        labels.append(f"{text}  ->  {task.label_name(target)}")
+    return x, y, labels
+
+
+def example_traces(result: RunResult, kind: str, step: int | None, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """h, out and (LSTM) c, i, f, g, o / (GRU) r, z, n of examples x, (B, T, ...), with the
+    weights the model had at its checkpoint nearest `step`."""
+    run = result.runs[kind]
+    model = model_from_weights(run.config, kind, run.checkpoints[resolve_step(run, step)])
+    return traces(model, x)
+
+
+# What each heatmap panel shows, per model kind (the RNN has only h_t).
+PANELS = {"lstm": ("c", "f", "i", "o"), "gru": ("h", "z"), "rnn": ("h",)}
+
+
+def heatmap_frame(tr: dict[str, dict[str, np.ndarray]], example: int = 0) -> pd.DataFrame:
+    """model, quantity, unit, t, value: units x time of every panel quantity of one example,
+    for each model's traces tr[kind]."""
+    frames = []
+    for kind, arrays in tr.items():
+        for q in PANELS[kind]:
+            a = arrays[q][example]  # (T, H)
+            T, H = a.shape
+            frames.append(pd.DataFrame({"model": kind, "quantity": q, "unit": np.tile(np.arange(H), T),
+                                        "t": np.repeat(np.arange(T), H), "value": a.reshape(-1)}))
+    if not frames:
+        return pd.DataFrame(columns=["model", "quantity", "unit", "t", "value"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def gate_means_frame(arrays: dict[str, np.ndarray], example: int = 0) -> pd.DataFrame:
+    """t, gate, mean: the LSTM's forget, input and output gates averaged over units at each step."""
+    names = {"f": "forget gate f_t", "i": "input gate i_t", "o": "output gate o_t"}
+    rows = [pd.DataFrame({"t": np.arange(arrays[g].shape[1]), "gate": label, "mean": arrays[g][example].mean(-1)})
+            for g, label in names.items() if g in arrays]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["t", "gate", "mean"])
+
+
+# --- the explainer's step-by-step table -------------------------------------------------------
+def step_table(result: RunResult, kind: str, step: int | None, x: torch.Tensor, example: int = 0) -> pd.DataFrame:
+    """One row per input step of example x[example]: t, input, info, the mean forget / input /
+    output gate and ||c_t|| (LSTM), ||h_t||, and the answer the head reads out at that step."""
+    task = result.task
+    tr = example_traces(result, kind, step, x[example : example + 1])
+    words = task.render(x[example : example + 1])[0]
+    info = task.info_mask(x[example : example + 1])[0].numpy()
+    df = pd.DataFrame({"t": np.arange(len(words)), "input": words, "info": info})
+    if kind == "lstm":
+        df["forget_mean"] = tr["f"][0].mean(-1)
+        df["input_mean"] = tr["i"][0].mean(-1)
+        df["output_mean"] = tr["o"][0].mean(-1)
+        df["c_norm"] = np.linalg.norm(tr["c"][0], axis=-1)
+    df["h_norm"] = np.linalg.norm(tr["h"][0], axis=-1)
+    out = torch.from_numpy(tr["out"][0])  # (T, out): the answer if read at each step
+    if task.metric == "accuracy":
+        p = torch.softmax(out.double(), -1)
+        df["predicted"] = [task.class_names[int(k)] for k in p.argmax(-1)]
+        df["confidence"] = p.max(-1).values.numpy()
+        if task.n_classes == 2:
+            df[f"p_{task.class_names[1]}"] = p[:, 1].numpy()
+    else:
+        df["predicted"] = out[:, 0].double().numpy()
+    return df
+
+
+def sentiment_table(result: RunResult, text: str, kind: str = "lstm", step: int | None = None) -> pd.DataFrame:
+    """The step-by-step table of a typed sentence (sentiment_but only). A word outside the task's
+    vocabulary raises ValueError with a one-line message naming it."""
+    task = result.task
+    if task.name != "sentiment_but":
+        raise ValueError("typed sentences need a run of the sentiment_but task")
+    return step_table(result, kind, step, task.encode_text(text))
+
+
+# --- the forget gate, with real numbers -------------------------------------------------------
+def forget_arithmetic(result: RunResult, x: torch.Tensor, t: int, step: int | None = None,
+                      example: int = 0) -> pd.DataFrame:
+    """Per unit of the LSTM at time step t of example x[example]: W_f·h_{t-1}, W_f·x_t and b_f
+    (the three parts of W_f·[h_{t-1}, x_t] + b_f), their sum z, f_t = σ(z), c_{t-1}, what is kept
+    f_t ⊙ c_{t-1}, what is written i_t ⊙ g_t, and c_t. Computed in float64 from the weights,
+    independently of the trace, which supplies only h_{t-1} and c_{t-1}."""
+    run = result.runs.get("lstm")
+    if run is None:
+        raise ValueError("this run has no LSTM")
+    T = x.shape[1]
+    if not 0 <= t < T:
+        raise ValueError(f"time step must be between 0 and {T - 1}, got {t}")
+    model = model_from_weights(run.config, "lstm", run.checkpoints[resolve_step(run, step)]).double()
+    xe = model.encode(x[example : example + 1])[0]  # (T, I)
+    with torch.no_grad():
+        tr = model.trace(x[example : example + 1])
+        H = model.hidden_size
+        h_prev = tr["h"][0, t - 1] if t > 0 else torch.zeros(H, dtype=torch.float64)
+        c_prev = tr["c"][0, t - 1] if t > 0 else torch.zeros(H, dtype=torch.float64)
+        w_ih, w_hh, b_ih, b_hh = model.params()
+        i_, f_, g_ = slice(0, H), slice(H, 2 * H), slice(2 * H, 3 * H)
+        from_h = w_hh[f_] @ h_prev
+        from_x = w_ih[f_] @ xe[t]
+        bias = b_ih[f_] + b_hh[f_]
+        z = from_h + from_x + bias
+        f = torch.sigmoid(z)
+        pre = w_ih @ xe[t] + b_ih + w_hh @ h_prev + b_hh
+        written = torch.sigmoid(pre[i_]) * torch.tanh(pre[g_])
+    cols = {"unit": np.arange(H), "W_f·h_{t-1}": from_h, "W_f·x_t": from_x, "b_f": bias,
+            "z = W_f·[h_{t-1}, x_t] + b_f": z, "f_t = σ(z)": f, "c_{t-1}": c_prev,
+            "f_t ⊙ c_{t-1} (kept)": f * c_prev, "i_t ⊙ g_t (written)": written, "c_t": f * c_prev + written}
+    return pd.DataFrame({k: (v.numpy() if torch.is_tensor(v) else v) for k, v in cols.items()})
+
+
+def default_focus_step(task: Task, x: torch.Tensor, example: int = 0) -> int:
+    """A time step worth looking at: the one just after the example's last information position
+    (where the forget gate decides whether to keep it), else the last step."""
+    pos = task.info_mask(x[example : example + 1])[0].nonzero().flatten()
+    return min(int(pos[-1]) + 1, x.shape[1] - 1) if len(pos) else x.shape[1] - 1
+
+
+# --- everything for one checkpoint, as data and as charts --------------------------------------
+def inspect_data(result: RunResult, step: int | None = None, example: int = 0, text: str | None = None,
+                 t: int | None = None) -> dict[str, pd.DataFrame]:
+    """Every table of the two pages for one checkpoint (what `python -m core inspect` writes)."""
+    task = result.task
+    runs = _with_checkpoints(result)
+    x, _, _ = showcase(task)
+    example = min(max(example, 0), len(x) - 1)
+    tr = {k: example_traces(result, k, step, x[example : example + 1]) for k in runs}
+    data = {
+        "grad_through_time": grad_table(result),
+        "info_positions": info_frame(task, probe_batch(task)[0]),
+        "decay": decay_table(result, step),
+        "grad_norm": grad_norm_frame(result, max_points=10**9),
+        "heatmaps": heatmap_frame(tr, 0),
+        "example_info": info_frame(task, x[example : example + 1]),
+    }
+    if "lstm" in runs:
+        data["gate_means"] = gate_means_frame(tr["lstm"], 0)
+        data["forget_arithmetic"] = forget_arithmetic(
+            result, x, default_focus_step(task, x, example) if t is None else t, step, example)
+    kind = "lstm" if "lstm" in runs else next(iter(runs), None)
+    if kind is not None:
+        data["step_table"] = step_table(result, kind, step, x, example)
+        if text is not None:
+            data["sentence_table"] = sentiment_table(result, text, kind, step)
+    return data
+
+
+def inspect_charts(result: RunResult, step: int | None = None) -> list[ChartItem]:
+    """For the checkpoint at `step` (default: the last kept one): gradients through time, the
+    gradient norm over training, and the LSTM's cell state and gates beside the RNN's h_t for the
+    first showcase example (heatmaps and gate means only when the run has those models)."""
+    from core import charts_inside as ci  # charts import this module's frames: import late
+
+    task = result.task
+    runs = _with_checkpoints(result)
+    if not runs:
+        return []
+    items = [ci.grad_through_time_item(result, step), ci.grad_norm_item(result)]
+    x, y, labels = showcase(task)
+    tr = {k: example_traces(result, k, step, x[:1]) for k in runs}
+    steps = {k: resolve_step(r, step) for k, r in runs.items()}
+    items.append(ci.states_item(tr, steps, task, x[:1], labels[0]))
+    if "lstm" in tr:
+        items.append(ci.gate_means_item(tr["lstm"], steps["lstm"], task, x[:1], labels[0]))
+    return items
