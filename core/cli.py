@@ -13,7 +13,7 @@ import sys
 
 from core.config import ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
 
-COMMANDS = ["core.cli_train", "core.cli_export"]
+COMMANDS = ["core.cli_train", "core.cli_export", "core.cli_inspect"]
 
 # Flags whose name differs from the config field they set.
 FLAG_NAMES = {"name": "task"}
