@@ -1,0 +1,199 @@
+"""The experiment controls: one widget per config field, mirrored in the URL query string.
+
+Each widget has a stable key that is also its query parameter (`?task=first_token&seq_len=50
+&models=rnn,lstm&...`), so a link reproduces the exact experiment. Values from a link are checked
+field by field with `core.config.validate` (plus the widgets' own bounds); a bad one is refused
+with a one-line message and its default is used instead. The pure functions (`from_query`,
+`to_query`, `config_from_values`) do not touch Streamlit and are tested directly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Mapping
+
+import streamlit as st
+
+from core.config import (FORGET_INITS, MAX_BATCH, MAX_HIDDEN, MAX_SEQ_LEN, MAX_STEPS, MODEL_KINDS,
+                         TASK_NAMES, ConfigError, ModelConfig, RunConfig, TaskConfig, validate)
+from core.models import MODEL_NAMES
+from core.tasks import TASKS
+
+DEFAULT = validate(RunConfig())  # the core's defaults are the dashboard's defaults
+# The query parameters, in the order they are applied (task first: it sets seq_len's minimum).
+FIELDS = ("task", "seq_len", "models", "hidden_size", "forget_init", "lr", "steps", "batch_size", "seed")
+# Widget bounds that are tighter than validate()'s: the slider starts at 5 (issue 3), and a
+# number_input refuses a value below its minimum, so the link check applies the same bounds.
+SEQ_MIN = 5
+LR_MIN = 1e-6
+MAX_SEED = 2**31 - 1
+
+_READY = "lab_controls_ready"  # set once the link has been read for this session
+_PROBLEMS = "lab_controls_link_problems"  # messages about refused link values
+FORGET_LABELS = {"zero": "zero (PyTorch default)", "one": "one (Gers et al.)",
+                 "chrono": "chrono (Tallec & Ollivier)"}
+
+
+def values_of(cfg: RunConfig) -> dict[str, Any]:
+    """A config as the widgets hold it (key -> value)."""
+    return {"task": cfg.task.name, "seq_len": cfg.task.seq_len, "models": list(cfg.models),
+            "hidden_size": cfg.model.hidden_size, "forget_init": cfg.model.forget_init,
+            "lr": float(cfg.train.lr), "steps": cfg.train.steps, "batch_size": cfg.train.batch_size,
+            "seed": cfg.train.seed}
+
+
+def config_from_values(v: Mapping[str, Any], base: RunConfig = DEFAULT) -> RunConfig:
+    """Widget (or raw link) values -> a validated RunConfig; raises ConfigError (one line).
+    Fields without a control (optimizer, clip, eval_every, ...) keep the core's defaults."""
+    cfg = RunConfig(
+        task=TaskConfig(name=v["task"], seq_len=v["seq_len"], n_symbols=base.task.n_symbols,
+                        n_distractors=base.task.n_distractors),
+        model=ModelConfig(hidden_size=v["hidden_size"], forget_init=v["forget_init"]),
+        train=dataclasses.replace(base.train, steps=v["steps"], lr=v["lr"], batch_size=v["batch_size"],
+                                  seed=v["seed"]),
+        models=v["models"],
+    )
+    _check_slider_range(v["seq_len"])
+    cfg = validate(cfg)
+    if cfg.train.lr < LR_MIN:
+        raise ConfigError(f"lr must be at least {LR_MIN:g}, got {cfg.train.lr:g}")
+    return cfg
+
+
+def _check_slider_range(v: Any) -> None:
+    """The slider's range (5..MAX), checked before validate() so the message names it."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return  # not a number: validate() words that error
+    if math.isfinite(f) and f == int(f) and not SEQ_MIN <= f <= MAX_SEQ_LEN:
+        raise ConfigError(f"seq_len must be between {SEQ_MIN} and {MAX_SEQ_LEN}, got {int(f)}")
+
+
+def from_query(params: Mapping[str, str], default: RunConfig = DEFAULT) -> tuple[RunConfig, list[str]]:
+    """Read a link's query parameters into a config, one field at a time; a value that does not
+    validate is refused (its default kept) with a one-line message. Unknown parameters are
+    ignored (other pages or tracking links may add their own)."""
+    values, problems = values_of(default), []
+    for key in FIELDS:
+        if key not in params:
+            continue
+        raw = params[key]
+        trial = {**values, key: [m.strip() for m in raw.split(",") if m.strip()] if key == "models" else raw}
+        try:
+            values = values_of(config_from_values(trial, default))
+        except ConfigError as e:
+            shown = ",".join(values[key]) if key == "models" else values[key]
+            problems.append(f"Ignored `{key}={raw}` from the link: {e}. Using {shown}.")
+    return config_from_values(values, default), problems
+
+
+def to_query(cfg: RunConfig) -> dict[str, str]:
+    """The query string of a config: every control, defaults included, so a link keeps meaning
+    the same experiment even if the defaults change later."""
+    v = values_of(cfg)
+    return {k: ",".join(v[k]) if k == "models" else repr(v[k]) if k == "lr" else str(v[k]) for k in FIELDS}
+
+
+# --- Streamlit side -------------------------------------------------------------------------
+def init() -> None:
+    """Before any widget: once per session seed the widgets from the link (or the defaults);
+    afterwards only refill a value that is missing (the widgets then never start at their minimum)."""
+    if st.session_state.get(_READY):
+        for k, v in values_of(DEFAULT).items():
+            if k not in st.session_state:
+                st.session_state[k] = v
+        return
+    cfg, problems = from_query(st.query_params.to_dict())
+    for k, v in values_of(cfg).items():
+        st.session_state[k] = v
+    st.session_state[_PROBLEMS] = problems
+    st.session_state[_READY] = True
+
+
+def current() -> tuple[RunConfig | None, str | None]:
+    """The config the widgets describe now, or (None, why not)."""
+    try:
+        return config_from_values({k: st.session_state.get(k) for k in FIELDS}), None
+    except ConfigError as e:
+        return None, str(e)
+
+
+def link_problems() -> list[str]:
+    return st.session_state.get(_PROBLEMS, [])
+
+
+def clear_link_problems() -> None:
+    st.session_state[_PROBLEMS] = []
+
+
+def describe(cfg: RunConfig) -> str:
+    """The whole experiment in one line, with what differs from the defaults named."""
+    task = TASKS[cfg.task.name]
+    tr = cfg.train
+    line = (f"{task.title} · T = {cfg.task.seq_len} · {' vs '.join(MODEL_NAMES[k] for k in cfg.models)} · "
+            f"hidden {cfg.model.hidden_size} · LSTM forget-gate init {cfg.model.forget_init} · "
+            f"{tr.optimizer.capitalize()}, learning rate {tr.lr:g}, gradient clip {tr.clip:g} · "
+            f"{tr.steps:,} steps of {tr.batch_size} sequences · seed {tr.seed} · "
+            f"evaluated every {tr.eval_every} steps on a fixed held-out batch.")
+    now, d = values_of(cfg), values_of(DEFAULT)
+    changed = [f"{k} (default {','.join(d[k]) if k == 'models' else d[k]})" for k in FIELDS if now[k] != d[k]]
+    return line + (" Changed from the defaults: " + ", ".join(changed) + "." if changed
+                   else " These are the lab's defaults.")
+
+
+def sidebar(busy: bool, on_train: Callable[[RunConfig], None], on_stop: Callable[[], None]) -> RunConfig | None:
+    """Draw the controls; return the validated config (None if the widgets describe none).
+    `busy`: a run is training, so every input that would change it is disabled."""
+    init()
+    d = values_of(DEFAULT)
+    # persist_state="session": values survive a visit to another page of the lab
+    kw = dict(disabled=busy, persist_state="session")
+    sb = st.sidebar
+    sb.header("Experiment")
+    sb.selectbox("Task", TASK_NAMES, key="task", format_func=lambda n: TASKS[n].title, **kw,
+                 help="What the models must learn. Remember the first token: read one symbol, then "
+                      "many distractors, and answer with the first symbol at the end.")
+    sb.slider("Sequence length T", SEQ_MIN, MAX_SEQ_LEN, key="seq_len", **kw,
+              help=f"Time steps between the information and the question. Default {d['seq_len']}. "
+                   "Longer sequences are harder to remember and slower to train.")
+    sb.multiselect("Models to compare", MODEL_KINDS, key="models", format_func=MODEL_NAMES.get, **kw,
+                   help="All chosen models train on exactly the same batches. Default: vanilla RNN and LSTM.")
+    sb.selectbox("LSTM forget-gate init", FORGET_INITS, key="forget_init", format_func=FORGET_LABELS.get, **kw,
+                 help=f"How the LSTM's forget-gate bias starts. Default {d['forget_init']}: the gate starts "
+                      "open (close to 1) for time scales up to T, so memory survives from the start. "
+                      "With zero or one the LSTM usually cannot learn T >= 50 in a few hundred steps.")
+    c1, c2 = sb.columns(2)
+    c1.number_input("Hidden size", 1, MAX_HIDDEN, step=16, key="hidden_size", **kw,
+                    help=f"Units in each model's hidden state. Default {d['hidden_size']}.")
+    c2.number_input("Learning rate", LR_MIN, 10.0, step=1e-4, format="%g", key="lr", **kw,
+                    help=f"Adam's step size, the same for every model. Default {d['lr']:g}.")
+    c1.number_input("Training steps", 1, MAX_STEPS, step=100, key="steps", **kw,
+                    help=f"Batches each model trains on. Default {d['steps']}.")
+    c2.number_input("Batch size", 1, MAX_BATCH, step=16, key="batch_size", **kw,
+                    help=f"Sequences per training step. Default {d['batch_size']}.")
+    sb.number_input("Seed", 0, MAX_SEED, step=1, key="seed", **kw,
+                    help="Seeds the data stream and each model's initial weights. Same seed, same numbers.")
+    cfg, why = current()
+    b1, b2 = sb.columns(2)
+    def train() -> None:  # a callback: runs before the next run draws anything, so the
+        now, _ = current()  # widgets of that run are already drawn disabled
+        clear_link_problems()
+        if now is not None:
+            on_train(now)
+
+    b1.button("Train", key="train", type="primary", on_click=train, disabled=busy or cfg is None,
+              width="stretch", help="Train the chosen models side by side on the same batches.")
+    b2.button("Stop", key="stop", on_click=on_stop, disabled=not busy, width="stretch",
+              help="End training now and keep everything trained so far.")
+    if why:
+        sb.warning(f"Cannot train this: {why}.")
+    if cfg is not None:
+        q = to_query(cfg)
+        if st.query_params.to_dict() != q:  # write only on change: each write is a message to the browser
+            st.query_params.from_dict(q)
+    return cfg
+
+
+__all__ = ["DEFAULT", "FIELDS", "from_query", "to_query", "values_of", "config_from_values", "init",
+           "current", "describe", "sidebar", "link_problems", "clear_link_problems"]

@@ -1,0 +1,116 @@
+"""The explainer panel: the LSTM story in plain words, told with the numbers on screen.
+
+Every figure in it is computed from the chosen configuration (T, forget-gate init) or read from
+the run being shown, so it describes this experiment, not a textbook's. The text builders are
+plain functions (tested without Streamlit); `panel` draws them.
+"""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from core.config import RunConfig
+from core.models import MODEL_NAMES
+from core.results import RunResult, format_metric, score
+from core.tasks import make_task
+
+TASK_STORY = {
+    "first_token": ("The first symbol (one of {K}) is followed by {n} random distractors; at the end the "
+                    "model must say which symbol came first. Guessing scores {chance}."),
+    "adding": ("{T} random numbers go by, two of them marked, one in each half; at the end the model must "
+               "output their sum. Always answering 1 scores an error (MSE) of {chance}."),
+    "temporal_order": ("Two symbols, X or Y, appear early and in the middle of {T} distractors; at the end "
+                       "the model must say in which order they came (XX, XY, YX or YY). Guessing scores {chance}."),
+    "sentiment_but": ("A {T}-word review: \"i loved the movie\", filler words, and sometimes \", but the "
+                      "ending was disappointing\", which turns it round. Guessing scores {chance}."),
+}
+
+
+def task_story(cfg: RunConfig) -> str:
+    task = make_task(cfg.task)
+    chance = f"{task.chance:.1%}" if task.metric == "accuracy" else f"{task.chance:.3f}"
+    return TASK_STORY[task.name].format(T=task.T, n=task.T - 1, K=cfg.task.n_symbols, chance=chance)
+
+
+def rnn_story(T: int) -> str:
+    left = 0.9 ** (T - 1)
+    head = (f"**Why the vanilla RNN forgets.** It rewrites its whole hidden state at every step, "
+            f"h_t = tanh(W·h_(t-1) + U·x_t). The learning signal from the answer must travel back through "
+            f"{T - 1} such rewrites to reach the start, and each one multiplies it by W and the tanh slope, "
+            f"usually a factor below 1. At 0.9 per step, 0.9^{T - 1} = {left:.2g} of it is left at T = {T}")
+    if left > 0.05:
+        return head + ": at this short length the RNN can still learn. Try T = 50 or more to see it fail."
+    return head + ": the gradient vanishes, so the RNN cannot learn what the start of the sequence said."
+
+
+LSTM_STORY = (
+    "**How the LSTM keeps it.** Beside h_t it carries a cell state c_t, a conveyor belt that is "
+    "updated by addition rather than rewritten: c_t = f_t·c_(t-1) + i_t·g_t. Three gates, each a "
+    "number between 0 and 1 per unit, run it: the **forget gate** f_t decides how much of the belt "
+    "to keep, the **input gate** i_t how much new information to write onto it, and the **output "
+    "gate** o_t how much of it to show as h_t. With f_t near 1 and i_t near 0 after the important "
+    "token, that token rides the belt to the end unchanged, and so does its gradient."
+)
+
+
+def forget_retention(forget_init: str, T: int) -> float:
+    """Fraction of the cell state left after T-1 steps if the forget gate stayed at its initial
+    value; for chrono, the unit with the longest time scale (b_f = log(T-1) at most)."""
+    sig = lambda b: 1.0 / (1.0 + math.exp(-b))  # noqa: E731
+    b = {"zero": 0.0, "one": 1.0, "chrono": math.log(max(T - 1, 2))}[forget_init]
+    return sig(b) ** (T - 1)
+
+
+def forget_story(forget_init: str, T: int) -> str:
+    kept = forget_retention(forget_init, T)
+    if forget_init == "chrono":
+        how = (f"chrono gives each unit its own forget bias b_f = log(u), u between 1 and {max(T - 1, 2)}, so units "
+               f"start out remembering over 1 to {T - 1} steps; the slowest keeps {kept:.0%} of its cell after "
+               f"{T - 1} steps before any training.")
+    else:
+        f0 = 0.5 if forget_init == "zero" else 1 / (1 + math.exp(-1))
+        how = (f"'{forget_init}' starts every forget gate at σ(b_f) = {f0:.2f}, so after {T - 1} steps "
+               f"{f0:.2f}^{T - 1} = {kept:.1e} of the cell is left: the LSTM starts as forgetful as an RNN and "
+               "must first learn to open its forget gate, which at long T it often never does.")
+    return f"**The forget gate's starting point ({forget_init}).** " + how
+
+
+def result_story(result: RunResult) -> str:
+    """What this run showed, in one or two sentences."""
+    task, parts = result.task, []
+    for kind, run in result.runs.items():
+        m = format_metric(run.final_metric, task)
+        if run.status == "diverged":
+            parts.append(f"the {MODEL_NAMES[kind]} diverged")
+        elif run.steps_to_target is not None:
+            parts.append(f"the {MODEL_NAMES[kind]} reached the target at step {run.steps_to_target:,} ({m} at the end)")
+        elif score(run.final_metric, task) < 0.1:
+            parts.append(f"the {MODEL_NAMES[kind]} stayed near chance ({m})")
+        else:
+            parts.append(f"the {MODEL_NAMES[kind]} got part of the way ({m})")
+    return "**In this run:** " + "; ".join(parts) + "."
+
+
+def panel(cfg: RunConfig | None, result: RunResult | None) -> None:
+    with st.container(border=True, key="explainer"):
+        st.subheader("What is going on")
+        if cfg is None:
+            st.write("Choose an experiment in the sidebar.")
+            return
+        T = cfg.task.seq_len
+        st.write(task_story(cfg))
+        if result is not None and result.runs:
+            st.markdown(result_story(result))
+        st.markdown(rnn_story(T))
+        st.markdown(LSTM_STORY)
+        if "lstm" in cfg.models:
+            st.markdown(forget_story(cfg.model.forget_init, T))
+        if "gru" in cfg.models:
+            st.markdown("**The GRU** has the same kind of shortcut with two gates: an update gate z_t mixes "
+                        "the old state with a new candidate, so the old state can pass through untouched.")
+        st.caption("See it happen: the gradient reaching back through time on *Gradients through time*, "
+                   "the cell state and gates on *Inside the LSTM* (both show the run on this page).")
+
+
+__all__ = ["task_story", "rnn_story", "forget_story", "forget_retention", "result_story", "panel", "LSTM_STORY"]
