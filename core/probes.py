@@ -31,8 +31,10 @@ def grad_through_time(model: SeqModel, task: Task, x: torch.Tensor, y: torch.Ten
         loss = task.loss(out, y) * len(y)  # sum over examples
         grads = torch.autograd.grad(loss, tr["hs"])  # T tensors, each (B, H)
     model.train(was_training)
-    g = torch.stack(grads, 1)  # (B, T, H)
-    return g.norm(dim=-1).mean(0).detach().cpu().double().numpy()
+    # norm in float64: squaring float32 entries below ~1e-19 underflows to 0, and a vanilla RNN's
+    # gradient is that small a few dozen steps back, while the gradient itself is still nonzero
+    g = torch.stack(grads, 1).double()  # (B, T, H)
+    return g.norm(dim=-1).mean(0).detach().cpu().numpy()
 
 
 @torch.no_grad()
