@@ -9,7 +9,6 @@ LSTM internals; or the sweep's charts for a sweep folder) and, with --report, ex
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -44,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
         html_path.write_text(report_html(report), encoding="utf-8")
         zip_path.write_bytes(report_zip(report))
         written += [html_path, zip_path]
-    for m in report.missing:
-        print(f"warning: left out {m}", file=sys.stderr)
     for p in written:
         print(p)
     print(f"wrote {len(written)} files to {out}/ in {time.perf_counter() - t0:.1f} s")

@@ -30,6 +30,7 @@ from altair.utils._importers import vl_version_for_vl_convert
 
 from core.charts import ChartItem, run_charts
 from core.config import RunConfig, config_hash
+from core.inspect import inspect_charts
 
 FORMATS = ("png", "svg", "html", "csv")
 MIME = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html", "csv": "text/csv",
@@ -109,7 +110,7 @@ CSS = """body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:2em
 h1{font-size:1.6em;margin-bottom:.2em} .sub{color:#555;margin-top:0}
 figure{margin:2em 0;padding:0;border-top:1px solid #ddd} figcaption{color:#444;max-width:60em;margin-top:.4em}
 table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
-pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em} .missing{color:#a33}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
 .verdicts li{margin:.3em 0}"""
 
 
@@ -171,7 +172,6 @@ class Report:
     items: list[ChartItem]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # extra data, e.g. the summary
     reproduce: str | None = None  # the CLI command that runs the experiment again
-    missing: list[str] = field(default_factory=list)  # charts left out, said out loud in the report
 
 
 def reproduce_command(cfg: RunConfig) -> str:
@@ -188,20 +188,9 @@ def reproduce_command(cfg: RunConfig) -> str:
     return "python -m core train " + " ".join(args) + " --out runs/reproduced"
 
 
-def _inspect_charts(result, step: int | None):
-    try:
-        from core.inspect import inspect_charts
-    except ModuleNotFoundError as e:
-        if e.name != "core.inspect":
-            raise
-        return [], ["gradients through time and LSTM cell/gate heatmaps (core.inspect is not installed)"]
-    return inspect_charts(result, step=step), []
-
-
 def run_report(result, step: int | None = None) -> Report:
     """A training run (core.results.RunResult): learning curves, gradients, LSTM internals."""
     cfg, task = result.config, result.task
-    inside, missing = _inspect_charts(result, step)
     summary = result.summary_frame()
     return Report(
         title=f"RNN vs LSTM Lab: {task.title}, T = {task.T}",
@@ -209,10 +198,9 @@ def run_report(result, step: int | None = None) -> Report:
                  f"config {config_hash(cfg)} · {cfg.train.steps} training steps, seed {cfg.train.seed}",
         config={**cfg.to_dict(), "hash": config_hash(cfg)},
         verdicts=[str(v) for v in summary.get("verdict", [])],
-        items=run_charts(result) + list(inside),
+        items=run_charts(result) + inspect_charts(result, step=step),
         tables={"summary": summary},
         reproduce=reproduce_command(cfg),
-        missing=missing,
     )
 
 
@@ -282,8 +270,6 @@ def report_html(report: Report) -> str:
         specs.append((vid, chart_spec(item.chart)))
         body.append(f'<figure id="{esc(item.name)}"><h3>{esc(item.title)}</h3><div id="{vid}"></div>'
                     f"<figcaption>{esc(item.caption)}</figcaption></figure>")
-    for m in report.missing:
-        body.append(f'<p class="missing">Not in this report: {esc(m)}.</p>')
     body.append("<h2>Configuration</h2><table>" + "".join(
         f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in _config_rows(report.config)) + "</table>")
     if report.reproduce:
@@ -314,7 +300,6 @@ def report_zip(report: Report, formats: tuple[str, ...] = ("png", "svg", "csv"))
         lines = [report.title, report.subtitle, ""] + [f"- {v}" for v in report.verdicts]
         lines += ["", "charts/  every chart as PNG (2x) and SVG", "data/    the data of every chart as CSV",
                   "config.json  the configuration of the experiment"]
-        lines += [f"Not included: {m}" for m in report.missing]
         if report.reproduce:
             lines += ["", "Run it again:", "  " + report.reproduce]
         z.writestr("README.txt", "\n".join(lines) + "\n")
