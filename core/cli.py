@@ -13,7 +13,7 @@ import sys
 
 from core.config import ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
 
-COMMANDS = ["core.cli_train", "core.cli_export", "core.cli_inspect"]
+COMMANDS = ["core.cli_train", "core.cli_export", "core.cli_inspect", "core.cli_sweep"]
 
 # Flags whose name differs from the config field they set.
 FLAG_NAMES = {"name": "task"}
