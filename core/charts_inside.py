@@ -105,7 +105,7 @@ def grad_norm_item(result) -> ChartItem:
     clipped = df[df.clipped]
     share = {k: float(g.clipped.mean()) if len(g) else 0.0 for k, g in df.groupby("model")}
     strip = alt.Chart(clipped).mark_tick(thickness=1, size=12).encode(
-        x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, max(1, int(df.step.max() or 1))])),
+        x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, int(df.step.max()) if len(df) else 1])),
         y=alt.Y("name:N", title="clipped", scale=alt.Scale(domain=[MODEL_NAMES[k] for k in kinds])),
         color=model_color(kinds), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")],
     ).properties(width=WIDE, height=18 * max(1, len(kinds)))
@@ -119,7 +119,7 @@ def grad_norm_item(result) -> ChartItem:
                        subtitle="Before clipping; dashed: the clipping threshold"),
         data=grad_norm_frame(result, max_points=10**9),
         caption=("The norm of all of a model's parameter gradients at every training step, before clipping, "
-                 f"on a log scale. {how}"))
+                 f"on a log scale. {how}" if len(df) else "No training step has been taken yet."))
 
 
 # --- cell state and gates ---------------------------------------------------------------------

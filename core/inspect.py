@@ -113,7 +113,7 @@ def grad_norm_frame(result: RunResult, max_points: int = 1500) -> pd.DataFrame:
             g.insert(0, "model", kind)
         parts.append(g.reset_index(drop=True))
     out = pd.concat(parts, ignore_index=True) if parts else df
-    out["clipped"] = out["clipped"].astype(bool)
+    out = out.astype({"step": "int64", "grad_norm": "float64", "clipped": "bool"})  # typed even when empty
     out.insert(1, "name", out["model"].map(MODEL_NAMES))
     return out
 
@@ -271,21 +271,32 @@ def inspect_data(result: RunResult, step: int | None = None, example: int = 0, t
     return data
 
 
+def states_charts(result: RunResult, step: int | None = None, example: int = 0) -> list[ChartItem]:
+    """Heatmaps of the LSTM's c_t and gates beside the RNN's (and GRU's) h_t, and the LSTM's mean
+    gates per step, for showcase example `example` at the checkpoint nearest `step`."""
+    from core import charts_inside as ci  # charts import this module's frames: import late
+
+    runs = _with_checkpoints(result)
+    if not runs:
+        return []
+    task = result.task
+    x, _, labels = showcase(task)
+    example = min(max(example, 0), len(x) - 1)
+    one = x[example : example + 1]
+    tr = {k: example_traces(result, k, step, one) for k in runs}
+    steps = {k: resolve_step(r, step) for k, r in runs.items()}
+    items = [ci.states_item(tr, steps, task, one, labels[example])]
+    if "lstm" in tr:
+        items.append(ci.gate_means_item(tr["lstm"], steps["lstm"], task, one, labels[example]))
+    return items
+
+
 def inspect_charts(result: RunResult, step: int | None = None) -> list[ChartItem]:
     """For the checkpoint at `step` (default: the last kept one): gradients through time, the
     gradient norm over training, and the LSTM's cell state and gates beside the RNN's h_t for the
     first showcase example (heatmaps and gate means only when the run has those models)."""
-    from core import charts_inside as ci  # charts import this module's frames: import late
+    from core import charts_inside as ci
 
-    task = result.task
-    runs = _with_checkpoints(result)
-    if not runs:
+    if not _with_checkpoints(result):
         return []
-    items = [ci.grad_through_time_item(result, step), ci.grad_norm_item(result)]
-    x, y, labels = showcase(task)
-    tr = {k: example_traces(result, k, step, x[:1]) for k in runs}
-    steps = {k: resolve_step(r, step) for k, r in runs.items()}
-    items.append(ci.states_item(tr, steps, task, x[:1], labels[0]))
-    if "lstm" in tr:
-        items.append(ci.gate_means_item(tr["lstm"], steps["lstm"], task, x[:1], labels[0]))
-    return items
+    return [ci.grad_through_time_item(result, step), ci.grad_norm_item(result), *states_charts(result, step, 0)]
