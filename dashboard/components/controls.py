@@ -42,9 +42,10 @@ def values_of(cfg: RunConfig) -> dict[str, Any]:
             "seed": cfg.train.seed}
 
 
-def config_from_values(v: Mapping[str, Any], base: RunConfig = DEFAULT) -> RunConfig:
+def config_from_values(v: Mapping[str, Any], base: RunConfig | None = None) -> RunConfig:
     """Widget (or raw link) values -> a validated RunConfig; raises ConfigError (one line).
     Fields without a control (optimizer, clip, eval_every, ...) keep the core's defaults."""
+    base = base or DEFAULT
     cfg = RunConfig(
         task=TaskConfig(name=v["task"], seq_len=v["seq_len"], n_symbols=base.task.n_symbols,
                         n_distractors=base.task.n_distractors),
@@ -70,10 +71,11 @@ def _check_slider_range(v: Any) -> None:
         raise ConfigError(f"seq_len must be between {SEQ_MIN} and {MAX_SEQ_LEN}, got {int(f)}")
 
 
-def from_query(params: Mapping[str, str], default: RunConfig = DEFAULT) -> tuple[RunConfig, list[str]]:
+def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> tuple[RunConfig, list[str]]:
     """Read a link's query parameters into a config, one field at a time; a value that does not
     validate is refused (its default kept) with a one-line message. Unknown parameters are
     ignored (other pages or tracking links may add their own)."""
+    default = default or DEFAULT
     values, problems = values_of(default), []
     for key in FIELDS:
         if key not in params:

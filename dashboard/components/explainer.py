@@ -33,24 +33,35 @@ def task_story(cfg: RunConfig) -> str:
     return TASK_STORY[task.name].format(T=task.T, n=task.T - 1, K=cfg.task.n_symbols, chance=chance)
 
 
-def rnn_story(T: int) -> str:
+def rnn_story(T: int, result: RunResult | None = None) -> str:
+    """Why the RNN forgets, ending with what the RNN of the run on screen actually did."""
     left = 0.9 ** (T - 1)
-    head = (f"**Why the vanilla RNN forgets.** It rewrites its whole hidden state at every step, "
-            f"h_t = tanh(W·h_(t-1) + U·x_t). The learning signal from the answer must travel back through "
+    text = (f"**Why the vanilla RNN forgets.** It rewrites its whole hidden state at every step, "
+            f"$h_t = \\tanh(W h_{{t-1}} + U x_t)$. The learning signal from the answer must travel back through "
             f"{T - 1} such rewrites to reach the start, and each one multiplies it by W and the tanh slope, "
-            f"usually a factor below 1. At 0.9 per step, 0.9^{T - 1} = {left:.2g} of it is left at T = {T}")
-    if left > 0.05:
-        return head + ": at this short length the RNN can still learn. Try T = 50 or more to see it fail."
-    return head + ": the gradient vanishes, so the RNN cannot learn what the start of the sequence said."
+            f"usually a factor below 1. At 0.9 per step, $0.9^{{{T - 1}}}$ = {left:.2g} of it is left at T = {T}.")
+    rnn = result.runs.get("rnn") if result is not None else None
+    if rnn is None or not rnn.evals:
+        return text + (" At this short length the RNN can still learn; try T = 50 or more to see it fail."
+                       if left > 0.05 else " The gradient all but vanishes, so the RNN struggles to learn "
+                       "what the start of the sequence said.")
+    if rnn.steps_to_target is not None:
+        lstm = result.runs.get("lstm")
+        than = (f", against step {lstm.steps_to_target:,} for the LSTM" if lstm is not None
+                and lstm.steps_to_target is not None else "")
+        return text + (f" Here enough of it got through: the RNN reached the target at step "
+                       f"{rnn.steps_to_target:,}{than}. Make T longer and watch that stop working.")
+    return text + " That is why the RNN here stayed short of the target."
 
 
 LSTM_STORY = (
-    "**How the LSTM keeps it.** Beside h_t it carries a cell state c_t, a conveyor belt that is "
-    "updated by addition rather than rewritten: c_t = f_t·c_(t-1) + i_t·g_t. Three gates, each a "
-    "number between 0 and 1 per unit, run it: the **forget gate** f_t decides how much of the belt "
-    "to keep, the **input gate** i_t how much new information to write onto it, and the **output "
-    "gate** o_t how much of it to show as h_t. With f_t near 1 and i_t near 0 after the important "
-    "token, that token rides the belt to the end unchanged, and so does its gradient."
+    r"**How the LSTM keeps it.** Beside $h_t$ it carries a cell state $c_t$, a conveyor belt that "
+    r"is updated by addition rather than rewritten: $c_t = f_t \odot c_{t-1} + i_t \odot g_t$. "
+    r"Three gates, each a number between 0 and 1 per unit, run it: the **forget gate** $f_t$ "
+    r"decides how much of the belt to keep, the **input gate** $i_t$ how much new information to "
+    r"write onto it, and the **output gate** $o_t$ how much of it to show as $h_t$. With $f_t$ near "
+    r"1 and $i_t$ near 0 after the important token, that token rides the belt to the end "
+    r"unchanged, and so does its gradient."
 )
 
 
@@ -65,14 +76,15 @@ def forget_retention(forget_init: str, T: int) -> float:
 def forget_story(forget_init: str, T: int) -> str:
     kept = forget_retention(forget_init, T)
     if forget_init == "chrono":
-        how = (f"chrono gives each unit its own forget bias b_f = log(u), u between 1 and {max(T - 1, 2)}, so units "
-               f"start out remembering over 1 to {T - 1} steps; the slowest keeps {kept:.0%} of its cell after "
-               f"{T - 1} steps before any training.")
+        how = (rf"chrono gives each unit its own forget bias $b_f = \log u$, $u$ between 1 and "
+               rf"{max(T - 1, 2)}, so units start out remembering over 1 to {T - 1} steps; the slowest "
+               rf"keeps {kept:.0%} of its cell after {T - 1} steps before any training.")
     else:
         f0 = 0.5 if forget_init == "zero" else 1 / (1 + math.exp(-1))
-        how = (f"'{forget_init}' starts every forget gate at σ(b_f) = {f0:.2f}, so after {T - 1} steps "
-               f"{f0:.2f}^{T - 1} = {kept:.1e} of the cell is left: the LSTM starts as forgetful as an RNN and "
-               "must first learn to open its forget gate, which at long T it often never does.")
+        how = (rf"'{forget_init}' starts every forget gate at $\sigma(b_f)$ = {f0:.2f}, so after {T - 1} "
+               rf"steps ${f0:.2f}^{{{T - 1}}}$ = {kept:.1e} of the cell is left: the LSTM starts as "
+               "forgetful as an RNN and must first learn to open its forget gate, which at long T it "
+               "often never does.")
     return f"**The forget gate's starting point ({forget_init}).** " + how
 
 
@@ -92,25 +104,35 @@ def result_story(result: RunResult) -> str:
     return "**In this run:** " + "; ".join(parts) + "."
 
 
+def paragraphs(cfg: RunConfig, result: RunResult | None) -> list[str]:
+    """The explainer's paragraphs (markdown) for this configuration and the run on screen."""
+    T = cfg.task.seq_len
+    out = [task_story(cfg)]
+    if result is not None and result.runs:
+        out.append(result_story(result))
+    out += [rnn_story(T, result), LSTM_STORY]
+    if "lstm" in cfg.models:
+        out.append(forget_story(cfg.model.forget_init, T))
+    if "gru" in cfg.models:
+        out.append("**The GRU** has the same kind of shortcut with two gates: an update gate z_t mixes "
+                   "the old state with a new candidate, so the old state can pass through untouched.")
+    return out
+
+
 def panel(cfg: RunConfig | None, result: RunResult | None) -> None:
     with st.container(border=True, key="explainer"):
-        st.subheader("What is going on")
+        st.subheader("What is going on, in plain words")
         if cfg is None:
             st.write("Choose an experiment in the sidebar.")
             return
-        T = cfg.task.seq_len
-        st.write(task_story(cfg))
-        if result is not None and result.runs:
-            st.markdown(result_story(result))
-        st.markdown(rnn_story(T))
-        st.markdown(LSTM_STORY)
-        if "lstm" in cfg.models:
-            st.markdown(forget_story(cfg.model.forget_init, T))
-        if "gru" in cfg.models:
-            st.markdown("**The GRU** has the same kind of shortcut with two gates: an update gate z_t mixes "
-                        "the old state with a new candidate, so the old state can pass through untouched.")
+        paras = paragraphs(cfg, result)
+        half = (len(paras) + 1) // 2
+        left, right = st.columns(2, gap="large")
+        for col, part in ((left, paras[:half]), (right, paras[half:])):
+            for text in part:
+                col.markdown(text)
         st.caption("See it happen: the gradient reaching back through time on *Gradients through time*, "
                    "the cell state and gates on *Inside the LSTM* (both show the run on this page).")
 
 
-__all__ = ["task_story", "rnn_story", "forget_story", "forget_retention", "result_story", "panel", "LSTM_STORY"]
+__all__ = ["task_story", "rnn_story", "forget_story", "forget_retention", "result_story", "paragraphs", "panel", "LSTM_STORY"]

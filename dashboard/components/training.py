@@ -26,7 +26,7 @@ from typing import Iterator
 import streamlit as st
 import torch
 
-from core.charts import MODEL_COLORS, learning_curves, run_charts
+from core.charts import MODEL_COLORS, ChartItem, learning_curves, run_charts
 from core.config import RunConfig, config_hash
 from core.models import MODEL_NAMES
 from core.results import ModelRun, RunResult, format_metric
@@ -184,7 +184,7 @@ def autostart(cfg: RunConfig | None, is_default: bool) -> None:
 # --- drawing -----------------------------------------------------------------------------
 def panel(cfg: RunConfig | None) -> None:
     """The main area: live training if a run is going on, else the known result, else a hint."""
-    for msg in st.session_state.pop(NOTES, []):
+    for msg in dict.fromkeys(st.session_state.pop(NOTES, [])):  # each problem once
         st.error(msg)
     job = st.session_state.get(JOB)
     if job is not None:
@@ -261,14 +261,19 @@ def _train_live(job: Job) -> None:
         note += " Taken from the run store, not retrained: " + ", ".join(MODEL_NAMES[k] for k in job.reused) + "."
     st.caption(note)
     chart = st.empty()
-    task, drawn = make_task(cfg.task), -1
+    task, drawn, n = make_task(cfg.task), -1, 0
     while True:
         result = job.result()
         bar.progress(min(job.trainer.step / cfg.train.steps, 1.0), text=_progress_text(job, result))
         metrics = result.metrics_frame()
-        if len(metrics) != drawn:  # new evaluations: redraw. Drawn straight, without the export
-            drawn = len(metrics)   # buttons of show_chart: a half-trained chart is no figure to keep
-            chart.altair_chart(learning_curves(metrics, task, list(cfg.models)), theme=None)
+        if len(metrics) != drawn:  # new evaluations: redraw (no download buttons on a live chart)
+            drawn, n = len(metrics), n + 1
+            item = ChartItem(name="learning_curves", title="Learning curves", data=metrics,
+                             chart=learning_curves(metrics, task, list(cfg.models)),
+                             caption="Live: redrawn as each evaluation comes in (every "
+                                     f"{cfg.train.eval_every} steps).")
+            with chart.container():
+                show_chart(item, key=f"train-live-{n}", downloads=False)
         if job.trainer.done:
             break
         t0 = time.perf_counter()

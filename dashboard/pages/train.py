@@ -14,11 +14,13 @@ training.autostart(first_cfg, is_default=first_cfg == controls.DEFAULT)
 cfg = controls.sidebar(busy=training.busy(), on_train=training.start, on_stop=training.request_stop)
 for msg in controls.link_problems():
     st.warning(msg)
-st.caption(controls.describe(cfg) if cfg else "")
+if cfg is not None:
+    st.caption(controls.describe(cfg))
 
-main, side = st.columns([5, 2], gap="large")
-with side:
-    shown = training.lookup(cfg) if not training.busy() else None
+# The explainer sits below the run but is drawn first: live training runs until the end of the script.
+run_area, explain_area = st.container(), st.container()
+with explain_area:
+    shown = None if training.busy() else training.lookup(cfg)
     explainer.panel(cfg, shown.result if shown else None)
-with main:
+with run_area:
     training.panel(cfg)

@@ -1,0 +1,248 @@
+"""The training page through Streamlit's AppTest: controls, links, live training, verdicts,
+reuse of known runs, per-session isolation. Configs are tiny (T=8, 30 steps, hidden 8)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit import dataframe_util
+from streamlit.testing.v1 import AppTest
+
+from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash, validate
+from core.store import RunStore
+from core.trainer import Trainer, train
+from dashboard.components import controls, explainer, training
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+TIMEOUT = 180  # seconds per script run: generous, the machine is shared
+TINY = {"seq_len": "8", "steps": "30", "hidden_size": "8", "batch_size": "32"}
+KEYS = ("task", "seq_len", "models", "hidden_size", "forget_init", "lr", "steps", "batch_size", "seed")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def tiny_default(monkeypatch) -> RunConfig:
+    """Make the lab's default experiment tiny, so the first-open behaviour is cheap to test."""
+    cfg = validate(RunConfig(task=TaskConfig(seq_len=8), model=ModelConfig(hidden_size=8),
+                             train=TrainConfig(steps=30, batch_size=32)))
+    monkeypatch.setattr(controls, "DEFAULT", cfg)
+    return cfg
+
+
+def app(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def chart_data(at: AppTest) -> pd.DataFrame:
+    """The learning-curve rows drawn by the first chart on the page (the dataset with `model`)."""
+    charts = at.get("vega_lite_chart")
+    assert charts, "no chart on the page"
+    for d in charts[0].proto.datasets:
+        df = dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data)
+        if "model" in df.columns:
+            return df
+    raise AssertionError("the chart has no learning-curve data")
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+# --- pure functions -------------------------------------------------------------------------
+def test_link_round_trip_and_refusals():
+    cfg, problems = controls.from_query(controls.to_query(controls.DEFAULT))
+    assert cfg == controls.DEFAULT and problems == []
+    cfg, problems = controls.from_query({"seq_len": "-3", "lr": "abc", "steps": "30", "models": "lstm, gru",
+                                         "utm_source": "x"})
+    assert cfg.task.seq_len == controls.DEFAULT.task.seq_len and cfg.train.lr == controls.DEFAULT.train.lr
+    assert cfg.train.steps == 30 and cfg.models == ("lstm", "gru")
+    assert len(problems) == 2
+    assert "seq_len=-3" in problems[0] and "between 5 and 1000" in problems[0]
+    assert "lr=abc" in problems[1] and "number" in problems[1]
+    _, problems = controls.from_query({"seq_len": "1001", "models": "", "forget_init": "two", "seed": "1.5"})
+    assert [p.split("`")[1].split("=")[0] for p in problems] == ["seq_len", "models", "forget_init", "seed"]
+
+
+def test_explainer_is_tied_to_the_numbers_on_screen():
+    cfg = validate(RunConfig(task=TaskConfig(seq_len=100), model=ModelConfig(forget_init="zero")))
+    paras = explainer.paragraphs(cfg, None)
+    assert "99 random distractors" in paras[0] and "12.5%" in paras[0]
+    assert any("$0.9^{99}$ = 3e-05" in p for p in paras)
+    assert any("$0.50^{99}$ = 1.6e-30" in p for p in paras)  # the zero init's forget gate, at this T
+    assert explainer.forget_retention("chrono", 100) == pytest.approx((99 / 100) ** 99)
+    result = train(validate(RunConfig(task=TaskConfig(seq_len=8), model=ModelConfig(hidden_size=8),
+                                      train=TrainConfig(steps=20, eval_every=10), models=("rnn", "lstm"))))
+    story = explainer.result_story(result)
+    assert "Vanilla RNN" in story and "LSTM" in story
+
+
+# --- the page -------------------------------------------------------------------------------
+def test_starts_and_every_control_has_its_key():
+    at = app(**TINY)
+    assert not at.exception
+    assert at.slider(key="seq_len").value == 8
+    for key in ("task", "forget_init"):
+        assert at.selectbox(key=key).help
+    assert at.multiselect(key="models").value == ["rnn", "lstm"]
+    for key in ("hidden_size", "lr", "steps", "batch_size", "seed"):
+        assert at.number_input(key=key).help
+    assert at.slider(key="seq_len").help and at.multiselect(key="models").help
+    assert not at.button(key="train").disabled and at.button(key="stop").disabled
+    assert "Not trained yet" in at.info[0].value
+    # the defaults are stated openly: forget-gate init, learning rate, steps
+    d = controls.DEFAULT
+    line = at.caption[0].value
+    assert f"forget-gate init {d.model.forget_init}" in line and f"learning rate {d.train.lr:g}" in line
+    assert f"seq_len (default {d.task.seq_len})" in line and f"steps (default {d.train.steps})" in line
+
+
+def test_train_a_tiny_config_shows_curves_for_every_model_and_verdicts():
+    at = app(**TINY, models="rnn,lstm,gru")
+    at.button(key="train").click().run()
+    assert not at.exception
+    data = chart_data(at)
+    assert set(data["model"]) == {"rnn", "lstm", "gru"}
+    for kind in ("rnn", "lstm", "gru"):
+        steps = sorted(data.loc[data["model"] == kind, "step"])
+        assert steps == [0, 25, 30]
+    page = texts(at)
+    assert "Trained just now: 30 steps" in page
+    for name in ("Vanilla RNN", "LSTM", "GRU"):
+        assert f"■ {name}" in page  # one card per model
+        assert any(m.value.startswith(name) and "chance 12.5%" in m.value for m in at.markdown)
+    assert [m.label for m in at.metric] == ["final accuracy"] * 3
+    # saved in the run store, and the other pages see this run as the current one
+    stored, missing = RunStore().get_result(controls.config_from_values({**controls.values_of(
+        controls.DEFAULT), "seq_len": 8, "steps": 30, "hidden_size": 8, "batch_size": 32,
+        "models": ["rnn", "lstm", "gru"]}))
+    assert missing == [] and set(stored.runs) == {"rnn", "lstm", "gru"}
+    current = at.session_state["lab_current_result"]
+    assert current.config.task.seq_len == 8 and set(current.runs) == {"rnn", "lstm", "gru"}
+    assert not at.button(key="train").disabled and at.button(key="stop").disabled
+
+
+def test_query_parameters_set_the_controls_and_the_url_follows_them():
+    at = app(task="temporal_order", seq_len="12", models="lstm", hidden_size="16", forget_init="one",
+             lr="0.01", steps="40", batch_size="16", seed="3")
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="task").value == "temporal_order"
+    assert at.slider(key="seq_len").value == 12
+    assert at.multiselect(key="models").value == ["lstm"]
+    assert at.number_input(key="hidden_size").value == 16
+    assert at.selectbox(key="forget_init").value == "one"
+    assert at.number_input(key="lr").value == pytest.approx(0.01)
+    assert (at.number_input(key="steps").value, at.number_input(key="batch_size").value,
+            at.number_input(key="seed").value) == (40, 16, 3)
+    at.slider(key="seq_len").set_value(20).run()
+    assert at.query_params["seq_len"] == "20" and at.query_params["models"] == "lstm"
+
+
+def test_bad_query_values_are_refused_with_a_message():
+    at = app(seq_len="-3", lr="abc", steps="30", hidden_size="8")
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("seq_len=-3" in w and "between 5 and 1000" in w for w in warnings)
+    assert any("lr=abc" in w for w in warnings)
+    assert at.slider(key="seq_len").value == controls.DEFAULT.task.seq_len
+    assert at.number_input(key="lr").value == pytest.approx(controls.DEFAULT.train.lr)
+    assert at.number_input(key="steps").value == 30  # the good values are kept
+
+
+def test_an_empty_model_choice_disables_train_with_a_message():
+    at = app(**TINY)
+    at.multiselect(key="models").set_value([]).run()
+    assert not at.exception
+    assert at.button(key="train").disabled
+    assert any("at least one model" in w.value for w in at.sidebar.warning)
+
+
+def test_default_experiment_trains_on_first_open(tiny_default):
+    at = app()
+    assert not at.exception
+    assert "Trained just now" in texts(at)
+    assert set(chart_data(at)["model"]) == {"rnn", "lstm"}
+    assert "These are the lab's defaults." in at.caption[0].value
+
+
+def test_default_experiment_from_the_store_shows_at_once(tiny_default, monkeypatch):
+    RunStore().put_result(train(tiny_default))
+    built = []
+    monkeypatch.setattr(training, "Trainer", lambda cfg: built.append(cfg) or Trainer(cfg))
+    at = app()
+    assert not at.exception and built == []
+    assert "Loaded from the run store" in texts(at)
+    assert set(chart_data(at)["model"]) == {"rnn", "lstm"}
+
+
+def test_returning_to_a_trained_config_does_not_train_again(monkeypatch):
+    built = []
+    monkeypatch.setattr(training, "Trainer", lambda cfg: built.append(cfg.models) or Trainer(cfg))
+    at = app(**TINY)
+    at.button(key="train").click().run()
+    assert built == [("rnn", "lstm")]
+    at.slider(key="seq_len").set_value(9).run()
+    assert "Not trained yet" in at.info[0].value and not at.get("vega_lite_chart")
+    at.slider(key="seq_len").set_value(8).run()
+    assert built == [("rnn", "lstm")]  # shown from this session, not retrained
+    assert "Trained just now" in texts(at) and set(chart_data(at)["model"]) == {"rnn", "lstm"}
+    # a model already in the store is reused, only the new one trains
+    at.multiselect(key="models").set_value(["rnn", "lstm", "gru"]).run()
+    assert "Already in the run store, so not trained again: Vanilla RNN, LSTM" in texts(at)
+    at.button(key="train").click().run()
+    assert built[-1] == ("gru",)
+    assert set(chart_data(at)["model"]) == {"rnn", "lstm", "gru"}
+
+
+def test_two_sessions_do_not_see_each_others_runs():
+    a = app(**TINY, seed="0")
+    b = app(**TINY, seed="1")
+    a.button(key="train").click().run()
+    b.run()
+    assert "Not trained yet" in b.info[0].value  # a's run is not b's config, and b sees none of a's state
+    b.button(key="train").click().run()
+    a.run()
+    assert a.session_state["lab_current_result"].config.train.seed == 0
+    assert b.session_state["lab_current_result"].config.train.seed == 1
+    assert list(a.session_state[training.RESULTS]) != list(b.session_state[training.RESULTS])
+    assert a.number_input(key="seed").value == 0 and b.number_input(key="seed").value == 1
+
+
+def test_a_stopped_run_keeps_what_was_trained():
+    at = app(**{**TINY, "steps": "1000"})
+    cfg = controls.from_query({**TINY, "steps": "1000"})[0]
+    job = training.Job(cfg=cfg, trainer=Trainer(cfg))
+    job.trainer.advance(10)
+    job.trainer.stop()  # what the Stop button's callback does
+    at.session_state[training.JOB] = job
+    at.run()
+    assert not at.exception
+    assert "Stopped at step 10 of 1,000" in texts(at)
+    data = chart_data(at)
+    assert data["step"].max() == 10 and set(data["model"]) == {"rnn", "lstm"}
+    assert any("stopped early" in m.value for m in at.markdown)
+    assert RunStore().get_result(cfg)[1] == ["rnn", "lstm"]  # an incomplete run is not stored
+    assert at.session_state[training.RESULTS][config_hash(cfg)].stopped
+
+
+def test_an_unusable_run_store_does_not_stop_the_lab(tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("LAB_DATA_DIR", str(blocker))
+    at = app(**TINY)
+    at.button(key="train").click().run()
+    assert not at.exception
+    assert any("run store" in e.value for e in at.error)
+    assert "Trained just now" in texts(at) and chart_data(at)["step"].max() == 30

@@ -1,0 +1,184 @@
+"""End to end in a real browser: `streamlit run` headless, driven by Playwright in Debian's chromium.
+
+Chromium is required, not optional: `.ci/setup` installs it, and a missing browser fails these
+tests (a skip would hide a broken install). Run as a script, this file measures the time from
+`streamlit run` to the first chart and to the end of the default experiment:
+
+    python tests/test_browser.py
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+TINY = "seq_len=8&steps=30&hidden_size=8&batch_size=32&models=rnn,lstm"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(data_dir: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` on a free port with its own run store; yields the URL."""
+    port = free_port()
+    env = {**os.environ, "LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 90
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError("streamlit did not answer /_stcore/health within 90 s")
+                time.sleep(0.25)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def browser_page() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():  # fail, never skip: CI must have installed it (.ci/setup)
+        raise AssertionError(f"{CHROMIUM} not found: install Debian's chromium (bash .ci/setup)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            yield page
+        finally:
+            browser.close()
+
+
+def wait_idle(page, timeout_s: float = 120) -> None:
+    """Wait until the script has run to the end (it reruns once after training)."""
+    page.wait_for_selector(IDLE, timeout=timeout_s * 1000)
+
+
+def click(page, key: str) -> None:
+    """Click the button with this Streamlit key (its container carries the class st-key-KEY)."""
+    page.locator(f".st-key-{key} button").first.click()
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
+        "[data-testid='stException']").first.inner_text()
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[str]:
+    with streamlit_server(tmp_path / "store", tmp_path / "streamlit.log") as url:
+        yield url
+
+
+def test_train_a_tiny_config_in_the_browser(server, tmp_path):
+    with browser_page() as page:
+        page.goto(f"{server}/?{TINY}")
+        wait_idle(page)
+        page.wait_for_selector("text=Not trained yet", timeout=60_000)
+        assert_no_exception(page)
+
+        # move the sequence-length slider one step with the keyboard: 8 -> 9, mirrored in the URL
+        thumb = page.locator(".st-key-seq_len input[type='range']")
+        assert thumb.input_value() == "8"
+        thumb.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => new URL(location.href).searchParams.get('seq_len') === '9'",
+                               timeout=60_000)
+        wait_idle(page)
+        assert thumb.input_value() == "9"
+
+        click(page, "train")
+        page.wait_for_selector("text=Trained just now", timeout=120_000)
+        wait_idle(page)
+        charts = page.locator("[data-testid='stVegaLiteChart']")
+        assert charts.count() >= 1
+        charts.first.locator("canvas, svg").first.wait_for(timeout=30_000)
+        for name in ("Vanilla RNN", "LSTM"):
+            card = page.locator(f"[class*='st-key-verdict-{'rnn' if name == 'Vanilla RNN' else 'lstm'}']")
+            assert card.count() == 1
+            assert re.search(rf"{name} .*(learn|remembered)", card.inner_text())
+        assert_no_exception(page)
+        page.screenshot(path=str(tmp_path / "trained.png"), full_page=True)
+        assert (tmp_path / "trained.png").stat().st_size > 10_000
+
+
+def test_stop_keeps_what_was_trained(server, tmp_path):
+    with browser_page() as page:
+        page.goto(f"{server}/?seq_len=8&steps=100000&hidden_size=8&batch_size=16&models=lstm")
+        wait_idle(page)
+        click(page, "train")
+        page.wait_for_selector("[data-testid='stProgress']", timeout=60_000)
+        # the inputs that would change the run are disabled while it trains
+        page.wait_for_selector(".st-key-seq_len input[type='range']:disabled", timeout=30_000)
+        page.wait_for_selector(".st-key-train button:disabled", timeout=30_000)
+        page.wait_for_selector("[data-testid='stVegaLiteChart']", timeout=60_000)
+        click(page, "stop")
+        page.wait_for_selector("text=Stopped at step", timeout=60_000)
+        wait_idle(page)
+        text = page.locator("[class*='st-key-verdict-lstm']").inner_text()
+        assert "stopped" in text
+        assert page.locator("[data-testid='stVegaLiteChart']").count() >= 1
+        assert_no_exception(page)
+        page.screenshot(path=str(tmp_path / "stopped.png"), full_page=True)
+
+
+# --- a benchmark, not a test: python tests/test_browser.py --------------------------------------
+def measure(out_dir: Path) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as store:
+        t0 = time.perf_counter()
+        with streamlit_server(Path(store), out_dir / "streamlit.log") as url:
+            t_health = time.perf_counter() - t0
+            with browser_page() as page:
+                page.goto(url)
+                page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg",
+                                       timeout=300_000)
+                t_chart = time.perf_counter() - t0
+                page.wait_for_selector("text=Trained just now", timeout=600_000)
+                t_done = time.perf_counter() - t0
+                wait_idle(page)
+                page.screenshot(path=str(out_dir / "default.png"), full_page=True)
+                origin = page.locator("text=Trained just now").first.inner_text()
+    print(f"streamlit run -> /_stcore/health answers: {t_health:.1f} s")
+    print(f"streamlit run -> first chart in the browser (default experiment training): {t_chart:.1f} s")
+    print(f"streamlit run -> default experiment finished: {t_done:.1f} s  ({origin})")
+    print(f"screenshot: {out_dir / 'default.png'}")
+
+
+if __name__ == "__main__":
+    measure(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp"))
