@@ -60,7 +60,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         g["when"] = np.where(g.step == at, f"step {at}", "initialisation")
         g = g[(g.grad_norm > 0) & np.isfinite(g.grad_norm)]  # a log scale cannot show 0
         line = alt.Chart(g).mark_line(point=alt.OverlayMarkDef(size=12) if task.T <= 60 else False).encode(
-            x=alt.X("t:Q", title="time step t (the answer is read at the last step)"),
+            x=alt.X("t:Q", title="time step t (the answer is read at the last step)", scale=alt.Scale(padding=8)),
             y=alt.Y("grad_norm:Q", title="||dL/dh_t|| (log scale)", scale=alt.Scale(type="log")),
             color=model_color(list(result.runs)),
             strokeDash=alt.StrokeDash("when:N", sort="descending", title="weights at",
@@ -134,7 +134,8 @@ def _thin(df: pd.DataFrame, kind: str, T: int) -> tuple[pd.DataFrame, int, int]:
     k = max(1, math.ceil(T / MAX_T))
     if k > 1:
         df = df.assign(t=(df.t // k) * k).groupby(["model", "quantity", "unit", "t"], as_index=False).value.mean()
-    return df.assign(t2=df.t + k), k, H
+    # each cell reaches a little into the next: no anti-aliasing seams between neighbouring cells
+    return df.assign(t2=df.t + k * 1.2), k, H
 
 
 def _color(q: str, values: pd.Series) -> alt.Color:
@@ -177,7 +178,7 @@ def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], tas
             notes.append(f"{MODEL_NAMES[kind]}: the {MAX_UNITS} of {H} units that vary most")
         for q in PANELS[kind]:
             d = sub[sub.quantity == q]
-            panels.append(alt.Chart(d).mark_rect().encode(
+            panels.append(alt.Chart(d).mark_rect(clip=True).encode(
                 x=alt.X("t:Q", title="time step t", scale=alt.Scale(domain=[0, task.T])), x2="t2:Q",
                 y=alt.Y("unit:O", title="unit", axis=alt.Axis(labelOverlap=True, labelFontSize=9)),
                 color=_color(q, d.value),
@@ -203,7 +204,7 @@ def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: tor
     """Mean forget, input and output gate of the LSTM at each time step of one example."""
     df = gate_means_frame(arrays, 0)
     line = alt.Chart(df).mark_line(point=task.T <= 60).encode(
-        x=alt.X("t:Q", title="time step t"),
+        x=alt.X("t:Q", title="time step t", scale=alt.Scale(padding=8)),
         y=alt.Y("mean:Q", title="mean over units", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("gate:N", scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
                         title="LSTM gate"),

@@ -68,6 +68,8 @@ def _orders(ratio: float) -> float:
 
 
 def _ratio_words(ratio: float, T: int) -> str:
+    if ratio == 0:  # float32 gradients underflow below ~1e-45: the signal is gone, not measured
+        return "0 (the gradient at h_1 underflowed float32: more than ~40 orders of magnitude lost)"
     if not (ratio > 0 and math.isfinite(ratio)):
         return "not measurable (the gradient at h_T is zero or not finite)"
     orders = _orders(ratio)
