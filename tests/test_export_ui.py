@@ -120,3 +120,27 @@ def test_export_widget_without_a_run_says_so():
     at = AppTest.from_function(app).run()
     assert not at.exception and not at.get("download_button")
     assert "Train a run first" in at.info[0].value
+
+
+def test_train_page_has_downloads_and_the_export_report(media):
+    """The real training page, showing a run the store already holds (so nothing trains here)."""
+    from pathlib import Path
+
+    from core.store import RunStore
+    from dashboard.components import controls
+
+    params = {"seq_len": "8", "steps": "30", "hidden_size": "8", "batch_size": "32"}
+    cfg, problems = controls.from_query(params)
+    assert problems == []
+    RunStore().put_result(train(cfg))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"),
+                           default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    buttons = {b.key: b for b in at.get("download_button")}
+    assert {f"train-learning_curves-dl-{fmt}" for fmt in ("png", "svg", "html", "csv")} <= set(buttons)
+    assert download(media[-1], buttons["train-learning_curves-dl-png"]).startswith(PNG_SIGNATURE)
+    page = download(media[-1], buttons["train-export-html"]).decode()
+    assert "Verdicts" in page and "Learning curves" in page and "<script src" not in page

@@ -1,7 +1,7 @@
 """Train side by side: the experiment controls, live training, verdicts and the explainer."""
 import streamlit as st
 
-from dashboard.components import controls, explainer, training
+from dashboard.components import controls, explainer, export, training
 
 st.title("Train a vanilla RNN and an LSTM side by side")
 
@@ -24,3 +24,5 @@ with explain_area:
     explainer.panel(cfg, shown.result if shown else None)
 with run_area:
     training.panel(cfg)
+    if shown is not None:  # a finished run is on screen: offer its report
+        export.export_report(shown.result, key="train-export")
