@@ -25,6 +25,15 @@ MAX_STEPS = 100_000
 MAX_BATCH = 4096
 
 
+# Training steps the dashboard suggests per task (measured: README "Calibration"): enough for the
+# chrono LSTM to reach the target at T<=100 with the default learning rate.
+SUGGESTED_STEPS = {"first_token": 600, "adding": 1500, "temporal_order": 600, "sentiment_but": 800}
+
+
+def suggested_steps(task: str) -> int:
+    return SUGGESTED_STEPS.get(task, TrainConfig.steps)
+
+
 class ConfigError(ValueError):
     """A configuration value is out of range; the message is one line meant for a person."""
 
