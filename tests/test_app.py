@@ -74,6 +74,9 @@ def test_link_round_trip_and_refusals():
     assert "lr=abc" in problems[1] and "number" in problems[1]
     _, problems = controls.from_query({"seq_len": "1001", "models": "", "forget_init": "two", "seed": "1.5"})
     assert [p.split("`")[1].split("=")[0] for p in problems] == ["seq_len", "models", "forget_init", "seed"]
+    # a run too big for the machine's memory is refused before it starts
+    cfg, problems = controls.from_query({"seq_len": "1000", "hidden_size": "1024"})
+    assert cfg.model.hidden_size == controls.DEFAULT.model.hidden_size and "GB of memory" in problems[0]
 
 
 def test_explainer_is_tied_to_the_numbers_on_screen():
@@ -246,3 +249,22 @@ def test_an_unusable_run_store_does_not_stop_the_lab(tmp_path, monkeypatch):
     assert not at.exception
     assert any("run store" in e.value for e in at.error)
     assert "Trained just now" in texts(at) and chart_data(at)["step"].max() == 30
+
+
+def test_a_failure_during_training_is_a_message_not_a_traceback(monkeypatch):
+    at = app(**TINY)
+    cfg = controls.from_query(TINY)[0]
+    job = training.Job(cfg=cfg, trainer=Trainer(cfg))
+    job.trainer.advance(5)
+
+    def broken(n=None):
+        raise RuntimeError("not enough memory")
+
+    monkeypatch.setattr(job.trainer, "advance", broken)
+    at.session_state[training.JOB] = job
+    at.run()
+    assert not at.exception
+    assert any("Training failed at step 5" in e.value and "not enough memory" in e.value for e in at.error)
+    assert "Stopped at step 5 of 30" in texts(at)
+    assert chart_data(at)["step"].max() <= 5  # the evaluations made before the failure are kept
+    assert RunStore().get_result(cfg)[1] == ["rnn", "lstm"]  # nothing incomplete is stored

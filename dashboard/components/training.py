@@ -236,7 +236,7 @@ def verdict_cards(result: RunResult) -> None:
             elif s["status"] == "diverged":
                 reach = "diverged"
             else:
-                reach = f"did not learn to the target in {s['steps_run']:,} steps"
+                reach = f"did not reach the target in {s['steps_run']:,} steps"
             st.caption(f"Chance {chance} · {reach} · {s['n_params']:,} parameters · status: {s['status']}")
             st.write(s["verdict"])
 
@@ -277,8 +277,15 @@ def _train_live(job: Job) -> None:
         if job.trainer.done:
             break
         t0 = time.perf_counter()
-        with _threads():
-            job.trainer.advance(job.chunk)
+        try:
+            with _threads():
+                job.trainer.advance(job.chunk)
+        except Exception as e:  # e.g. out of memory: keep what was trained, say what happened
+            log.exception("training failed")
+            _note(f"Training failed at step {job.trainer.step:,}: {type(e).__name__}: {e}")
+            for run in job.trainer.runs.values():
+                if run.status == "running":
+                    run.status = "stopped"
         dt = time.perf_counter() - t0
         job.wall_s += dt
         job.chunk = max(1, min(200, round(job.chunk * CHUNK_S / max(dt, 1e-3))))
