@@ -110,7 +110,7 @@ CSS = """body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:2em
 h1{font-size:1.6em;margin-bottom:.2em} .sub{color:#555;margin-top:0}
 figure{margin:2em 0;padding:0;border-top:1px solid #ddd} figcaption{color:#444;max-width:60em;margin-top:.4em}
 table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
-pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em;white-space:pre-wrap}
 .verdicts li{margin:.3em 0}"""
 
 
@@ -174,18 +174,31 @@ class Report:
     reproduce: str | None = None  # the CLI command that runs the experiment again
 
 
-def reproduce_command(cfg: RunConfig) -> str:
-    """`python -m core train ...` with every setting spelled out (device left to the machine)."""
-    from core.cli import FLAG_NAMES  # late: the CLI module is argparse only, but not needed to render
+def _flags(cfg: RunConfig, skip: tuple[str, ...] = ()) -> str:
+    """Every config field as its CLI flag (device left to the machine that runs it)."""
+    from core.cli import FLAG_NAMES  # late: only needed to write the command
 
     d = cfg.to_dict()
-    args = []
-    for section in ("task", "model", "train"):
-        for k, v in d[section].items():
-            if k != "device":
-                args.append(f"--{FLAG_NAMES.get(k, k).replace('_', '-')} {v}")
-    args.append(f"--models {','.join(cfg.models)}")
-    return "python -m core train " + " ".join(args) + " --out runs/reproduced"
+    args = [f"--{FLAG_NAMES.get(k, k).replace('_', '-')} {v}" for section in ("task", "model", "train")
+            for k, v in d[section].items() if k not in ("device", *skip)]
+    return " ".join(args + [f"--models {','.join(cfg.models)}"])
+
+
+def reproduce_command(cfg: RunConfig) -> str:
+    """`python -m core train ...` with every setting spelled out."""
+    return f"python -m core train {_flags(cfg)} --out runs/reproduced"
+
+
+def sweep_reproduce_command(config: dict) -> str | None:
+    """`python -m core sweep ...` from a sweep.json; None if it does not hold a whole sweep."""
+    try:
+        base = RunConfig.from_dict(config["base"])
+        lengths = ",".join(str(int(t)) for t in config["lengths"])
+        seeds = ",".join(str(int(s)) for s in config["seeds"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (f"python -m core sweep {_flags(base, skip=('seq_len', 'seed'))} --lengths {lengths} "
+            f"--seeds {seeds} --out runs/sweep-reproduced")
 
 
 def run_report(result, step: int | None = None) -> Report:
@@ -215,6 +228,7 @@ def sweep_report(df: pd.DataFrame, config: dict) -> Report:
         title=f"RNN vs LSTM Lab sweep: {task}" if task else "RNN vs LSTM Lab sweep",
         subtitle=f"{len(df)} runs · sequence lengths {', '.join(str(int(t)) for t in lengths)}",
         config=config, verdicts=[], items=list(sweep_charts(df)), tables={"sweep": df},
+        reproduce=sweep_reproduce_command(config),
     )
 
 
@@ -248,7 +262,7 @@ HIDDEN_COLUMNS = ["model", "metric_name", "config_hash", "verdict"]  # in the CS
 
 def _table_html(df: pd.DataFrame, max_rows: int = 200) -> str:
     shown = df.head(max_rows).drop(columns=HIDDEN_COLUMNS if "name" in df else [], errors="ignore")
-    shown = shown.astype(object).where(shown.notna(), None)
+    shown = shown.astype(object).where(shown.notna(), "–")
     more = f"<p>({len(df) - max_rows} more rows in the CSV.)</p>" if len(df) > max_rows else ""
     return shown.to_html(index=False, escape=True, na_rep="–", border=0, float_format=lambda x: f"{x:.4g}") + more
 

@@ -229,3 +229,15 @@ def test_cli_exports_a_sweep_folder(sweep_dir, tmp_path):
     assert {"config.json", "data/sweep.csv"} <= set(z.namelist())
     assert json.loads(z.read("config.json"))["lengths"] == [4, 8]
     assert len(pd.read_csv(io.BytesIO(z.read("data/sweep.csv")))) == len(df) == 4
+
+
+def test_sweep_reproduce_command_rebuilds_the_sweep(sweep_dir):
+    from core.cli import build_parser, config_from_args
+    from core.sweep import load_sweep
+
+    _, info = load_sweep(sweep_dir)
+    argv = export.sweep_reproduce_command(info).split()[3:]
+    args = build_parser().parse_args(argv)
+    assert args.command == "sweep" and args.lengths == "4,8" and args.seeds == "0"
+    args.cfg_seq_len, args.cfg_seed = info["base"]["task"]["seq_len"], info["base"]["train"]["seed"]
+    assert config_from_args(args) == RunConfig.from_dict(info["base"])
