@@ -43,7 +43,7 @@ PNG_SCALE = 2  # 2x pixels: sharp on slides and retina screens
 _altair_lock: AbstractContextManager = threading.Lock()
 _svg_cache: OrderedDict[str, str] = OrderedDict()  # spec hash -> SVG, so PNG after SVG is cheap
 _cache_lock = threading.Lock()
-_SVG_CACHE_SIZE = 64
+_SVG_CACHE_CHARS = 32_000_000  # the cache lives as long as the server: bound it (a heatmap is ~1 MB)
 
 
 def use_altair_lock(lock: AbstractContextManager | None) -> None:
@@ -73,7 +73,7 @@ def chart_svg(chart: alt.TopLevelMixin | dict) -> str:
     svg = vlc.vegalite_to_svg(spec, vl_version=vl_version_for_vl_convert())
     with _cache_lock:
         _svg_cache[key] = svg
-        while len(_svg_cache) > _SVG_CACHE_SIZE:
+        while sum(map(len, _svg_cache.values())) > _SVG_CACHE_CHARS and len(_svg_cache) > 1:
             _svg_cache.popitem(last=False)
     return svg
 
