@@ -268,3 +268,15 @@ def test_a_failure_during_training_is_a_message_not_a_traceback(monkeypatch):
     assert "Stopped at step 5 of 30" in texts(at)
     assert chart_data(at)["step"].max() <= 5  # the evaluations made before the failure are kept
     assert RunStore().get_result(cfg)[1] == ["rnn", "lstm"]  # nothing incomplete is stored
+
+
+@pytest.mark.parametrize("task", ["adding", "temporal_order", "sentiment_but"])
+def test_every_task_trains_and_reads_in_its_own_metric(task):
+    at = app(**TINY, task=task)
+    at.button(key="train").click().run()
+    assert not at.exception
+    assert set(chart_data(at)["model"]) == {"rnn", "lstm"}
+    metric = "mse" if task == "adding" else "accuracy"
+    assert [m.label for m in at.metric] == [f"final {metric}"] * 2
+    if task == "adding":
+        assert all(m.value.startswith("MSE ") for m in at.metric)

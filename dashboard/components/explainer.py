@@ -20,8 +20,9 @@ TASK_STORY = {
                     "model must say which symbol came first. Guessing scores {chance}."),
     "adding": ("{T} random numbers go by, two of them marked, one in each half; at the end the model must "
                "output their sum. Always answering 1 scores an error (MSE) of {chance}."),
-    "temporal_order": ("Two symbols, X or Y, appear early and in the middle of {T} distractors; at the end "
-                       "the model must say in which order they came (XX, XY, YX or YY). Guessing scores {chance}."),
+    "temporal_order": ("Two symbols, X or Y, appear early and in the middle of {T} distractors; at the "
+                       "end the model must say in which order they came (XX, XY, YX or YY). Guessing "
+                       "scores {chance}."),
     "sentiment_but": ("A {T}-word review: \"i loved the movie\", filler words, and sometimes \", but the "
                       "ending was disappointing\", which turns it round. Guessing scores {chance}."),
 }
@@ -36,10 +37,11 @@ def task_story(cfg: RunConfig) -> str:
 def rnn_story(T: int, result: RunResult | None = None) -> str:
     """Why the RNN forgets, ending with what the RNN of the run on screen actually did."""
     left = 0.9 ** (T - 1)
-    text = (f"**Why the vanilla RNN forgets.** It rewrites its whole hidden state at every step, "
-            f"$h_t = \\tanh(W h_{{t-1}} + U x_t)$. The learning signal from the answer must travel back through "
-            f"{T - 1} such rewrites to reach the start, and each one multiplies it by W and the tanh slope, "
-            f"usually a factor below 1. At 0.9 per step, $0.9^{{{T - 1}}}$ = {left:.2g} of it is left at T = {T}.")
+    text = (r"**Why the vanilla RNN forgets.** It rewrites its whole hidden state at every step, "
+            r"$h_t = \tanh(W h_{t-1} + U x_t)$. The learning signal from the answer must travel back "
+            f"through {T - 1} such rewrites to reach the start, and each one multiplies it by W and the "
+            f"tanh slope, usually a factor below 1. At 0.9 per step, $0.9^{{{T - 1}}}$ = {left:.2g} of "
+            f"it is left at T = {T}.")
     rnn = result.runs.get("rnn") if result is not None else None
     if rnn is None or not rnn.evals:
         return text + (" At this short length the RNN can still learn; try T = 50 or more to see it fail."
@@ -51,6 +53,9 @@ def rnn_story(T: int, result: RunResult | None = None) -> str:
                 and lstm.steps_to_target is not None else "")
         return text + (f" Here enough of it got through: the RNN reached the target at step "
                        f"{rnn.steps_to_target:,}{than}. Make T longer and watch that stop working.")
+    if left > 0.05:
+        return text + (" At this short length that is not what holds the RNN back here: it needs more "
+                       "training steps.")
     return text + " That is why the RNN here stayed short of the target."
 
 
@@ -96,7 +101,8 @@ def result_story(result: RunResult) -> str:
         if run.status == "diverged":
             parts.append(f"the {MODEL_NAMES[kind]} diverged")
         elif run.steps_to_target is not None:
-            parts.append(f"the {MODEL_NAMES[kind]} reached the target at step {run.steps_to_target:,} ({m} at the end)")
+            parts.append(f"the {MODEL_NAMES[kind]} reached the target at step {run.steps_to_target:,} "
+                         f"({m} at the end)")
         elif score(run.final_metric, task) < 0.1:
             parts.append(f"the {MODEL_NAMES[kind]} stayed near chance ({m})")
         else:
@@ -135,4 +141,5 @@ def panel(cfg: RunConfig | None, result: RunResult | None) -> None:
                    "the cell state and gates on *Inside the LSTM* (both show the run on this page).")
 
 
-__all__ = ["task_story", "rnn_story", "forget_story", "forget_retention", "result_story", "paragraphs", "panel", "LSTM_STORY"]
+__all__ = ["task_story", "rnn_story", "forget_story", "forget_retention", "result_story", "paragraphs",
+           "panel", "LSTM_STORY"]

@@ -40,7 +40,8 @@ JOB = "lab_train_job"
 RESULTS = "lab_train_results"
 AUTO = "lab_train_autostart_done"
 NOTES = "lab_train_notes"  # one-line problems to show on the next run (e.g. the store is unreadable)
-CHUNK_S = 0.4  # seconds of training between two redraws: Stop answers within about this long
+CHUNK_S = 0.4  # seconds of training between two progress updates: Stop answers within about this long
+REDRAW_S = 1.0  # at most one chart redraw a second: building and sending one costs ~0.1-0.2 s here
 MAX_KEPT = 12  # finished runs kept in a session (each holds ~11 weight checkpoints per model)
 # Torch threads while the dashboard trains. These small RNNs are bound by per-time-step overhead,
 # so a second thread buys little, and when the 2 cores are shared (other sessions, other programs)
@@ -232,7 +233,8 @@ def verdict_cards(result: RunResult) -> None:
                       delta_color="normal" if task.higher_is_better else "inverse")
             chance = f"{s['chance']:.1%}" if task.higher_is_better else f"MSE {s['chance']:.3f}"
             if s["steps_to_target"] is not None:
-                reach = f"reached the target at step {s['steps_to_target']:,} ({s['seconds_to_target']:.1f} s)"
+                reach = (f"reached the target at step {s['steps_to_target']:,} "
+                         f"({s['seconds_to_target']:.1f} s)")
             elif s["status"] == "diverged":
                 reach = "diverged"
             else:
@@ -251,6 +253,10 @@ def _progress_text(job: Job, result: RunResult) -> str:
     return text + " · " + " · ".join(now)
 
 
+def _reused_note(job: Job) -> str:
+    return "Taken from the run store, not retrained: " + ", ".join(MODEL_NAMES[k] for k in job.reused) + "."
+
+
 def _train_live(job: Job) -> None:
     cfg = job.cfg
     names = " and ".join(MODEL_NAMES[k] for k in cfg.models)
@@ -258,16 +264,16 @@ def _train_live(job: Job) -> None:
     bar = st.progress(0.0, text="starting")
     note = "Training goes on while this page is open (another page pauses it). Stop keeps what is done."
     if job.reused:
-        note += " Taken from the run store, not retrained: " + ", ".join(MODEL_NAMES[k] for k in job.reused) + "."
+        note += " " + _reused_note(job)
     st.caption(note)
     chart = st.empty()
-    task, drawn, n = make_task(cfg.task), -1, 0
+    task, drawn, n, last = make_task(cfg.task), -1, 0, -REDRAW_S
     while True:
         result = job.result()
         bar.progress(min(job.trainer.step / cfg.train.steps, 1.0), text=_progress_text(job, result))
         metrics = result.metrics_frame()
-        if len(metrics) != drawn:  # new evaluations: redraw (no download buttons on a live chart)
-            drawn, n = len(metrics), n + 1
+        if len(metrics) != drawn and time.perf_counter() - last >= REDRAW_S:  # no download buttons live
+            drawn, n, last = len(metrics), n + 1, time.perf_counter()
             item = ChartItem(name="learning_curves", title="Learning curves", data=metrics,
                              chart=learning_curves(metrics, task, list(cfg.models)),
                              caption="Live: redrawn as each evaluation comes in (every "
@@ -306,13 +312,13 @@ def _finish(job: Job) -> None:
             _note(f"Could not save to the run store ({type(e).__name__}: {e}); kept in this session.")
     step, total = job.trainer.step, job.cfg.train.steps
     if stopped:
-        origin = (f"Stopped at step {step:,} of {total:,} after {job.wall_s:.1f} s: everything trained so far "
-                  "is shown. Stopped runs stay in this session only; press Train to run it to the end.")
+        origin = (f"Stopped at step {step:,} of {total:,} after {job.wall_s:.1f} s: everything trained so "
+                  "far is shown. Stopped runs stay in this session only; press Train to run it to the end.")
     else:
         origin = f"Trained just now: {step:,} steps in {job.wall_s:.1f} s"
         origin += ", saved in the run store." if saved else "."
     if job.reused:
-        origin += " Taken from the run store, not retrained: " + ", ".join(MODEL_NAMES[k] for k in job.reused) + "."
+        origin += " " + _reused_note(job)
     _remember(job.cfg, Shown(result, origin, stopped=stopped))
     set_current_result(result)
     del st.session_state[JOB]
