@@ -6,7 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
-from core.inspect import inspect_charts, inspect_data, kept_steps
+import torch
+
+from core.inspect import (example_traces, forget_arithmetic, inspect_charts, inspect_data, kept_steps, resolve_step,
+                          showcase, step_table)
+from core.probes import grad_through_time, model_from_weights, probe_batch
+from core.results import RunResult
 from core.runio import check_writable, load_run
 
 FILES = {  # table -> what it holds (printed by --help)
@@ -39,7 +44,46 @@ def add_parser(sub) -> None:
                    help="time step of the forget-gate arithmetic (default: just after the last information)")
     p.add_argument("--text", default=None, help="sentiment_but: a sentence in the task's vocabulary to trace")
     p.add_argument("--html", action="store_true", help="also write the charts as self-contained HTML files")
+    p.add_argument("--bench", action="store_true",
+                   help="also time every probe of the checkpoint, per model (best and median of 5), and print it")
     p.set_defaults(run=run)
+
+
+def bench(result: RunResult, step: int | None, repeats: int = 5) -> list[str]:
+    """Seconds to compute, from one checkpoint's weights, each probe the pages show: the gradient
+    probe on the 64-example probe batch, traces of the 4 showcase examples, the step-by-step table
+    and the forget-gate arithmetic (LSTM)."""
+    task = result.task
+    x, y = probe_batch(task)
+    xs, _, _ = showcase(task)
+    lines = []
+    for kind, run in result.runs.items():
+        if not run.checkpoints:
+            continue
+        s = resolve_step(run, step)
+
+        def once() -> list[float]:
+            marks = [time.perf_counter()]
+            grad_through_time(model_from_weights(run.config, kind, run.checkpoints[s]), task, x, y)
+            marks.append(time.perf_counter())
+            example_traces(result, kind, s, xs)
+            marks.append(time.perf_counter())
+            step_table(result, kind, s, xs, 0)
+            marks.append(time.perf_counter())
+            if kind == "lstm":
+                forget_arithmetic(result, xs, min(1, task.T - 1), s)
+            marks.append(time.perf_counter())
+            return [b - a for a, b in zip(marks, marks[1:])] + [marks[-1] - marks[0]]
+
+        once()  # warm-up
+        runs = list(zip(*[once() for _ in range(repeats)]))  # one tuple per measured part
+        best = [min(c) for c in runs]
+        med = [sorted(c)[len(c) // 2] for c in runs]
+        names = ["grad probe", "traces", "step table", "forget arithmetic", "all"]
+        lines.append(f"{kind} step {s} (T={task.T}, hidden {result.config.model.hidden_size}, "
+                     f"{torch.get_num_threads()} threads): " + ", ".join(
+                         f"{n} {b * 1000:.0f} ms (median {m * 1000:.0f})" for n, b, m in zip(names, best, med)))
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
             item.chart.save(str(Path(out) / f"{item.name}.html"), inline=True)
     for line in data["decay"]["summary"]:
         print("- " + line)
+    if args.bench:
+        for line in bench(result, args.step):
+            print("bench: " + line)
     print(f"computed every probe and table in {computed:.2f} s (probes of all {len(steps)} kept checkpoints "
           f"included where the run folder lacked them)")
     print(f"wrote {out}/ ({', '.join(f'{n}.csv' for n in data)}{', charts as .html' if args.html else ''})")

@@ -191,9 +191,11 @@ def test_cli_inspect_writes_its_files(tmp_path, sentiment_run):
         return subprocess.run([sys.executable, "-m", "core", "inspect", "--run", str(run_dir), *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=300)
 
-    p = cli("--out", str(out), "--step", "10", "--example", "1", "--text", "we hated the plot")
+    p = cli("--out", str(out), "--step", "10", "--example", "1", "--text", "we hated the plot", "--bench")
     assert p.returncode == 0, p.stderr
     assert "LSTM: ||dL/dh_1|| / ||dL/dh_T||" in p.stdout and "computed every probe" in p.stdout
+    bench = [line for line in p.stdout.splitlines() if line.startswith("bench: ")]
+    assert len(bench) == 3 and all("grad probe" in b and "step 10" in b for b in bench)
     files = {f.stem for f in out.glob("*.csv")}
     assert {"grad_through_time", "decay", "grad_norm", "heatmaps", "gate_means", "forget_arithmetic", "step_table",
             "sentence_table", "info_positions"} <= files
