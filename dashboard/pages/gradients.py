@@ -21,8 +21,8 @@ with st.spinner("Probing the checkpoints..."):
     item = grad_through_time_item(result, step)
 show_chart(item, "gradients-through-time")
 
-st.subheader("How much of the signal reaches the first step")
-for line in decay_table(result, step)["summary"]:
+st.subheader("How much of the signal reaches the first step, before and after training")
+for line in decay_table(result)["summary"]:  # initialisation and the last checkpoint, whatever the slider says
     st.markdown(f"- {line}")
 
 st.subheader("Gradient norm over training")
