@@ -144,3 +144,30 @@ def test_train_page_has_downloads_and_the_export_report(media):
     assert download(media[-1], buttons["train-learning_curves-dl-png"]).startswith(PNG_SIGNATURE)
     page = download(media[-1], buttons["train-export-html"]).decode()
     assert "Verdicts" in page and "Learning curves" in page and "<script src" not in page
+
+
+def test_sweep_export_report_gives_the_sweep_report(media):
+    from core.sweep import make_sweep, run_sweep, sweep_charts
+    from core.store import RunStore
+    from dashboard.components.sweep_run import ACTIVE
+
+    base = RunConfig(model=ModelConfig(hidden_size=8), train=TrainConfig(steps=20, eval_every=10, n_checkpoints=2))
+    sweep = make_sweep(base, "5,8", "0")
+    done = run_sweep(sweep, RunStore())
+
+    def app():
+        from core.store import RunStore
+        from dashboard.components.export import export_sweep_report
+
+        export_sweep_report(RunStore(), key="sx")
+
+    at = AppTest.from_function(app, default_timeout=120)
+    at.session_state[ACTIVE] = sweep
+    at.run()
+    assert not at.exception
+    buttons = {b.key: b for b in at.get("download_button")}
+    page = download(media[-1], buttons["sx-html"]).decode()
+    assert page.count('type="application/json"') == len(sweep_charts(done.table)) > 0
+    assert "python -m core sweep" in page and "<script src" not in page
+    z = zipfile.ZipFile(io.BytesIO(download(media[-1], buttons["sx-zip"])))
+    assert len(pd.read_csv(io.BytesIO(z.read("data/sweep.csv")))) == len(done.table) == 4

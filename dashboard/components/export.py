@@ -6,6 +6,8 @@ click does not rerun the page, so the page stays fast and nothing is trained aga
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from typing import Callable
 
@@ -14,6 +16,7 @@ import streamlit as st
 
 from core import export
 from core.results import RunResult
+from core.store import RunStore
 
 
 class _Once:
@@ -44,7 +47,8 @@ def export_report(result: RunResult | None = None, sweep: tuple[pd.DataFrame, di
     else:
         df, cfg = sweep
         report = _Once(lambda: export.sweep_report(df, cfg))
-        stem = "lab-sweep-report"
+        digest = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()
+        stem = f"lab-sweep-report-{digest[:8]}"
         what = "sweep configuration, accuracy against sequence length and the sweep table"
     st.caption(f"One HTML file that opens offline ({what}, each chart with its caption), and a ZIP of "
                "every chart as PNG and SVG, its data as CSV and `config.json` to run the experiment again.")
@@ -57,3 +61,17 @@ def export_report(result: RunResult | None = None, sweep: tuple[pd.DataFrame, di
                            file_name=f"{stem}.zip", mime=export.MIME["zip"], key=f"{key}-zip",
                            icon=":material/folder_zip:", on_click="ignore",
                            help="Every chart as PNG (2x) and SVG, its data as CSV, and config.json")
+
+
+def export_sweep_report(store: RunStore, key: str = "sweep-export") -> None:
+    """The widget for the sweep on screen on the sweep page: the finished runs of its grid that
+    the run store holds (what its charts show). Draws nothing while no sweep has results."""
+    from core.sweep import sweep_from_store
+    from dashboard.components.sweep_run import ACTIVE  # the sweep page's sweep on screen
+
+    sweep = st.session_state.get(ACTIVE)
+    if sweep is None:
+        return
+    table = sweep_from_store(sweep, store)
+    if not table.empty:
+        export_report(sweep=(table, sweep.to_dict()), key=key)
