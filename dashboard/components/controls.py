@@ -160,7 +160,8 @@ def describe(cfg: RunConfig) -> str:
                    else " These are the lab's defaults.")
 
 
-def sidebar(busy: bool, on_train: Callable[[RunConfig], None], on_stop: Callable[[], None]) -> RunConfig | None:
+def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
+            on_stop: Callable[[], None]) -> RunConfig | None:
     """Draw the controls; return the validated config (None if the widgets describe none).
     `busy`: a run is training, so every input that would change it is disabled."""
     init()
@@ -170,14 +171,17 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None], on_stop: Callable
     sb = st.sidebar
     sb.header("Experiment")
     sb.selectbox("Task", TASK_NAMES, key="task", format_func=lambda n: TASKS[n].title, **kw,
-                 help="What the models must learn. Remember the first token: read one symbol, then "
-                      "many distractors, and answer with the first symbol at the end.")
+                 help="What the models must learn, always with the key information far from the answer: "
+                      "recall the first symbol; add two marked numbers; tell the order of X and Y; read "
+                      "a review's sentiment when a late 'but' turns it round. Default: first token.")
     sb.slider("Sequence length T", SEQ_MIN, MAX_SEQ_LEN, key="seq_len", **kw,
               help=f"Time steps between the information and the question. Default {d['seq_len']}. "
                    "Longer sequences are harder to remember and slower to train.")
     sb.multiselect("Models to compare", MODEL_KINDS, key="models", format_func=MODEL_NAMES.get, **kw,
-                   help="All chosen models train on exactly the same batches. Default: vanilla RNN and LSTM.")
-    sb.selectbox("LSTM forget-gate init", FORGET_INITS, key="forget_init", format_func=FORGET_LABELS.get, **kw,
+                   help="All chosen models train on exactly the same batches. Default: vanilla RNN "
+                        "and LSTM.")
+    sb.selectbox("LSTM forget-gate init", FORGET_INITS, key="forget_init", format_func=FORGET_LABELS.get,
+                 **kw,
                  help=f"How the LSTM's forget-gate bias starts. Default {d['forget_init']}: the gate starts "
                       "open (close to 1) for time scales up to T, so memory survives from the start. "
                       "With zero or one the LSTM usually cannot learn T >= 50 in a few hundred steps.")
@@ -191,15 +195,17 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None], on_stop: Callable
     c2.number_input("Batch size", 1, MAX_BATCH, step=16, key="batch_size", **kw,
                     help=f"Sequences per training step. Default {d['batch_size']}.")
     sb.number_input("Seed", 0, MAX_SEED, step=1, key="seed", **kw,
-                    help="Seeds the data stream and each model's initial weights. Same seed, same numbers.")
+                    help="Seeds the data stream and each model's initial weights. Same seed, same "
+                         "numbers.")
     cfg, why = current()
-    b1, b2 = sb.columns(2)
-    def train() -> None:  # a callback: runs before the next run draws anything, so the
-        now, _ = current()  # widgets of that run are already drawn disabled
+
+    def train() -> None:  # a callback runs before the next script run draws anything, so that
+        now, _ = current()  # run draws the controls disabled
         clear_link_problems()
         if now is not None:
             on_train(now)
 
+    b1, b2 = sb.columns(2)
     b1.button("Train", key="train", type="primary", on_click=train, disabled=busy or cfg is None,
               width="stretch", help="Train the chosen models side by side on the same batches.")
     b2.button("Stop", key="stop", on_click=on_stop, disabled=not busy, width="stretch",

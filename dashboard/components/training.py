@@ -192,7 +192,7 @@ def panel(cfg: RunConfig | None) -> None:
         _train_live(job)
         return
     if cfg is None:
-        st.info("Fix the highlighted control in the sidebar to choose an experiment.")
+        st.info("The sidebar says which control to change before this can train.")
         return
     shown = lookup(cfg)
     if shown is None:
