@@ -1,0 +1,154 @@
+"""Charts of a sweep (core.sweep's table): how the final metric, the steps to reach the target and
+the cost of a run change with sequence length T, one colour per model, every seed shown.
+
+Only completed runs (finished or diverged) enter the means; a stopped run is left out and said
+so in the caption. T is drawn on a log axis because the lengths of a sweep grow geometrically.
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from core.charts import CHANCE_COLOR, TARGET_COLOR, WIDTH, ChartItem, finalize, model_color, with_names
+from core.tasks import TASKS
+
+COMPLETED = ("finished", "diverged")
+
+
+def completed(sweep: pd.DataFrame) -> pd.DataFrame:
+    return with_names(sweep[sweep["status"].isin(COMPLETED)])
+
+
+def aggregate(sweep: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, T) over seeds: the metric's mean, min and max, how many seeds reached
+    the target, the steps they took (mean, min, max) and wall seconds per run (mean, min, max)."""
+    df = completed(sweep)
+    rows = []
+    for (model, T), g in df.groupby(["model", "seq_len"], sort=True):
+        m, hit = g["metric"].dropna(), g["steps_to_target"].dropna()
+        rows.append({
+            "model": model, "name": g["name"].iloc[0], "seq_len": int(T), "seeds": len(g),
+            "metric_mean": m.mean(), "metric_min": m.min(), "metric_max": m.max(),
+            "chance": g["chance"].iloc[0], "target": g["target"].iloc[0] if "target" in g else float("nan"),
+            "reached": len(hit), "steps_mean": hit.mean() if len(hit) else float("nan"),
+            "steps_min": hit.min() if len(hit) else float("nan"), "steps_max": hit.max() if len(hit) else float("nan"),
+            "wall_mean": g["wall_s"].mean(), "wall_min": g["wall_s"].min(), "wall_max": g["wall_s"].max(),
+        })
+    return pd.DataFrame(rows)
+
+
+def _x(lengths: list[int]) -> alt.X:
+    return alt.X("seq_len:Q", title="sequence length T (log scale)",
+                 scale=alt.Scale(type="log", nice=False, padding=12), axis=alt.Axis(values=lengths, format="d"))
+
+
+def _task_of(sweep: pd.DataFrame):
+    return TASKS[str(sweep["task"].iloc[0])]
+
+
+def metric_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
+    agg, task = aggregate(sweep), _task_of(sweep)
+    kinds = list(dict.fromkeys(agg["model"]))
+    lengths = sorted(agg["seq_len"].unique().tolist())
+    acc = task.metric == "accuracy"
+    title = "held-out accuracy" if acc else "held-out MSE"
+    fmt = ".1%" if acc else ".4f"
+    y_scale = alt.Scale(domain=[0, 1]) if acc else alt.Scale(type="log")
+    axis = alt.Axis(format="%" if acc else "~g")
+    color, x = model_color(kinds), _x(lengths)
+    base = alt.Chart(agg).encode(x=x, color=color)
+    band = base.mark_area(opacity=0.18).encode(y=alt.Y("metric_min:Q", title=title, scale=y_scale, axis=axis),
+                                               y2="metric_max:Q")
+    tips = [alt.Tooltip("name:N", title="model"), alt.Tooltip("seq_len:Q", title="T"),
+            alt.Tooltip("metric_mean:Q", title="mean", format=fmt), alt.Tooltip("metric_min:Q", title="min", format=fmt),
+            alt.Tooltip("metric_max:Q", title="max", format=fmt), alt.Tooltip("seeds:Q")]
+    line = base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(y="metric_mean:Q", tooltip=tips)
+    seeds = alt.Chart(completed(sweep)).mark_circle(size=18, opacity=0.45).encode(
+        x=x, y="metric:Q", color=color,
+        tooltip=[alt.Tooltip("name:N", title="model"), "seq_len:Q", "seed:Q",
+                 alt.Tooltip("metric:Q", format=fmt)])
+    rules = pd.DataFrame({"y": sorted(agg["chance"].dropna().unique()), "what": "chance"})
+    chance = alt.Chart(rules).mark_rule(color=CHANCE_COLOR, strokeWidth=1.5).encode(
+        y="y:Q", tooltip=[alt.Tooltip("what:N", title="baseline"), alt.Tooltip("y:Q", title="value", format=fmt)])
+    target = alt.Chart(pd.DataFrame({"y": sorted(agg["target"].dropna().unique())})).mark_rule(
+        color=TARGET_COLOR, strokeDash=[5, 4]).encode(y="y:Q")
+    chart = alt.layer(band, line, seeds, chance, target).properties(width=WIDTH * 2, height=300)
+    return finalize(chart, title=f"How long a memory can each model learn? {task.title}",
+                    subtitle="Final held-out metric against T: line = mean over seeds, band = min to max, "
+                             "dots = seeds, grey = chance, dashed = target")
+
+
+def steps_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
+    agg = aggregate(sweep)
+    kinds = list(dict.fromkeys(agg["model"]))
+    lengths = sorted(agg["seq_len"].unique().tolist())
+    color, x = model_color(kinds), _x(lengths)
+    agg = agg.assign(reached_of=agg["reached"].astype(str) + " of " + agg["seeds"].astype(str))
+    hit = agg[agg["reached"] > 0]
+    y = alt.Y("steps_mean:Q", title="training steps to reach the target (log scale)", scale=alt.Scale(type="log"))
+    tips = [alt.Tooltip("name:N", title="model"), alt.Tooltip("seq_len:Q", title="T"),
+            alt.Tooltip("steps_mean:Q", title="mean steps", format=".0f"),
+            alt.Tooltip("reached_of:N", title="seeds that reached it")]
+    base = alt.Chart(hit).encode(x=x, color=color)
+    rng = base.mark_rule(strokeWidth=2, opacity=0.5).encode(
+        y=alt.Y("steps_min:Q", scale=alt.Scale(type="log")), y2="steps_max:Q")
+    line = base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(y=y, tooltip=tips)
+    chart = alt.layer(line, rng).properties(width=WIDTH, height=260, title="Steps to the target")
+    return chart
+
+
+def wall_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
+    agg = aggregate(sweep)
+    kinds = list(dict.fromkeys(agg["model"]))
+    lengths = sorted(agg["seq_len"].unique().tolist())
+    color, x = model_color(kinds), _x(lengths)
+    y = alt.Y("wall_mean:Q", title="seconds per run (log scale)", scale=alt.Scale(type="log"))
+    tips = [alt.Tooltip("name:N", title="model"), alt.Tooltip("seq_len:Q", title="T"),
+            alt.Tooltip("wall_mean:Q", title="mean s", format=".1f"),
+            alt.Tooltip("wall_max:Q", title="max s", format=".1f")]
+    base = alt.Chart(agg).encode(x=x, color=color)
+    chart = alt.layer(base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(y=y, tooltip=tips),
+                      base.mark_rule(strokeWidth=2, opacity=0.5).encode(y="wall_min:Q", y2="wall_max:Q"))
+    return chart.properties(width=WIDTH, height=260, title="Cost of a run")
+
+
+def sweep_chart_items(sweep: pd.DataFrame) -> list[ChartItem]:
+    """The sweep's ChartItems, with captions that say what was left out."""
+    if sweep.empty:
+        return []
+    task = _task_of(sweep)
+    agg = aggregate(sweep)
+    n_left = int((~sweep["status"].isin(COMPLETED)).sum())
+    left = f" {n_left} run(s) that did not complete (stopped or failed) are left out." if n_left else ""
+    never = agg[agg["reached"] < agg["seeds"]]
+    missed = "; ".join(f"{r['name']} at T = {r['seq_len']}: {r['reached']} of {r['seeds']} seeds"
+                       for _, r in never.iterrows())
+    steps_cols = ["model", "name", "seq_len", "seeds", "reached", "steps_mean", "steps_min", "steps_max"]
+    wall_cols = ["model", "name", "seq_len", "seeds", "wall_mean", "wall_min", "wall_max"]
+    budget = f"{int(sweep['steps_run'].max())}" if "steps_run" in sweep and sweep["steps_run"].notna().any() else "the"
+    return [
+        ChartItem(
+            name="sweep_metric", title="Final metric against sequence length", chart=metric_vs_length(sweep),
+            data=agg[["model", "name", "seq_len", "seeds", "metric_mean", "metric_min", "metric_max",
+                      "chance", "target"]],
+            caption=(f"Held-out {task.metric} at the end of training against sequence length T (log axis) on "
+                     f"'{task.title}'. Each line is the mean over seeds, the band spans the worst to the best "
+                     f"seed, dots are single seeds; the grey rule is chance, the dashed rule the target.{left}")),
+        ChartItem(
+            name="sweep_steps", title="Steps to the target against sequence length",
+            chart=finalize(steps_vs_length(sweep), title="Steps to the target against T",
+                           subtitle="Mean over the seeds that reached it; bar = fastest to slowest seed"),
+            data=agg[steps_cols],
+            caption=("Training steps each model needed to first reach the target, against T. A point is drawn "
+                     "only where at least one seed reached it within the budget"
+                     + (f"; not every seed did: {missed}." if missed else "; every seed did.")
+                     + left)),
+        ChartItem(
+            name="sweep_wall", title="Seconds per run against sequence length",
+            chart=finalize(wall_vs_length(sweep), title="Cost of a run against T",
+                           subtitle="Training + evaluation seconds per run, mean over seeds; bar = min to max"),
+            data=agg[wall_cols],
+            caption=(f"Wall seconds of one run (training and evaluation, up to {budget} steps) against T, "
+                     "log-log. A run stopped early by patience costs less; reused runs show the time they took "
+                     "when they were trained." + left)),
+    ]

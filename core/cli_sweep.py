@@ -1,0 +1,114 @@
+"""`python -m core sweep`: the final metric against sequence length, per model, over seeds.
+
+    python -m core sweep --task first_token --lengths 10,25,50,100,200 --models rnn,lstm \\
+        --seeds 0,1,2 --steps 1500 --out runs/sweep [--executor inprocess|process|ray] [--workers N]
+        [--address HOST:PORT] [--store DIR]
+
+Runs already in the run store are reused. Writes sweep.csv, sweep.json and the charts' data
+(see core.sweep). Ctrl-C stops the sweep and still writes the runs that finished.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from tqdm import tqdm
+
+from core.charts_sweep import aggregate
+from core.executors import EXECUTORS, make_executor
+from core.runio import check_writable
+from core.store import RunStore
+from core.sweep import (DEFAULT_LENGTHS, DEFAULT_SEEDS, SweepResult, make_sweep, run_sweep, save_sweep,
+                        sweep_from_store)
+
+SWEEP_DEFAULTS = {"cfg_steps": 1500}  # the issue's sweep: enough for the RNN to show its ceiling
+
+
+def add_parser(sub) -> None:
+    from core.cli import add_config_args
+
+    p = sub.add_parser("sweep", help="sweep sequence length over seeds and write sweep.csv",
+                       description="Train every model at every sequence length and seed (reusing runs "
+                                   "already in the run store) and write sweep.csv, sweep.json and the "
+                                   "charts' data to --out.")
+    add_config_args(p)
+    for action in p._actions:  # the grid replaces --seq-len and --seed; other fields keep their flags
+        if action.dest in ("cfg_seq_len", "cfg_seed"):
+            action.help, action.default = argparse.SUPPRESS, None
+        elif action.dest in SWEEP_DEFAULTS:
+            action.default = SWEEP_DEFAULTS[action.dest]
+            action.help = action.help.rsplit("(default", 1)[0] + f"(default: {action.default})"
+    p.add_argument("--lengths", default=",".join(map(str, DEFAULT_LENGTHS)),
+                   help="comma-separated sequence lengths T (default: %(default)s)")
+    p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)),
+                   help="comma-separated seeds (default: %(default)s)")
+    p.add_argument("--out", default="runs/sweep", help="folder to write (default: runs/sweep)")
+    p.add_argument("--executor", default="inprocess", choices=EXECUTORS,
+                   help="where runs train: inprocess (one at a time, default), process (a pool), ray")
+    p.add_argument("--workers", type=int, default=0, help="process pool size (default: one per core)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads per run (default: $LAB_TORCH_THREADS or 1)")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
+    p.add_argument("--store", default=None, help="run store folder (default: $LAB_DATA_DIR or data/)")
+    p.add_argument("--no-store", action="store_true", help="neither reuse nor save runs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def summary_lines(result_table) -> list[str]:
+    agg = aggregate(result_table)
+    lines = [f"{'model':12s} {'T':>5s} {'metric mean':>11s} {'min..max':>15s} {'reached':>8s} "
+             f"{'steps':>6s} {'s/run':>6s}"]
+    for _, r in agg.iterrows():
+        steps = f"{r['steps_mean']:.0f}" if r["reached"] else "-"
+        lines.append(f"{r['name']:12s} {r['seq_len']:5d} {r['metric_mean']:11.3f} "
+                     f"{r['metric_min']:7.3f}..{r['metric_max']:<6.3f} {r['reached']:>4d}/{r['seeds']:<3d} "
+                     f"{steps:>6s} {r['wall_mean']:6.1f}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.cli import config_from_args
+
+    if args.cfg_seq_len is not None or args.cfg_seed is not None:
+        raise ValueError("a sweep takes --lengths and --seeds instead of --seq-len and --seed")
+    if args.workers < 0 or args.threads < 0:
+        raise ValueError("--workers and --threads must be 0 (the default) or more")
+    lengths, seeds = args.lengths, args.seeds
+    args.cfg_seq_len, args.cfg_seed = 50, 0  # placeholders: the grid sets both per run
+    sweep = make_sweep(config_from_args(args), lengths, seeds)
+    out = check_writable(args.out)
+    store = None if args.no_store else RunStore(args.store)
+    n = len(sweep.jobs())
+    executor = make_executor(args.executor, args.workers, args.address, args.threads)
+    bar = tqdm(total=n, disable=args.quiet, file=sys.stderr, bar_format="|{bar}| {desc}")
+    stop = threading.Event()
+
+    def progress(p) -> None:
+        bar.n = round(p.fraction * n, 2)
+        bar.set_description_str(p.message)
+
+    try:
+        result = run_sweep(sweep, store, executor, on_progress=progress, stop=stop)
+    except KeyboardInterrupt:  # Ctrl-C: every finished run is already in the store
+        stop.set()
+        kept = sweep_from_store(sweep, store) if store is not None else None
+        if kept is None or kept.empty:
+            print("stopped; no run had finished", file=sys.stderr)
+            return 130
+        result = SweepResult(config=sweep, table=kept, reused=len(kept), trained=0, failed=0, stopped=True,
+                             wall_s=0.0, executor=executor.name)
+    finally:
+        bar.n = n if not stop.is_set() else bar.n
+        bar.close()
+    save_sweep(out, result.table, result.info())
+    print(f"{n} runs: {result.reused} reused from the run store, {result.trained} trained"
+          f"{f', {result.failed} failed' if result.failed else ''} in {result.wall_s:.1f} s "
+          f"({result.executor}){' - stopped early' if result.stopped else ''}")
+    for e in dict.fromkeys(result.errors):
+        print(f"failed: {e}")
+    if not result.table.empty:
+        print("\n".join(summary_lines(result.table)))
+    print(f"wrote {out}/")
+    return 0 if not result.failed else 1

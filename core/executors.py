@@ -1,0 +1,276 @@
+"""Where a sweep's runs happen. A run is one model on one single-model config: its numbers depend
+only on that config (seed included), so runs are independent and any executor gives the same
+numbers (tests/test_sweep.py checks it).
+
+- `InProcessExecutor` (default): one run at a time in this process.
+- `ProcessExecutor`: a pool of worker processes (spawned, not forked: forking a process that has
+  started PyTorch's thread pool can deadlock), one run each at a time.
+- `RayExecutor`: each run is a Ray task on an existing cluster (`address`) or a local instance.
+
+Workers send back the run as plain data (`run_to_record`: a JSON-able dict and arrays as `.npz`
+bytes) and the driver writes it into the run store, so a remote cluster needs no access to the
+store's disk and the store keeps one writer. An executor yields `JobEvent`s; `stop` (a
+threading.Event) ends the sweep: queued runs are dropped and a running one stops at its next
+evaluation with status "stopped" (never stored, so it is trained again next time).
+"""
+from __future__ import annotations
+
+import io
+import os
+import socket
+import tempfile
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from core.config import RunConfig
+from core.results import ModelRun, run_from_record, run_to_record
+
+EXECUTORS = ("inprocess", "process", "ray")
+POLL_S = 0.5  # how often a waiting driver looks at the stop flag
+
+
+@dataclass
+class JobEvent:
+    kind: str  # "started", "step" (in-process only: training progress) or "done"
+    index: int  # position in the job list given to the executor
+    step: int = 0
+    run: ModelRun | None = None  # with "done": the run (finished, diverged or stopped)
+    error: str | None = None  # with "done": why the run failed (one line)
+
+
+def train_one(cfg: RunConfig, should_stop: Callable[[], bool] = lambda: False) -> Iterator[int]:
+    """Train one single-model config, yielding the step at every evaluation; the run is the
+    generator's return value. `should_stop()` is checked at every evaluation."""
+    from core.trainer import Trainer  # late: keeps `import core.executors` light for workers
+
+    if len(cfg.models) != 1:
+        raise ValueError("an executor job is a single-model config (cfg.single(kind))")
+    trainer = Trainer(cfg)
+    for _ in trainer.iterate():
+        if should_stop():
+            trainer.stop()
+        yield trainer.step
+    return trainer.result().runs[cfg.models[0]]
+
+
+def _drive(gen: Iterator[int]) -> ModelRun:
+    while True:
+        try:
+            next(gen)
+        except StopIteration as done:
+            return done.value
+
+
+def run_job(cfg_dict: dict, stop_path: str | None = None, threads: int = 0) -> tuple[dict, bytes]:
+    """A job as other processes run it: config as a dict in, the run as plain data out."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    run = _drive(train_one(RunConfig.from_dict(cfg_dict),
+                           should_stop=lambda: bool(stop_path) and os.path.exists(stop_path)))
+    meta, arrays = run_to_record(run)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return meta, buf.getvalue()
+
+
+def run_from_job(meta: dict, blob: bytes) -> ModelRun:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        return run_from_record(meta, {k: z[k] for k in z.files})
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[-1] if text else ''}"
+
+
+def default_threads() -> int:
+    """Torch threads per run: $LAB_TORCH_THREADS, else 1. These small RNNs are bound by per-step
+    overhead, and with the cores shared OpenMP's spinning threads made a run several times slower
+    (README: sweep figures), so one thread per run is the default; a pool adds parallel runs."""
+    try:
+        return max(1, int(os.environ.get("LAB_TORCH_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+class InProcessExecutor:
+    name = "inprocess"
+    workers = 1
+
+    def __init__(self, threads: int = 0):
+        self.threads = threads or default_threads()
+
+    def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
+        import torch
+
+        before = torch.get_num_threads()  # per process: put it back for whoever shares it
+        torch.set_num_threads(self.threads)
+        try:
+            yield from self._run(jobs, stop)
+        finally:
+            torch.set_num_threads(before)
+
+    def _run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
+        for i, cfg in enumerate(jobs):
+            if stop.is_set():
+                return
+            yield JobEvent("started", i)
+            gen = train_one(cfg, should_stop=stop.is_set)
+            try:
+                while True:
+                    try:
+                        yield JobEvent("step", i, step=next(gen))
+                    except StopIteration as done:
+                        run = done.value
+                        break
+            except (RuntimeError, ValueError) as e:  # e.g. device cuda without a GPU
+                yield JobEvent("done", i, error=_one_line(e))
+                continue
+            yield JobEvent("done", i, step=run.steps_run, run=run)
+
+    def close(self) -> None:
+        pass
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+class _PooledExecutor:
+    """Shared driver loop for executors that hand out every job at once and collect results in
+    the order they finish."""
+
+    name = "pool"
+    workers = 1
+
+    def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
+        raise NotImplementedError
+
+    def _stop(self, futures: set[Future], stop_path: str) -> None:
+        Path(stop_path).touch()  # running jobs stop at their next evaluation
+        for f in futures:
+            f.cancel()  # queued jobs never start
+
+    def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
+        with tempfile.TemporaryDirectory(prefix="lab-stop-") as tmp:
+            stop_path = str(Path(tmp) / "stop")
+            futures = {self._submit(cfg, stop_path): i for i, cfg in enumerate(jobs)}
+            pending, stopping = set(futures), False
+            while pending:
+                if stop.is_set() and not stopping:
+                    stopping = True
+                    self._stop(pending, stop_path)
+                done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                for f in done:
+                    if f.cancelled():
+                        continue
+                    try:
+                        run = run_from_job(*f.result())
+                    except Exception as e:  # a failed run is reported, the sweep goes on
+                        if not stopping:  # after a stop, a cancelled task's error is no news
+                            yield JobEvent("done", futures[f], error=_one_line(e))
+                        continue
+                    yield JobEvent("done", futures[f], step=run.steps_run, run=run)
+
+
+class ProcessExecutor(_PooledExecutor):
+    name = "process"
+
+    def __init__(self, workers: int = 2, threads: int = 0):
+        self.workers = max(1, int(workers))
+        self.threads = threads or default_threads()
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                        initializer=_init_worker, initargs=(self.threads,))
+
+    def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
+        return self.pool.submit(run_job, cfg.to_dict(), stop_path)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayExecutor(_PooledExecutor):
+    """Each run is a Ray task asking for `cpus_per_run` CPUs. Connects to `address` (an existing
+    cluster, e.g. "ray://head:10001" or "10.0.0.5:6379"), or to the instance this process already
+    started, or starts a local one. The `core` package travels with the job (runtime_env
+    py_modules), so the cluster's workers need only the packages of requirements.txt."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, cpus_per_run: int = 1):
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError("the ray executor needs Ray: pip install -r requirements.txt") from None
+        self.ray = ray
+        self.cpus_per_run = max(1, int(cpus_per_run))
+        env = {"py_modules": [str(Path(__file__).resolve().parent)],
+               "env_vars": {"OMP_NUM_THREADS": str(self.cpus_per_run)}}
+        self._owned = not ray.is_initialized()
+        if self._owned:
+            if address:
+                check_reachable(address)
+            try:
+                ray.init(address=address or None, runtime_env=env, include_dashboard=False,
+                         log_to_driver=False, logging_level="ERROR")
+            except (ConnectionError, TimeoutError, ValueError) as e:
+                raise RuntimeError(f"cannot reach the Ray cluster at {address or 'a new local instance'}: "
+                                   f"{_one_line(e)}") from None
+        self._remote = ray.remote(num_cpus=self.cpus_per_run, max_retries=1)(run_job)
+        if not self._owned:
+            # joined a session the caller started: Ray uploads packages only at ray.init, so point
+            # the workers at this checkout (true for a local instance or a shared file system)
+            root = str(Path(__file__).resolve().parent.parent)
+            path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+            self._remote = self._remote.options(runtime_env={"env_vars": {**env["env_vars"], "PYTHONPATH": path}})
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // self.cpus_per_run)
+        self._refs: list = []
+
+    def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
+        ref = self._remote.remote(cfg.to_dict(), None, self.cpus_per_run)
+        self._refs.append(ref)
+        return ref.future()
+
+    def _stop(self, futures: set[Future], stop_path: str) -> None:
+        for ref in self._refs:  # remote workers cannot see a local stop file: cancel the tasks
+            self.ray.cancel(ref, force=True)
+        super()._stop(futures, stop_path)
+
+    def close(self) -> None:
+        if self._owned and self.ray.is_initialized():
+            self.ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, with one line, where `ray.init` would retry an unreachable head for minutes."""
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    if hostport in ("auto", "local") or ":" not in hostport:
+        return
+    host, _, port = hostport.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as e:
+        raise RuntimeError(f"cannot reach the Ray cluster at {address}: {getattr(e, 'strerror', None) or e}") from None
+
+
+def make_executor(name: str = "inprocess", workers: int = 0, address: str | None = None, threads: int = 0):
+    """An executor by name (EXECUTORS); `workers` sizes the process pool (default: one per core),
+    `threads` the torch threads of each run (default: default_threads())."""
+    if name == "inprocess":
+        return InProcessExecutor(threads)
+    if name == "process":
+        return ProcessExecutor(workers or max(1, os.cpu_count() or 1), threads)
+    if name == "ray":
+        return RayExecutor(address)
+    raise ValueError(f"unknown executor {name!r}; choose from {', '.join(EXECUTORS)}")

@@ -1,0 +1,303 @@
+"""Sweep: the final metric against sequence length T, per model, over seeds.
+
+A sweep is a grid (lengths x seeds x models) of single-model runs that share every other
+setting (`SweepConfig.base`). Runs already in the run store are reused, not trained again; the
+others go through an executor (core.executors) and each is written to the store as soon as it
+finishes, so a stopped or killed sweep keeps every finished run and the next one resumes.
+
+The result is one table, a row per run:
+    task, model, seq_len, seed, metric, chance, steps_to_target, wall_s, status,
+    then target, steps_run, hash and reused.
+`metric` is the held-out metric at the run's last evaluation; `wall_s` the run's own training
+and evaluation seconds (for a reused run: when it was trained); `status` finished, diverged,
+stopped (not kept) or failed.
+
+A sweep folder (`save_sweep` / `load_sweep`): `sweep.csv` (that table), `sweep.json` (the
+sweep's config and how it ran) and each chart's data as `<chart name>.csv`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from core.charts import ChartItem
+from core.config import ConfigError, MAX_SEQ_LEN, RunConfig, config_hash, min_seq_len, validate
+from core.executors import InProcessExecutor
+from core.models import MODEL_NAMES
+from core.store import REUSABLE, RunStore
+
+COLUMNS = ["task", "model", "seq_len", "seed", "metric", "chance", "steps_to_target", "wall_s", "status"]
+EXTRA = ["target", "steps_run", "hash", "reused"]
+DEFAULT_LENGTHS = (10, 25, 50, 100, 200)
+DEFAULT_SEEDS = (0, 1, 2)
+MAX_RUNS = 600  # a grid larger than this is almost surely a typo (e.g. seeds 0..1000)
+
+
+class SweepFolderError(ValueError):
+    """A folder that is not a readable sweep; the message is one line."""
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    base: RunConfig  # every setting but seq_len and seed; base.models are the models swept
+    lengths: tuple[int, ...] = DEFAULT_LENGTHS
+    seeds: tuple[int, ...] = DEFAULT_SEEDS
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.base.models
+
+    def jobs(self) -> list[RunConfig]:
+        """Single-model configs, shortest T first so the first answers come early."""
+        out = []
+        for T in self.lengths:
+            for seed in self.seeds:
+                cfg = self.base.replace(task=_replace(self.base.task, seq_len=T),
+                                        train=_replace(self.base.train, seed=seed))
+                out += [cfg.single(kind) for kind in self.models]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.base.task.name, "lengths": list(self.lengths), "models": list(self.models),
+                "seeds": list(self.seeds), "base": self.base.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SweepConfig":
+        return make_sweep(RunConfig.from_dict(d["base"]), d["lengths"], d["seeds"])
+
+
+def _replace(obj, **kw):
+    return dataclasses.replace(obj, **kw)
+
+
+def parse_ints(name: str, text: str | list | tuple) -> tuple[int, ...]:
+    """'10,25, 50' -> (10, 25, 50); sorted, without repeats; one-line ConfigError otherwise."""
+    parts = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
+    parts = [p for p in parts if p != ""]
+    if not parts:
+        raise ConfigError(f"{name}: give at least one whole number, e.g. 10,25,50")
+    out = []
+    for p in parts:
+        try:
+            f = float(p)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be whole numbers separated by commas, got {p!r}") from None
+        if not math.isfinite(f) or f != int(f):
+            raise ConfigError(f"{name} must be whole numbers separated by commas, got {p!r}")
+        out.append(int(f))
+    return tuple(sorted(set(out)))
+
+
+def make_sweep(base: RunConfig, lengths, seeds) -> SweepConfig:
+    """Validate a sweep at the edge: every grid point must be a valid config."""
+    base = validate(base)
+    lengths, seeds = parse_ints("lengths", lengths), parse_ints("seeds", seeds)
+    lo = min_seq_len(base.task.name)
+    for T in lengths:
+        if not lo <= T <= MAX_SEQ_LEN:
+            raise ConfigError(f"lengths must be between {lo} and {MAX_SEQ_LEN} for {base.task.name}, got {T}")
+    for s in seeds:
+        if not 0 <= s <= 2**31 - 1:
+            raise ConfigError(f"seeds must be between 0 and {2**31 - 1}, got {s}")
+    n = len(lengths) * len(seeds) * len(base.models)
+    if n > MAX_RUNS:
+        raise ConfigError(f"the sweep has {n} runs; at most {MAX_RUNS} at once")
+    return SweepConfig(base=base, lengths=lengths, seeds=seeds)
+
+
+# --- rows of the table -----------------------------------------------------------------
+def _num(v) -> float:
+    return math.nan if v is None else float(v)
+
+
+def row_from_summary(cfg: RunConfig, s: dict, reused: bool) -> dict[str, Any]:
+    return {"task": cfg.task.name, "model": cfg.models[0], "seq_len": cfg.task.seq_len, "seed": cfg.train.seed,
+            "metric": _num(s.get("final_metric")), "chance": _num(s.get("chance")),
+            "steps_to_target": s.get("steps_to_target"), "wall_s": _num(s.get("elapsed_s")),
+            "status": s.get("status", "finished"), "target": _num(s.get("target")),
+            "steps_run": s.get("steps_run"), "hash": config_hash(cfg), "reused": reused}
+
+
+def table(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=COLUMNS + EXTRA)
+    df["steps_to_target"] = df["steps_to_target"].astype("Int64")  # missing = never reached
+    df["steps_run"] = df["steps_run"].astype("Int64")
+    return df
+
+
+# --- running ------------------------------------------------------------------------------
+def run_cost(cfg: RunConfig) -> float:
+    """Relative cost of a run: a step costs a fixed overhead plus a share per time step."""
+    return cfg.train.steps * (cfg.task.seq_len + 8)
+
+
+@dataclass
+class Progress:
+    """What a progress bar shows: run i of n, the current T and model, elapsed and remaining."""
+
+    index: int  # 1-based position of the current (or last finished) run in the grid
+    total: int
+    done: int  # runs finished (trained or reused)
+    reused: int
+    seq_len: int
+    model: str
+    seed: int
+    elapsed_s: float
+    eta_s: float | None  # None until a run has given a rate
+    fraction: float
+    row: dict | None = None  # set when a run has just finished
+
+    @property
+    def message(self) -> str:
+        left = f" · about {_clock(self.eta_s)} left" if self.eta_s is not None else ""
+        what = f"T={self.seq_len} · {MODEL_NAMES[self.model]} · seed {self.seed}"
+        if self.row is None:  # a run is training (in-process executors report it)
+            head = f"run {self.index} of {self.total} · {what}"
+        else:  # a run has finished (pools finish runs in any order)
+            head = f"{self.done} of {self.total} done · last: {what}"
+        return f"{head} · {_clock(self.elapsed_s)} elapsed{left}"
+
+
+def _clock(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+@dataclass
+class SweepResult:
+    config: SweepConfig
+    table: pd.DataFrame
+    reused: int
+    trained: int
+    failed: int
+    stopped: bool
+    wall_s: float
+    executor: str
+    errors: list[str] = field(default_factory=list)
+
+    def info(self) -> dict[str, Any]:
+        return {**self.config.to_dict(), "n_runs": len(self.config.jobs()), "reused": self.reused,
+                "trained": self.trained, "failed": self.failed, "stopped": self.stopped,
+                "wall_s": round(self.wall_s, 2), "executor": self.executor}
+
+
+def run_sweep(sweep: SweepConfig, store: RunStore | None = None, executor=None,
+              on_progress: Callable[[Progress], object] | None = None,
+              stop: threading.Event | None = None) -> SweepResult:
+    """Run the grid: reuse what the store has, train the rest, save each finished run at once."""
+    executor = executor or InProcessExecutor()
+    stop = stop or threading.Event()
+    jobs = sweep.jobs()
+    n = len(jobs)
+    found = store.get_summaries([config_hash(c) for c in jobs]) if store is not None else {}
+    rows: dict[int, dict] = {i: row_from_summary(c, found[config_hash(c)], True)
+                             for i, c in enumerate(jobs) if config_hash(c) in found}
+    todo = [i for i in range(n) if i not in rows]
+    reused, trained, failed, errors = len(rows), 0, 0, []
+    remaining_cost = sum(run_cost(jobs[i]) for i in todo)
+    done_cost, partial = 0.0, 0.0
+    t0 = time.perf_counter()
+
+    def report(i: int, row: dict | None = None) -> None:
+        if on_progress is None:
+            return
+        elapsed = time.perf_counter() - t0
+        spent = done_cost + partial
+        eta = elapsed * (remaining_cost - partial) / spent if spent > 0 else None
+        c = jobs[i]
+        total_cost = done_cost + remaining_cost
+        frac = (done_cost + partial) / total_cost if total_cost else 1.0
+        on_progress(Progress(index=i + 1, total=n, done=len(rows), reused=reused, seq_len=c.task.seq_len,
+                             model=c.models[0], seed=c.train.seed, elapsed_s=elapsed,
+                             eta_s=None if eta is None else max(0.0, eta), fraction=min(1.0, frac), row=row))
+
+    if reused and on_progress is not None and todo:
+        report(todo[0])
+    try:
+        for ev in executor.run([jobs[i] for i in todo], stop):
+            i = todo[ev.index]
+            cfg = jobs[i]
+            if ev.kind == "step":
+                partial = run_cost(cfg) * ev.step / cfg.train.steps
+                report(i)
+                continue
+            if ev.kind == "started":
+                partial = 0.0
+                report(i)
+                continue
+            remaining_cost -= run_cost(cfg)
+            # a run stopped early by patience costs what it ran, not what it was planned
+            done_cost += run_cost(cfg) * ((ev.run.steps_run if ev.run else 0) / cfg.train.steps)
+            partial = 0.0
+            if ev.run is None:
+                failed += 1
+                errors.append(ev.error or "failed")
+                rows[i] = {**row_from_summary(cfg, {"status": "failed"}, False), "status": "failed"}
+            else:
+                if ev.run.status in REUSABLE:
+                    if store is not None:
+                        store.put(ev.run)
+                    trained += 1
+                rows[i] = row_from_summary(cfg, ev.run.summary(), False)
+            report(i, rows[i])
+    finally:
+        executor.close()
+    return SweepResult(config=sweep, table=table([rows[i] for i in sorted(rows)]), reused=reused,
+                       trained=trained, failed=failed, stopped=stop.is_set(),
+                       wall_s=time.perf_counter() - t0, executor=getattr(executor, "name", "custom"),
+                       errors=errors)
+
+
+def sweep_from_store(sweep: SweepConfig, store: RunStore) -> pd.DataFrame:
+    """The rows of the grid the store already holds (what a stopped sweep kept)."""
+    jobs = sweep.jobs()
+    found = store.get_summaries([config_hash(c) for c in jobs])
+    return table([row_from_summary(c, found[config_hash(c)], True) for c in jobs if config_hash(c) in found])
+
+
+# --- charts and folders ---------------------------------------------------------------------
+def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
+    """The sweep's charts with captions: final metric against T (mean, min-max band over seeds,
+    chance), steps to target against T, and wall seconds per run against T."""
+    from core.charts_sweep import sweep_chart_items
+
+    return sweep_chart_items(sweep)
+
+
+def save_sweep(out: str | Path, result_table: pd.DataFrame, info: dict[str, Any]) -> Path:
+    """Write sweep.csv, sweep.json (`info`: SweepResult.info() or at least SweepConfig.to_dict())
+    and each chart's data as <name>.csv."""
+    from core.runio import check_writable
+
+    path = check_writable(out)
+    result_table.to_csv(path / "sweep.csv", index=False)
+    (path / "sweep.json").write_text(json.dumps(info, indent=2))
+    if not result_table.empty:
+        for item in sweep_charts(result_table):
+            item.data.to_csv(path / f"{item.name}.csv", index=False)
+    return path
+
+
+def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a sweep folder back: (the table of sweep.csv, the dict of sweep.json)."""
+    path = Path(folder)
+    try:
+        info = json.loads((path / "sweep.json").read_text())
+        df = pd.read_csv(path / "sweep.csv")
+    except (OSError, ValueError) as e:
+        raise SweepFolderError(f"{folder} is not a readable sweep folder: {e}") from None
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing or not isinstance(info, dict):
+        raise SweepFolderError(f"{folder}/sweep.csv lacks the columns {', '.join(missing) or '(sweep.json)'}")
+    for c in ("steps_to_target", "steps_run"):
+        if c in df.columns:
+            df[c] = df[c].astype("Int64")
+    return df, info

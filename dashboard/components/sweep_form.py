@@ -1,0 +1,43 @@
+"""The sweep's controls: task, lengths, models, seeds and the training budget, in one form.
+
+Returns a validated core SweepConfig when the user presses Start, else None; a bad value is
+shown as one line. Keys start with "sweep-" (this component owns them).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import MODEL_KINDS, TASK_NAMES, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig
+from core.models import MODEL_NAMES
+from core.sweep import DEFAULT_LENGTHS, DEFAULT_SEEDS, SweepConfig, make_sweep
+
+DEFAULT_STEPS = 1500  # as `python -m core sweep`
+
+
+def sweep_form(busy: bool = False) -> SweepConfig | None:
+    with st.form("sweep-form", border=True):
+        c1, c2, c3 = st.columns(3)
+        task = c1.selectbox("Task", TASK_NAMES, key="sweep-task", disabled=busy)
+        lengths = c2.text_input("Sequence lengths T", ",".join(map(str, DEFAULT_LENGTHS)), key="sweep-lengths",
+                                help="Comma-separated, e.g. 10,25,50,100,200", disabled=busy)
+        seeds = c3.text_input("Seeds", ",".join(map(str, DEFAULT_SEEDS)), key="sweep-seeds",
+                              help="Comma-separated; every seed is a separate run of every model", disabled=busy)
+        c4, c5, c6, c7 = st.columns(4)
+        models = c4.multiselect("Models", MODEL_KINDS, default=["rnn", "lstm"], key="sweep-models",
+                                format_func=MODEL_NAMES.get, disabled=busy)
+        steps = c5.number_input("Training steps", 1, 100_000, DEFAULT_STEPS, step=100, key="sweep-steps",
+                                disabled=busy)
+        hidden = c6.number_input("Hidden units", 1, 1024, ModelConfig.hidden_size, key="sweep-hidden",
+                                 disabled=busy)
+        patience = c7.number_input("Patience (0: off)", 0, 100_000, 0, key="sweep-patience", disabled=busy,
+                                   help="Stop a run once it has held the target for this many evaluations")
+        started = st.form_submit_button("Start sweep", type="primary", disabled=busy, key="sweep-start")
+    if not started:
+        return None
+    base = RunConfig(task=TaskConfig(name=task), model=ModelConfig(hidden_size=int(hidden)),
+                     train=TrainConfig(steps=int(steps), patience=int(patience)), models=tuple(models))
+    try:
+        return make_sweep(base, lengths, seeds)
+    except ConfigError as e:
+        st.error(str(e))
+        return None

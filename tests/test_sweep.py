@@ -1,0 +1,186 @@
+"""Sweep: the CLI on a tiny grid, reuse from the store, executors agree, stop keeps finished runs,
+charts computed two ways, the sweep folder round trip, and the page through AppTest."""
+import json
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from core.executors import InProcessExecutor, ProcessExecutor
+from core.store import RunStore
+from core.sweep import (COLUMNS, SweepFolderError, load_sweep, make_sweep, run_sweep, save_sweep, sweep_charts,
+                        sweep_from_store)
+from tests.conftest import ROOT
+
+BASE = RunConfig(model=ModelConfig(hidden_size=8), train=TrainConfig(steps=30, eval_every=10, n_checkpoints=2))
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "core", "sweep", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_sweep_cli_writes_the_table_and_reuses_runs(tmp_path):
+    args = ["--lengths", "8,10", "--seeds", "0,1", "--models", "rnn,lstm", "--steps", "30", "--eval-every", "10",
+            "--hidden-size", "8", "--store", str(tmp_path / "s"), "--quiet"]
+    p = cli(*args, "--out", str(tmp_path / "a"))
+    assert p.returncode == 0, p.stderr
+    assert "8 runs: 0 reused from the run store, 8 trained" in p.stdout
+    df = pd.read_csv(tmp_path / "a" / "sweep.csv")
+    assert list(df.columns[:len(COLUMNS)]) == COLUMNS and len(df) == 8
+    assert set(df.status) == {"finished"} and set(df.seq_len) == {8, 10} and set(df.seed) == {0, 1}
+    assert (df.chance == 1 / 8).all() and df.metric.between(0, 1).all() and (df.wall_s > 0).all()
+    for name in ("sweep_metric", "sweep_steps", "sweep_wall"):
+        assert (tmp_path / "a" / f"{name}.csv").exists()
+    info = json.loads((tmp_path / "a" / "sweep.json").read_text())
+    assert info["lengths"] == [8, 10] and info["trained"] == 8 and info["base"]["train"]["steps"] == 30
+    again = cli(*args, "--out", str(tmp_path / "b"))
+    assert again.returncode == 0 and "8 runs: 8 reused from the run store, 0 trained" in again.stdout
+    df2 = pd.read_csv(tmp_path / "b" / "sweep.csv")
+    pd.testing.assert_frame_equal(df.drop(columns="reused"), df2.drop(columns="reused"))
+    assert df2.reused.all() and not df.reused.any()
+
+
+def test_sweep_cli_bad_input_is_one_line_without_traceback(tmp_path):
+    p = cli("--out", str(tmp_path / "x"), "--no-store", "--lengths", "1,8")
+    assert p.returncode == 2 and "lengths must be between 2 and 1000" in p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--lengths", "8,x"], "lengths must be whole numbers"),
+    (["--seeds", ""], "seeds: give at least one"),
+    (["--seq-len", "8"], "a sweep takes --lengths and --seeds"),
+    (["--workers", "-2"], "--workers and --threads must be"),
+    (["--executor", "spark"], "invalid choice"),
+    (["--seeds", "0,1,2,3,4,5,6,7,8,9", "--models", "rnn,lstm,gru", "--lengths", ",".join(map(str, range(2, 40)))],
+     "at most 600"),
+    (["--executor", "ray", "--address", "127.0.0.1:1", "--lengths", "8", "--seeds", "0"], "cannot reach the Ray"),
+])
+def test_sweep_bad_input_is_one_line(args, message, tmp_path, capsys):
+    from core.cli import main  # in-process: the same entry point as `python -m core`, without a new torch import
+
+    try:
+        code = main(["sweep", "--out", str(tmp_path / "x"), "--no-store", "--steps", "2", "--quiet", *args])
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x" / "sweep.csv").exists()
+
+
+def test_reuse_counts_only_the_missing_runs(tmp_path):
+    store = RunStore(tmp_path)
+    first = run_sweep(make_sweep(BASE, "8", "0"), store)
+    assert (first.reused, first.trained) == (0, 2)
+    second = run_sweep(make_sweep(BASE, "8,10", "0"), store)
+    assert (second.reused, second.trained) == (2, 2)
+    assert list(second.table.reused) == [True, True, False, False]
+    row = second.table[(second.table.seq_len == 8) & (second.table.model == "lstm")].iloc[0]
+    assert row.metric == first.table[first.table.model == "lstm"].metric.iloc[0]
+    other = run_sweep(make_sweep(BASE.replace(model=ModelConfig(hidden_size=9)), "8", "0"), store)
+    assert other.reused == 0  # any other setting is another experiment
+
+
+def test_executors_give_the_same_numbers(tmp_path):
+    sweep = make_sweep(BASE, "8", "3")
+    a = run_sweep(sweep, RunStore(tmp_path / "a"), InProcessExecutor())
+    b = run_sweep(sweep, RunStore(tmp_path / "b"), ProcessExecutor(workers=2))
+    assert b.executor == "process" and b.trained == 2
+    cols = ["model", "seq_len", "seed", "metric", "steps_to_target", "steps_run", "status", "hash"]
+    pd.testing.assert_frame_equal(a.table[cols], b.table[cols])
+    for cfg in sweep.jobs():
+        ra, rb = RunStore(tmp_path / "a").get(cfg), RunStore(tmp_path / "b").get(cfg)
+        assert [s["loss"] for s in ra.steps] == [s["loss"] for s in rb.steps]
+        for k, v in ra.checkpoints[30].items():
+            np.testing.assert_array_equal(v, rb.checkpoints[30][k])
+
+
+def test_stop_keeps_finished_runs_and_the_next_sweep_resumes(tmp_path):
+    store = RunStore(tmp_path)
+    sweep = make_sweep(BASE, "8,10", "0")
+    stop = threading.Event()
+    seen = []
+
+    def on_progress(p):
+        seen.append(p)
+        if p.row is not None:  # stop as soon as the first run has finished
+            stop.set()
+
+    result = run_sweep(sweep, store, on_progress=on_progress, stop=stop)
+    assert result.stopped and result.trained == 1 and len(store) == 1
+    assert list(result.table.status) == ["finished"]
+    assert seen[0].index == 1 and seen[0].total == 4 and "run 1 of 4 · T=8 · Vanilla RNN · seed 0" in seen[0].message
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and 0 < fractions[-1] <= 0.5
+    assert any(p.eta_s is not None for p in seen)
+    assert len(sweep_from_store(sweep, store)) == 1
+    rest = run_sweep(sweep, store)
+    assert (rest.reused, rest.trained, rest.stopped) == (1, 3, False) and len(store) == 4
+
+
+def _table(rows):
+    base = {"task": "first_token", "chance": 0.125, "target": 0.99, "wall_s": 1.0, "status": "finished",
+            "steps_run": 100, "hash": "h", "reused": False}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def test_sweep_charts_aggregate_over_seeds():
+    rows = [{"model": m, "seq_len": T, "seed": s, "metric": met, "steps_to_target": st}
+            for m, T, s, met, st in [("lstm", 10, 0, 1.0, 50), ("lstm", 10, 1, 0.98, None), ("lstm", 10, 2, 1.0, 70),
+                                     ("rnn", 10, 0, 0.5, None), ("rnn", 10, 1, 0.3, None),
+                                     ("lstm", 100, 0, 0.9, None), ("rnn", 100, 0, 0.12, None)]]
+    rows.append({"model": "rnn", "seq_len": 100, "seed": 1, "metric": 0.99, "steps_to_target": None,
+                 "status": "stopped"})
+    sweep = _table(rows)
+    items = sweep_charts(sweep)
+    assert [i.name for i in items] == ["sweep_metric", "sweep_steps", "sweep_wall"]
+    m = items[0].data.set_index(["model", "seq_len"])
+    done = sweep[sweep.status == "finished"].groupby(["model", "seq_len"]).metric
+    assert np.allclose(m.metric_mean, done.mean().loc[m.index]) and (m.metric_min == done.min().loc[m.index]).all()
+    assert m.loc[("rnn", 100), "seeds"] == 1  # the stopped run is left out, and the caption says so
+    assert "1 run(s) that did not complete" in items[0].caption
+    s = items[1].data.set_index(["model", "seq_len"])
+    assert s.loc[("lstm", 10), "reached"] == 2 and s.loc[("lstm", 10), "steps_mean"] == 60
+    assert "LSTM at T = 10: 2 of 3 seeds" in items[1].caption
+    spec = items[0].chart.to_dict()
+    assert "log" in json.dumps(spec) and "0.125" in json.dumps(spec)  # log T axis, chance rule
+    assert sweep_charts(sweep.iloc[0:0]) == []
+
+
+def test_sweep_folder_round_trip(tmp_path):
+    store = RunStore(tmp_path / "s")
+    result = run_sweep(make_sweep(BASE, "8", "0"), store)
+    save_sweep(tmp_path / "out", result.table, result.info())
+    df, info = load_sweep(tmp_path / "out")
+    assert info["task"] == "first_token" and info["models"] == ["rnn", "lstm"] and info["reused"] == 0
+    pd.testing.assert_frame_equal(df[COLUMNS], result.table[COLUMNS], check_dtype=False)
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(SweepFolderError, match="not a readable sweep folder"):
+        load_sweep(tmp_path / "bad")
+    with pytest.raises(ConfigError, match="seeds must be whole numbers"):
+        make_sweep(BASE, "8", "0.5")
+
+
+def test_sweep_page_trains_a_tiny_grid_and_then_reuses_it():
+    at = AppTest.from_file(str(ROOT / "dashboard" / "pages" / "sweep.py"), default_timeout=120)
+    at.run()
+    assert not at.exception and "Start sweep" in [b.label for b in at.button]
+    at.text_input(key="sweep-lengths").input("8,10")
+    at.text_input(key="sweep-seeds").input("0")
+    at.number_input(key="sweep-steps").set_value(20)
+    at.number_input(key="sweep-hidden").set_value(8)
+    at.button(key="sweep-start").click().run()
+    assert not at.exception
+    assert "4 runs: 0 reused from the run store, 4 trained" in at.success[0].value
+    assert len(at.get("vega_lite_chart")) == 3 and len(at.dataframe) == 1
+    at.button(key="sweep-start").click().run()
+    assert "4 runs: 4 reused from the run store, 0 trained" in at.success[0].value
+    at.text_input(key="sweep-lengths").input("8,nope")
+    at.button(key="sweep-start").click().run()
+    assert not at.exception and "lengths must be whole numbers" in at.error[0].value
