@@ -179,6 +179,7 @@ def test_sweep_page_trains_a_tiny_grid_and_then_reuses_it():
     assert not at.exception
     assert "4 runs: 0 reused from the run store, 4 trained" in at.success[0].value
     assert len(at.get("vega_lite_chart")) == 3 and len(at.dataframe) == 1
+    assert "Report (HTML)" in [b.label for b in at.get("download_button")]
     at.button(key="sweep-start").click().run()
     assert "4 runs: 4 reused from the run store, 0 trained" in at.success[0].value
     at.text_input(key="sweep-lengths").input("8,nope")

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.store import RunStore, StoreError
+from dashboard.components.export import export_sweep_report
 from dashboard.components.sweep_form import sweep_form
 from dashboard.components.sweep_run import run_live, show_results
 
@@ -19,3 +20,4 @@ sweep = sweep_form()
 if sweep is not None:
     run_live(sweep, store)
 show_results(store)
+export_sweep_report(store)  # HTML report and ZIP of the sweep on screen
