@@ -40,7 +40,9 @@ def streamlit_server(data_dir: Path, log_path: Path) -> Iterator[str]:
     """`streamlit run dashboard/app.py` on a free port with its own run store; yields the URL."""
     port = free_port()
     env = {**os.environ, "LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+    # the console script, as README says: unlike `python -m`, it puts no project root on sys.path
+    exe = Path(sys.executable).parent / "streamlit"
+    cmd = [str(exe) if exe.exists() else "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -154,6 +156,20 @@ def test_stop_keeps_what_was_trained(server, tmp_path):
         assert page.locator("[data-testid='stVegaLiteChart']").count() >= 1
         assert_no_exception(page)
         page.screenshot(path=str(tmp_path / "stopped.png"), full_page=True)
+
+
+def test_a_page_address_opened_first_goes_through_app(server, tmp_path):
+    """The first visitor of a fresh server opens /gradients directly: the page must still be
+    routed by app.py (its navigation, its sys.path), not run alone as an old-style pages/ file."""
+    with browser_page() as page:
+        page.goto(f"{server}/gradients")
+        wait_idle(page)
+        page.wait_for_selector("h1:has-text('Gradients through time')", timeout=60_000)
+        wait_idle(page)
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Train side by side" in nav and "Inside the LSTM" in nav, nav
+        assert "app" not in nav.split()
+        assert_no_exception(page)
 
 
 # --- a benchmark, not a test: python tests/test_browser.py --------------------------------------

@@ -1,5 +1,15 @@
 """Gradients through time: how strongly the answer's loss reaches back to each hidden state."""
-import streamlit as st
+import sys
+from pathlib import Path
+
+if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
+    sys.path.insert(0, _root)  # opened directly before app.py ran: see components/routing.py
+
+import streamlit as st  # noqa: E402
+
+from dashboard.components.routing import through_app  # noqa: E402
+
+through_app()
 
 from core.charts_inside import grad_norm_item, grad_through_time_item
 from core.inspect import decay_table
