@@ -97,8 +97,13 @@ class RunConfig:
             raise ConfigError(f"config does not match this version of the lab: {e}") from None
 
     def single(self, kind: str) -> "RunConfig":
-        """The config of one model's share of this run (what the run store keys on)."""
-        return dataclasses.replace(self, models=(kind,))
+        """The config of one model's share of this run (what the run store keys on). Fields that
+        do not affect that model are set to their defaults, so changing the LSTM's forget-gate
+        init does not make an identical RNN look like a new run."""
+        model = self.model
+        if kind != "lstm":
+            model = dataclasses.replace(model, forget_init=ModelConfig.forget_init)
+        return dataclasses.replace(self, models=(kind,), model=model)
 
     def replace(self, **sections: Any) -> "RunConfig":
         return dataclasses.replace(self, **sections)
