@@ -19,10 +19,10 @@ from core.charts_sweep import aggregate
 from core.executors import EXECUTORS, make_executor
 from core.runio import check_writable
 from core.store import RunStore
-from core.sweep import (DEFAULT_LENGTHS, DEFAULT_SEEDS, SweepResult, make_sweep, run_sweep, save_sweep,
-                        sweep_from_store)
+from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepResult, make_sweep,
+                        run_sweep, save_sweep, sweep_from_store)
 
-SWEEP_DEFAULTS = {"cfg_steps": 1500}  # the sweep: enough for the RNN to show its ceiling
+SWEEP_DEFAULTS = {"cfg_steps": DEFAULT_STEPS, "cfg_patience": DEFAULT_PATIENCE}  # why: core/sweep.py
 
 
 def add_parser(sub) -> None:

@@ -92,9 +92,9 @@ def _one_line(e: BaseException) -> str:
 
 
 def default_threads() -> int:
-    """Torch threads per run: $LAB_TORCH_THREADS, else 1. These small RNNs are bound by per-step
-    overhead, and with the cores shared OpenMP's spinning threads made a run several times slower
-    (README: sweep figures), so one thread per run is the default; a pool adds parallel runs."""
+    """Torch threads per run: $LAB_TORCH_THREADS, else 1. Measured here: a second thread made a
+    run 5-11% faster on a quiet machine but 8-17x slower with the cores shared (OpenMP's spinning
+    threads), so one thread per run is the default; a process pool adds parallel runs."""
     try:
         return max(1, int(os.environ.get("LAB_TORCH_THREADS", "1")))
     except ValueError:

@@ -38,7 +38,7 @@ def test_ray_executor_matches_in_process(local_ray, tmp_path):
 
     p = subprocess.run([sys.executable, "-m", "core", "sweep", "--executor", "ray", "--address", local_ray,
                         "--lengths", "8", "--seeds", "0", "--models", "rnn,lstm", "--steps", "20",
-                        "--eval-every", "10", "--n-checkpoints", "2", "--hidden-size", "8", "--quiet",
+                        "--eval-every", "10", "--n-checkpoints", "2", "--hidden-size", "8", "--patience", "0", "--quiet",
                         "--store", str(tmp_path / "cli"), "--out", str(tmp_path / "out")],
                        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
                        timeout=300)  # cwd elsewhere: Ray's workers must get `core` from the runtime_env

@@ -39,6 +39,7 @@ def test_sweep_cli_writes_the_table_and_reuses_runs(tmp_path):
         assert (tmp_path / "a" / f"{name}.csv").exists()
     info = json.loads((tmp_path / "a" / "sweep.json").read_text())
     assert info["lengths"] == [8, 10] and info["trained"] == 8 and info["base"]["train"]["steps"] == 30
+    assert info["base"]["train"]["patience"] == 3  # the sweep's default: stop runs that hold the target
     again = cli(*args, "--out", str(tmp_path / "b"))
     assert again.returncode == 0 and "8 runs: 8 reused from the run store, 0 trained" in again.stdout
     df2 = pd.read_csv(tmp_path / "b" / "sweep.csv")
