@@ -153,6 +153,18 @@ def test_query_parameters_set_the_controls_and_the_url_follows_them():
     assert at.query_params["seq_len"] == "20" and at.query_params["models"] == "lstm"
 
 
+def test_changing_the_task_sets_its_suggested_steps_unless_the_user_chose_some():
+    from core.config import suggested_steps
+
+    at = app(seq_len="8", hidden_size="8", steps=str(suggested_steps("first_token")))
+    at.selectbox(key="task").set_value("adding").run()
+    assert not at.exception
+    assert at.number_input(key="steps").value == suggested_steps("adding") != suggested_steps("first_token")
+    at.number_input(key="steps").set_value(77).run()
+    at.selectbox(key="task").set_value("temporal_order").run()
+    assert at.number_input(key="steps").value == 77
+
+
 def test_bad_query_values_are_refused_with_a_message():
     at = app(seq_len="-3", lr="abc", steps="30", hidden_size="8")
     assert not at.exception

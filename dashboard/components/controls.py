@@ -15,7 +15,9 @@ from typing import Any, Callable, Mapping
 import streamlit as st
 
 from core.config import (FORGET_INITS, MAX_BATCH, MAX_HIDDEN, MAX_SEQ_LEN, MAX_STEPS, MODEL_KINDS,
-                         TASK_NAMES, ConfigError, ModelConfig, RunConfig, TaskConfig, validate)
+                         TASK_NAMES, ConfigError, ModelConfig, RunConfig, TaskConfig, SUGGESTED_STEPS,
+                         suggested_steps,
+                         validate)
 from core.models import MODEL_NAMES
 from core.tasks import TASKS
 
@@ -37,6 +39,7 @@ MAX_RUN_GB = 4.0
 
 _READY = "lab_controls_ready"  # set once the link has been read for this session
 _PROBLEMS = "lab_controls_link_problems"  # messages about refused link values
+_TASK_SHOWN = "lab_controls_task_shown"  # the task the controls showed last (for _task_changed)
 FORGET_LABELS = {"zero": "zero (PyTorch default)", "one": "one (Gers et al.)",
                  "chrono": "chrono (Tallec & Ollivier)"}
 
@@ -160,6 +163,14 @@ def describe(cfg: RunConfig) -> str:
                    else " These are the lab's defaults.")
 
 
+def _task_changed() -> None:
+    """Steps follow the new task's suggestion (adding needs ~3x first_token's), unless the user
+    had set steps of their own."""
+    before = st.session_state.get(_TASK_SHOWN, DEFAULT.task.name)
+    if st.session_state.get("steps") == suggested_steps(before):
+        st.session_state["steps"] = suggested_steps(st.session_state["task"])
+
+
 def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
             on_stop: Callable[[], None]) -> RunConfig | None:
     """Draw the controls; return the validated config (None if the widgets describe none).
@@ -171,6 +182,7 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
     sb = st.sidebar
     sb.header("Experiment")
     sb.selectbox("Task", TASK_NAMES, key="task", format_func=lambda n: TASKS[n].title, **kw,
+                 on_change=_task_changed,
                  help="What the models must learn, always with the key information far from the answer: "
                       "recall the first symbol; add two marked numbers; tell the order of X and Y; read "
                       "a review's sentiment when a late 'but' turns it round. Default: first token.")
@@ -191,12 +203,16 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
     c2.number_input("Learning rate", LR_MIN, 10.0, step=1e-4, format="%g", key="lr", **kw,
                     help=f"Adam's step size, the same for every model. Default {d['lr']:g}.")
     c1.number_input("Training steps", 1, MAX_STEPS, step=100, key="steps", **kw,
-                    help=f"Batches each model trains on. Default {d['steps']}.")
+                    help=f"Batches each model trains on. Default {d['steps']}; changing the task sets "
+                         "the steps it needs (" + ", ".join(f"{TASKS[t].title}: {n}" for t, n in
+                                                            SUGGESTED_STEPS.items()) +
+                         ") unless you chose your own.")
     c2.number_input("Batch size", 1, MAX_BATCH, step=16, key="batch_size", **kw,
                     help=f"Sequences per training step. Default {d['batch_size']}.")
     sb.number_input("Seed", 0, MAX_SEED, step=1, key="seed", **kw,
                     help="Seeds the data stream and each model's initial weights. Same seed, same "
                          "numbers.")
+    st.session_state[_TASK_SHOWN] = st.session_state["task"]
     cfg, why = current()
 
     def train() -> None:  # a callback runs before the next script run draws anything, so that
