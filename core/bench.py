@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--models", default="rnn,lstm")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
     a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     cfg = validate(RunConfig(task=TaskConfig(name=a.task, seq_len=a.seq_len),
                              train=TrainConfig(steps=a.steps, device="cpu"), models=a.models))
     print(f"task={a.task} T={a.seq_len} steps={a.steps} models={a.models} "

@@ -44,7 +44,7 @@ def rnn_story(T: int, result: RunResult | None = None) -> str:
             f"it is left at T = {T}.")
     rnn = result.runs.get("rnn") if result is not None else None
     if rnn is None or not rnn.evals:
-        return text + (" At this short length the RNN can still learn; try T = 50 or more to see it fail."
+        return text + (" At this short length the RNN can still learn; try T = 100 or more to see it fail."
                        if left > 0.05 else " The gradient all but vanishes, so the RNN struggles to learn "
                        "what the start of the sequence said.")
     if rnn.steps_to_target is not None:
