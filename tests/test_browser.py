@@ -126,11 +126,13 @@ def test_train_a_tiny_config_in_the_browser(server, tmp_path):
         click(page, "train")
         page.wait_for_selector("text=Trained just now", timeout=120_000)
         wait_idle(page)
+        # the finished page is drawn by one more rerun: wait for its elements, do not count at once
         charts = page.locator("[data-testid='stVegaLiteChart']")
+        charts.first.locator("canvas, svg").first.wait_for(timeout=60_000)
         assert charts.count() >= 1
-        charts.first.locator("canvas, svg").first.wait_for(timeout=30_000)
         for name in ("Vanilla RNN", "LSTM"):
             card = page.locator(f"[class*='st-key-verdict-{'rnn' if name == 'Vanilla RNN' else 'lstm'}']")
+            card.first.wait_for(timeout=60_000)
             assert card.count() == 1
             assert re.search(rf"{name} .*(learn|remembered)", card.inner_text())
         assert_no_exception(page)
