@@ -1,7 +1,13 @@
 """Experiment configuration: three dataclasses, validated once at the edge, saved with every run.
 
+Each field carries its own rule (`whole`, `real`, `choice`: bounds, choices, help line, CLI flag)
+in its metadata: that is the one home of a bound. The CLI flags and help, the dashboard's widget
+limits, validation and the sweep all read it from there (`rule(section, name)`).
+
 A run is identified by the hash of its config (`config_hash`). The device is left out of the
-hash: it changes where a run happens, not what experiment it is.
+hash: it changes where a run happens, not what experiment it is. A field added after the hash was
+defined (not in HASHED_V1) counts only when it differs from its default, so adding a field with a
+default keeps every stored run's hash.
 """
 from __future__ import annotations
 
@@ -10,63 +16,125 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-TASK_NAMES = ("first_token", "adding", "temporal_order", "sentiment_but")
-MODEL_KINDS = ("rnn", "lstm", "gru")
-FORGET_INITS = ("zero", "one", "chrono")
+from core.models import FORGET_INITS, model_kinds
+from core.tasks import TASKS, task_names
+
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")
-
-MIN_SEQ_LEN = 2
-MAX_SEQ_LEN = 1000  # a step at T=1000 costs ~0.15 s here; longer runs stop being interactive
-MAX_HIDDEN = 1024
-MAX_STEPS = 100_000
-MAX_BATCH = 4096
-
-
-# Training steps the dashboard suggests per task (measured: README "Calibration"): enough for the
-# chrono LSTM to reach the target at T<=100 with the default learning rate.
-SUGGESTED_STEPS = {"first_token": 500, "adding": 1500, "temporal_order": 600, "sentiment_but": 800}
-
-
-def suggested_steps(task: str) -> int:
-    return SUGGESTED_STEPS.get(task, TrainConfig.steps)
 
 
 class ConfigError(ValueError):
     """A configuration value is out of range; the message is one line meant for a person."""
 
 
+# --- the rule of a field -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rule:
+    """What values a config field takes, and how the CLI names and explains it."""
+
+    kind: str  # "int", "float" or "choice"
+    help: str
+    lo: float = 0
+    hi: float = 0
+    lo_open: bool = False  # float: lo itself is not allowed
+    choices: Callable[[], tuple[str, ...]] | None = None  # read when checked: registries can grow
+    flag: str | None = None  # CLI flag name when it differs from the field's
+    ui_lo: float | None = None  # a tighter lower bound for the dashboard's widget
+    only_for: tuple[str, ...] | None = None  # model kinds this field affects (None: all)
+
+    def check(self, name: str, v: Any) -> Any:
+        if self.kind == "int":
+            return _int(name, v, int(self.lo), int(self.hi))
+        if self.kind == "float":
+            return _float(name, v, self.lo, self.hi, self.lo_open)
+        return _choice(name, v, self.choices() if self.choices else ())
+
+
+def whole(lo: int, hi: int, help: str, **kw: Any) -> dict:
+    return {"rule": Rule("int", help, lo, hi, **kw)}
+
+
+def real(lo: float, hi: float, help: str, **kw: Any) -> dict:
+    return {"rule": Rule("float", help, lo, hi, **kw)}
+
+
+def choice(choices: Callable[[], tuple[str, ...]], help: str, **kw: Any) -> dict:
+    return {"rule": Rule("choice", help, choices=choices, **kw)}
+
+
+MAX_SEQ_LEN = 1000  # a step at T=1000 costs ~0.15 s here; longer runs stop being interactive
+MAX_STEPS = 100_000
+
+
 @dataclass(frozen=True)
 class TaskConfig:
-    name: str = "first_token"
-    seq_len: int = 100  # the RNN stays at chance here (at T=50 it still learns, slowly); ~15 s to train
-    n_symbols: int = 8  # first_token: signal symbols K (chance 1/K)
-    n_distractors: int = 8  # first_token: a separate set of D distractor symbols
+    name: str = field(default="first_token", metadata=choice(task_names, "task", flag="task"))
+    # the RNN stays at chance at T=100 (at T=50 it still learns, slowly); ~15 s to train
+    seq_len: int = field(default=100, metadata=whole(2, MAX_SEQ_LEN, "sequence length T", ui_lo=5))
+    n_symbols: int = field(default=8, metadata=whole(2, 64, "first_token: number of signal symbols K (chance 1/K)"))
+    n_distractors: int = field(default=8, metadata=whole(1, 64, "first_token: number of distractor symbols D"))
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    hidden_size: int = 64
+    hidden_size: int = field(default=64, metadata=whole(1, 1024, "hidden units per model"))
     # chrono (Tallec & Ollivier 2018) sets b_f = log U(1, T-1), b_i = -b_f. Measured here: with
     # PyTorch's default (zero) or forget bias 1 the LSTM did not learn first_token at T>=50 in
     # 2,000 steps; with chrono it did in a few hundred. It is a visible control, not a hidden trick.
-    forget_init: str = "chrono"
+    forget_init: str = field(default="chrono", metadata=choice(
+        lambda: FORGET_INITS, "LSTM forget-gate bias init: zero (PyTorch), one (Gers 2000), chrono (Tallec 2018)",
+        only_for=("lstm",)))
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 500  # the chrono LSTM needs 175-425 steps on first_token at T=100 (seeds 0-3)
-    batch_size: int = 64
-    lr: float = 3e-3  # Adam; the same for every model
-    optimizer: str = "adam"
-    clip: float = 1.0  # global gradient-norm clipping; 0 turns it off
-    eval_every: int = 25
-    seed: int = 0
-    device: str = "auto"
-    n_checkpoints: int = 10  # probes and weights kept at ~10 evenly spaced steps (plus step 0)
-    patience: int = 0  # stop a model once it has held the target for this many evals; 0 = never
+    # the chrono LSTM needs 175-425 steps on first_token at T=100 (seeds 0-3)
+    steps: int = field(default=500, metadata=whole(1, MAX_STEPS, "training steps"))
+    batch_size: int = field(default=64, metadata=whole(1, 4096, "examples per step"))
+    lr: float = field(default=3e-3, metadata=real(0.0, 10.0, "learning rate (the same for every model)",
+                                                  lo_open=True, ui_lo=1e-6))
+    optimizer: str = field(default="adam", metadata=choice(lambda: OPTIMIZERS, "adam, sgd or rmsprop"))
+    clip: float = field(default=1.0, metadata=real(0.0, 1e6, "global gradient-norm clipping (0: off)"))
+    eval_every: int = field(default=25, metadata=whole(1, MAX_STEPS, "evaluate on the held-out batch every N steps"))
+    seed: int = field(default=0, metadata=whole(0, 2**31 - 1, "seed of data and weights"))
+    device: str = field(default="auto", metadata=choice(lambda: DEVICES, "auto, cpu or cuda"))
+    # probes and weights kept at ~10 evenly spaced steps (plus step 0)
+    n_checkpoints: int = field(default=10, metadata=whole(1, 100, "checkpoints kept for probes (plus step 0)"))
+    # stop a model once it has held the target for this many evals; 0 = never
+    patience: int = field(default=0, metadata=whole(0, MAX_STEPS,
+                                                    "stop a model after it held the target for N evaluations (0: never)"))
+
+
+SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
+# The fields the config hash was defined over. A field not listed here joins the hash only when it
+# differs from its default, so adding one leaves every existing configuration's hash as it was.
+HASHED_V1 = {
+    "task": ("name", "seq_len", "n_symbols", "n_distractors"),
+    "model": ("hidden_size", "forget_init"),
+    "train": ("steps", "batch_size", "lr", "optimizer", "clip", "eval_every", "seed", "n_checkpoints", "patience"),
+}
+
+
+def rule(section: str, name: str) -> Rule:
+    """The rule of one field, e.g. rule("task", "seq_len").hi."""
+    return next(f.metadata["rule"] for f in dataclasses.fields(SECTIONS[section]) if f.name == name)
+
+
+def flag_of(section: str, name: str) -> str:
+    """The CLI flag of a field, without the dashes: seq_len -> seq-len, TaskConfig.name -> task."""
+    return (rule(section, name).flag or name).replace("_", "-")
+
+
+def seq_len_range(task: str) -> tuple[int, int]:
+    """(lo, hi) of the sequence length for a task: the field's bounds and the task's own minimum."""
+    r = rule("task", "seq_len")
+    return max(int(r.lo), TASKS[task].min_seq_len), int(r.hi)
+
+
+def suggested_steps(task: str) -> int:
+    return TASKS[task].suggested_steps if task in TASKS else TrainConfig.steps
 
 
 @dataclass(frozen=True)
@@ -98,24 +166,39 @@ class RunConfig:
 
     def single(self, kind: str) -> "RunConfig":
         """The config of one model's share of this run (what the run store keys on). Fields that
-        do not affect that model are set to their defaults, so changing the LSTM's forget-gate
-        init does not make an identical RNN look like a new run."""
-        model = self.model
-        if kind != "lstm":
-            model = dataclasses.replace(model, forget_init=ModelConfig.forget_init)
-        return dataclasses.replace(self, models=(kind,), model=model)
+        do not affect that model (their rule's `only_for` leaves it out) are set to their
+        defaults, so changing the LSTM's forget-gate init does not make an identical RNN look
+        like a new run."""
+        sections = {}
+        for name, cls in SECTIONS.items():
+            sec = getattr(self, name)
+            reset = {f.name: f.default for f in dataclasses.fields(cls)
+                     if (r := f.metadata.get("rule")) is not None and r.only_for is not None and kind not in r.only_for}
+            sections[name] = dataclasses.replace(sec, **reset) if reset else sec
+        return dataclasses.replace(self, models=(kind,), **sections)
 
     def replace(self, **sections: Any) -> "RunConfig":
         return dataclasses.replace(self, **sections)
 
 
 def config_hash(cfg: RunConfig) -> str:
-    d = cfg.to_dict()
-    d["train"].pop("device", None)
+    d: dict[str, Any] = {"models": list(cfg.models)}
+    for name, cls in SECTIONS.items():
+        sec = getattr(cfg, name)
+        d[name] = {f.name: getattr(sec, f.name) for f in dataclasses.fields(sec)
+                   if f.name in HASHED_V1[name]
+                   or (f.name != "device" and getattr(sec, f.name) != _default(f))}
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING
+
+
+# --- validation ------------------------------------------------------------------------------
 def _int(name: str, v: Any, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, float, str)):
         raise ConfigError(f"{name} must be a whole number, got {v!r}")
@@ -149,48 +232,38 @@ def _choice(name: str, v: Any, choices: tuple[str, ...]) -> str:
     return v
 
 
-def min_seq_len(task: str) -> int:
-    from core.tasks import TASKS  # late import: tasks import torch, config must stay light
-
-    return TASKS[task].min_seq_len
+def parse_models(models: str | tuple | list) -> tuple[str, ...]:
+    """'rnn, lstm' or a sequence -> ('rnn', 'lstm'), de-duplicated, each a known kind."""
+    if isinstance(models, str):
+        models = [s.strip() for s in models.split(",") if s.strip()]
+    models = tuple(dict.fromkeys(models))  # de-duplicate, keep order
+    if not models:
+        raise ConfigError(f"choose at least one model ({', '.join(model_kinds())})")
+    for k in models:
+        _choice("model", k, model_kinds())
+    return models
 
 
 def validate(cfg: RunConfig) -> RunConfig:
-    """Check every field once, at the edge; return a config with normalised types.
+    """Check every field once, at the edge, by its rule; return a config with normalised types.
 
-    Raises ConfigError with a one-line message naming the first bad field.
+    Works on the dataclasses as they are (`dataclasses.replace`), so a field without a rule is
+    carried through unchanged, never dropped. Raises ConfigError with a one-line message naming
+    the first bad field.
     """
-    t, m, tr = cfg.task, cfg.model, cfg.train
-    name = _choice("task", t.name, TASK_NAMES)
-    lo = max(MIN_SEQ_LEN, min_seq_len(name))
-    task = TaskConfig(
-        name=name,
-        seq_len=_int("seq_len", t.seq_len, lo, MAX_SEQ_LEN),
-        n_symbols=_int("n_symbols", t.n_symbols, 2, 64),
-        n_distractors=_int("n_distractors", t.n_distractors, 1, 64),
-    )
-    model = ModelConfig(
-        hidden_size=_int("hidden_size", m.hidden_size, 1, MAX_HIDDEN),
-        forget_init=_choice("forget_init", m.forget_init, FORGET_INITS),
-    )
-    train = TrainConfig(
-        steps=_int("steps", tr.steps, 1, MAX_STEPS),
-        batch_size=_int("batch_size", tr.batch_size, 1, MAX_BATCH),
-        lr=_float("lr", tr.lr, 0.0, 10.0, lo_open=True),
-        optimizer=_choice("optimizer", tr.optimizer, OPTIMIZERS),
-        clip=_float("clip", tr.clip, 0.0, 1e6),
-        eval_every=_int("eval_every", tr.eval_every, 1, MAX_STEPS),
-        seed=_int("seed", tr.seed, 0, 2**31 - 1),
-        device=_choice("device", tr.device, DEVICES),
-        n_checkpoints=_int("n_checkpoints", tr.n_checkpoints, 1, 100),
-        patience=_int("patience", tr.patience, 0, MAX_STEPS),
-    )
-    models = cfg.models
-    if isinstance(models, str):
-        models = tuple(s.strip() for s in models.split(",") if s.strip())
-    models = tuple(dict.fromkeys(models))  # de-duplicate, keep order
-    if not models:
-        raise ConfigError("choose at least one model (rnn, lstm, gru)")
-    for k in models:
-        _choice("model", k, MODEL_KINDS)
-    return RunConfig(task=task, model=model, train=train, models=models)
+    sections = {}
+    for name in SECTIONS:
+        sec = getattr(cfg, name)
+        checked = {}
+        for f in dataclasses.fields(sec):
+            r = f.metadata.get("rule")
+            if r is None:
+                continue
+            v = getattr(sec, f.name)
+            if name == "task" and f.name == "seq_len":  # its lower bound depends on the task
+                lo, hi = seq_len_range(checked["name"])
+                checked[f.name] = _int("seq_len", v, lo, hi)
+            else:
+                checked[f.name] = r.check(r.flag or f.name, v)  # named as the user knows it
+        sections[name] = dataclasses.replace(sec, **checked)
+    return dataclasses.replace(cfg, models=parse_models(cfg.models), **sections)

@@ -59,7 +59,7 @@ def train_one(cfg: RunConfig, should_stop: Callable[[], bool] = lambda: False) -
     return trainer.result().runs[cfg.models[0]]
 
 
-def _drive(gen: Iterator[int]) -> ModelRun:
+def drive(gen: Iterator[int]) -> ModelRun:
     while True:
         try:
             next(gen)
@@ -73,7 +73,7 @@ def run_job(cfg_dict: dict, stop_path: str | None = None, threads: int = 0) -> t
 
     if threads:
         torch.set_num_threads(threads)
-    run = _drive(train_one(RunConfig.from_dict(cfg_dict),
+    run = drive(train_one(RunConfig.from_dict(cfg_dict),
                            should_stop=lambda: bool(stop_path) and os.path.exists(stop_path)))
     meta, arrays = run_to_record(run)
     buf = io.BytesIO()

@@ -4,19 +4,27 @@
 unrolls the very same parameters one step at a time from the gate equations and returns every
 hidden state and gate, so what the dashboard shows is what the trained model computes. Gate
 order and parameter names are `nn.LSTM`'s own (i, f, g, o; GRU: r, z, n), so nothing is copied.
+
+Everything the lab knows about a model kind lives in its `Kind` below (title, fused module, cell,
+gates, which config fields it reads, what its heatmaps show); `MODELS` is the registry built
+from them. Adding a kind is one `register(Kind(...))` here and a parity test.
 """
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core.config import ModelConfig
-from core.tasks import Task
+if TYPE_CHECKING:  # type hints only: config imports this module for its registry
+    from core.config import ModelConfig
+    from core.tasks import Task
 
-FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-MODEL_NAMES = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
-GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+# LSTM forget-gate bias initialisations (init_forget_bias); config's forget_init reads them here.
+FORGET_INITS = ("zero", "one", "chrono")
 
 
 def lstm_cell(x_t, h, c, w_ih, w_hh, b_ih, b_hh):
@@ -48,18 +56,83 @@ def rnn_cell(x_t, h, w_ih, w_hh, b_ih, b_hh):
     return torch.tanh(x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
 
 
+# --- the registry of model kinds -----------------------------------------------------------------
+# A step of the trace: (x_t, state, *weights) -> (new state, gates). state[0] is h_t; an LSTM's
+# state is (h_t, c_t).
+Step = Callable[..., tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]]
+
+
+def _lstm_step(x_t, state, *w):
+    h, c, gates = lstm_cell(x_t, *state, *w)
+    return (h, c), gates
+
+
+def _gru_step(x_t, state, *w):
+    h, gates = gru_cell(x_t, state[0], *w)
+    return (h,), gates
+
+
+def _rnn_step(x_t, state, *w):
+    return (rnn_cell(x_t, state[0], *w),), ()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One model kind, everything about it in one place."""
+
+    key: str  # "lstm": in configs, URLs, file names
+    title: str  # "LSTM": in every chart, verdict and caption
+    fused: type[nn.RNNBase]  # PyTorch's fused module, used for training
+    step: Step  # one step of the trace, from the equations
+    gates: tuple[str, ...]  # names of the gates `step` returns, in order
+    state: tuple[str, ...]  # names of the state `step` carries ("h", "c")
+    panels: tuple[str, ...]  # what the inspection heatmaps show for it
+    seed_offset: int  # initial weights depend on (seed, kind) only
+    config_fields: tuple[str, ...] = ()  # ModelConfig fields only this kind reads
+    init: Callable[[nn.RNNBase, "ModelConfig", int], None] | None = None  # after PyTorch's init
+
+
+MODELS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    MODELS[kind.key] = kind
+    return kind
+
+
+class _Titles(Mapping):
+    """kind -> title, always in step with MODELS (a kind registered later shows up too)."""
+
+    def __getitem__(self, key: str) -> str:
+        return MODELS[key].title
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODELS)
+
+    def __len__(self) -> int:
+        return len(MODELS)
+
+
+MODEL_NAMES: Mapping[str, str] = _Titles()
+
+
+def model_kinds() -> tuple[str, ...]:
+    return tuple(MODELS)
+
+
 class SeqModel(nn.Module):
     """Encoder (one-hot for symbols, identity for real-valued channels) -> recurrent core -> head
     read at the last step (a class per symbol, or one number for regression)."""
 
     def __init__(self, kind: str, task: Task, cfg: ModelConfig):
         super().__init__()
+        spec = MODELS[kind]
         self.kind, self.input_kind = kind, task.input_kind
         self.input_size, self.hidden_size = task.input_size, cfg.hidden_size
-        self.core = FUSED[kind](self.input_size, cfg.hidden_size, batch_first=True)
+        self.core = spec.fused(self.input_size, cfg.hidden_size, batch_first=True)
         self.head = nn.Linear(cfg.hidden_size, task.output_size)
-        if kind == "lstm":
-            init_forget_bias(self.core, cfg.forget_init, task.T)
+        if spec.init is not None:
+            spec.init(self.core, cfg, task.seq_len)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         dtype = self.head.weight.dtype
@@ -74,7 +147,7 @@ class SeqModel(nn.Module):
     def final_state(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Fused path: h_t for every t and the final state(s)."""
         out, state = self.core(self.encode(x))
-        if self.kind == "lstm":
+        if isinstance(state, tuple):  # LSTM: (h_n, c_n)
             return {"h": out, "h_T": state[0][0], "c_T": state[1][0]}
         return {"h": out, "h_T": state[0]}
 
@@ -89,31 +162,20 @@ class SeqModel(nn.Module):
         the LSTM c, i, f, g, o (B, T, H); for the GRU r, z, n. With keep_graph, also `hs`: the
         list of per-step h tensors inside the autograd graph (for gradient probes).
         """
+        spec = MODELS[self.kind]
         xe = self.encode(x)  # (B, T, I)
         B, T, _ = xe.shape
-        h = xe.new_zeros(B, self.hidden_size)
-        c = xe.new_zeros(B, self.hidden_size)
-        hs, cs, gates = [], [], {g: [] for g in GATES[self.kind]}
+        state = tuple(xe.new_zeros(B, self.hidden_size) for _ in spec.state)  # (h,) or (h, c)
+        kept: dict[str, list[torch.Tensor]] = {n: [] for n in (*spec.state, *spec.gates)}
         w = self.params()
         for t in range(T):
-            if self.kind == "lstm":
-                h, c, gs = lstm_cell(xe[:, t], h, c, *w)
-                cs.append(c)
-            elif self.kind == "gru":
-                h, gs = gru_cell(xe[:, t], h, *w)
-            else:
-                h, gs = rnn_cell(xe[:, t], h, *w), ()
-            for name, g in zip(GATES[self.kind], gs):
-                gates[name].append(g)
-            hs.append(h)
-        result = {"h": torch.stack(hs, 1)}  # (B, T, H)
+            state, gs = spec.step(xe[:, t], state, *w)
+            for name, v in zip((*spec.state, *spec.gates), (*state, *gs)):
+                kept[name].append(v)
+        result = {name: torch.stack(vs, 1) for name, vs in kept.items()}  # each (B, T, H)
         result["out"] = self.head(result["h"])  # (B, T, out): the answer if read at each step
-        if cs:
-            result["c"] = torch.stack(cs, 1)
-        for name, g in gates.items():
-            result[name] = torch.stack(g, 1)
         if keep_graph:
-            result["hs"] = hs  # type: ignore[assignment]
+            result["hs"] = kept["h"]  # type: ignore[assignment]
         return result
 
 
@@ -143,12 +205,19 @@ def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int) -> None:
             raise ValueError(f"unknown forget_init {how!r}")
 
 
+register(Kind("rnn", "Vanilla RNN", nn.RNN, _rnn_step, gates=(), state=("h",), panels=("h",), seed_offset=0))
+register(Kind("lstm", "LSTM", nn.LSTM, _lstm_step, gates=("i", "f", "g", "o"), state=("h", "c"),
+              panels=("c", "f", "i", "o"), seed_offset=1, config_fields=("forget_init",),
+              init=lambda core, cfg, seq_len: init_forget_bias(core, cfg.forget_init, seq_len)))
+register(Kind("gru", "GRU", nn.GRU, _gru_step, gates=("r", "z", "n"), state=("h",), panels=("h", "z"),
+              seed_offset=2))
+
+
 def build_model(kind: str, task: Task, cfg: ModelConfig, seed: int) -> SeqModel:
     """A model whose initial weights depend only on (seed, kind): it gets the same start whether
     it trains alone or beside other models."""
-    offset = {"rnn": 0, "lstm": 1, "gru": 2}[kind]
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed * 1000 + offset)
+        torch.manual_seed(seed * 1000 + MODELS[kind].seed_offset)
         return SeqModel(kind, task, cfg)
 
 
@@ -166,6 +235,6 @@ def expected_forget(model: SeqModel) -> float | None:
 
 
 __all__ = [
-    "SeqModel", "build_model", "lstm_cell", "gru_cell", "rnn_cell", "init_forget_bias",
-    "MODEL_NAMES", "GATES", "n_params", "expected_forget",
+    "SeqModel", "Kind", "MODELS", "register", "model_kinds", "build_model", "lstm_cell", "gru_cell",
+    "rnn_cell", "init_forget_bias", "FORGET_INITS", "MODEL_NAMES", "n_params", "expected_forget",
 ]

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from core.config import RunConfig
 from core.models import SeqModel, build_model
+from core.results import ModelRun, RunResult
 from core.tasks import Task, make_task
 
 PROBE_BATCH = 64  # examples of the held-out batch used for the gradient probe
@@ -68,7 +70,7 @@ def decay_ratio(grad: np.ndarray) -> float:
     return float(grad[0]) / last if last > 0 else float("nan")
 
 
-def fill_grad_probes(run) -> None:
+def fill_grad_probes(run: ModelRun) -> None:
     """Compute the gradient probe of every kept checkpoint of a ModelRun that lacks one."""
     missing = [s for s in run.checkpoints if s not in run.grad_probes]
     if not missing:
@@ -80,7 +82,20 @@ def fill_grad_probes(run) -> None:
         run.grad_probes[step] = grad_through_time(model, task, x, y)
 
 
-def checkpoint_traces(run, x: torch.Tensor) -> dict[int, dict[str, np.ndarray]]:
+def checkpoint_traces(run: ModelRun, x: torch.Tensor) -> dict[int, dict[str, np.ndarray]]:
     """Traces of examples x at every kept checkpoint of a ModelRun: step -> name -> (B, T, ...)."""
     return {step: traces(model_from_weights(run.config, run.kind, w), x)
             for step, w in sorted(run.checkpoints.items())}
+
+
+def grad_frame(result: RunResult) -> pd.DataFrame:
+    """Long table: model, step (training step of the checkpoint), t (time step), grad_norm.
+    Probes missing for a kept checkpoint are computed from its weights here, once."""
+    frames = []
+    for k, r in result.runs.items():
+        fill_grad_probes(r)
+        for step, g in sorted(r.grad_probes.items()):
+            frames.append(pd.DataFrame({"model": k, "step": step, "t": np.arange(len(g)), "grad_norm": g}))
+    if not frames:
+        return pd.DataFrame(columns=["model", "step", "t", "grad_norm"])
+    return pd.concat(frames, ignore_index=True)

@@ -1,5 +1,6 @@
 """What a training run leaves behind, as plain data: per-model histories, kept checkpoints and
-probes, a summary and a verdict in words. No torch modules live here, only arrays and dicts."""
+probes, a summary and a verdict in words. No torch modules live here, only arrays and dicts;
+probes are computed from the kept weights elsewhere (core.probes.grad_frame)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,18 +10,7 @@ import pandas as pd
 
 from core.config import RunConfig, config_hash
 from core.models import MODEL_NAMES
-from core.probes import fill_grad_probes
 from core.tasks import Task, make_task
-
-STATUSES = ("running", "finished", "stopped", "diverged")
-
-# How each task's goal reads in a verdict: (what the model had to do, what it did)
-GOALS = {
-    "first_token": ("remember the first token over {T} steps", "remembered the first token over {T} steps"),
-    "adding": ("add the two marked numbers over {T} steps", "added the two marked numbers over {T} steps"),
-    "temporal_order": ("tell the order of X and Y over {T} steps", "told the order of X and Y over {T} steps"),
-    "sentiment_but": ("read the sentiment of {T}-word reviews", "read the sentiment of {T}-word reviews"),
-}
 
 
 @dataclass
@@ -91,18 +81,6 @@ class RunResult:
         rows = [{"model": k, **s} for k, r in self.runs.items() for s in r.steps]
         return pd.DataFrame(rows, columns=["model", "step", "loss", "grad_norm", "clipped"])
 
-    def grad_frame(self) -> pd.DataFrame:
-        """Long table: model, step (training step of the checkpoint), t (time step), grad_norm.
-        Probes missing for a kept checkpoint are computed from its weights here, once."""
-        frames = []
-        for k, r in self.runs.items():
-            fill_grad_probes(r)
-            for step, g in sorted(r.grad_probes.items()):
-                frames.append(pd.DataFrame({"model": k, "step": step, "t": np.arange(len(g)), "grad_norm": g}))
-        if not frames:
-            return pd.DataFrame(columns=["model", "step", "t", "grad_norm"])
-        return pd.concat(frames, ignore_index=True)
-
     def summary(self) -> dict[str, dict]:
         task = self.task
         return {k: r.summary(task) for k, r in self.runs.items()}
@@ -128,7 +106,7 @@ def verdict(run: ModelRun, task: Task) -> str:
     """One plain sentence, e.g. 'LSTM remembered the first token over 100 steps: 100% (chance
     12.5%), reaching the 99% target at step 175 (3.1 s).'"""
     name = MODEL_NAMES[run.kind]
-    todo, done = (g.format(T=task.T) for g in GOALS[task.name])
+    todo, done = task.goal_words()
     chance = f"chance {task.chance:.1%}" if task.metric == "accuracy" else f"chance {task.chance:.3f}"
     target = f"{task.target:.0%}" if task.metric == "accuracy" else f"{task.target:.4f}"
     if run.status == "diverged":

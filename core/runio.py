@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import RunConfig, config_hash
-from core.probes import checkpoint_traces
+from core.probes import checkpoint_traces, grad_frame
 from core.results import ModelRun, RunResult
 
 
@@ -53,7 +53,7 @@ def save_run(result: RunResult, out: str | Path, n_examples: int = 4) -> Path:
     (path / "config.json").write_text(json.dumps({**cfg.to_dict(), "hash": config_hash(cfg)}, indent=2))
     result.metrics_frame().to_csv(path / "metrics.csv", index=False)
     result.steps_frame().to_csv(path / "steps.csv", index=False)
-    result.grad_frame().to_csv(path / "grad_probes.csv", index=False)
+    grad_frame(result).to_csv(path / "grad_probes.csv", index=False)
     summary = {k: {kk: _clean(vv) for kk, vv in s.items()} for k, s in result.summary().items()}
     (path / "summary.json").write_text(json.dumps(summary, indent=2))
     x, y = result.task.showcase(n_examples)

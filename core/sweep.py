@@ -28,10 +28,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from core.charts import ChartItem
-from core.config import ConfigError, MAX_SEQ_LEN, RunConfig, config_hash, min_seq_len, validate
+from core.config import ConfigError, RunConfig, config_hash, rule, seq_len_range, validate
 from core.executors import InProcessExecutor
 from core.models import MODEL_NAMES
+from core.runio import check_writable
 from core.store import REUSABLE, RunStore
 
 COLUMNS = ["task", "model", "seq_len", "seed", "metric", "chance", "steps_to_target", "wall_s", "status"]
@@ -105,13 +105,14 @@ def make_sweep(base: RunConfig, lengths, seeds) -> SweepConfig:
     """Validate a sweep at the edge: every grid point must be a valid config."""
     base = validate(base)
     lengths, seeds = parse_ints("lengths", lengths), parse_ints("seeds", seeds)
-    lo = min_seq_len(base.task.name)
+    lo, hi = seq_len_range(base.task.name)
     for T in lengths:
-        if not lo <= T <= MAX_SEQ_LEN:
-            raise ConfigError(f"lengths must be between {lo} and {MAX_SEQ_LEN} for {base.task.name}, got {T}")
+        if not lo <= T <= hi:
+            raise ConfigError(f"lengths must be between {lo} and {hi} for {base.task.name}, got {T}")
+    seed_rule = rule("train", "seed")
     for s in seeds:
-        if not 0 <= s <= 2**31 - 1:
-            raise ConfigError(f"seeds must be between 0 and {2**31 - 1}, got {s}")
+        if not seed_rule.lo <= s <= seed_rule.hi:
+            raise ConfigError(f"seeds must be between {seed_rule.lo:g} and {seed_rule.hi:g}, got {s}")
     n = len(lengths) * len(seeds) * len(base.models)
     if n > MAX_RUNS:
         raise ConfigError(f"the sweep has {n} runs; at most {MAX_RUNS} at once")
@@ -268,26 +269,38 @@ def sweep_from_store(sweep: SweepConfig, store: RunStore) -> pd.DataFrame:
     return table([row_from_summary(c, found[config_hash(c)], True) for c in jobs if config_hash(c) in found])
 
 
-# --- charts and folders ---------------------------------------------------------------------
-def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
-    """The sweep's charts with captions: final metric against T (mean, min-max band over seeds,
-    chance), steps to target against T, and wall seconds per run against T."""
-    from core.charts_sweep import sweep_chart_items
+# --- summaries and folders --------------------------------------------------------------------
+def completed(sweep: pd.DataFrame) -> pd.DataFrame:
+    """The completed runs (finished or diverged; a stopped run is incomplete), with display names."""
+    out = sweep[sweep["status"].isin(REUSABLE)].copy()
+    out["name"] = out["model"].map(MODEL_NAMES)
+    return out
 
-    return sweep_chart_items(sweep)
+
+def aggregate(sweep: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, T) over seeds: the metric's mean, min and max, how many seeds reached
+    the target, the steps they took (mean, min, max) and wall seconds per run (mean, min, max)."""
+    df = completed(sweep)
+    rows = []
+    for (model, T), g in df.groupby(["model", "seq_len"], sort=True):
+        m, hit = g["metric"].dropna(), g["steps_to_target"].dropna()
+        rows.append({
+            "model": model, "name": g["name"].iloc[0], "seq_len": int(T), "seeds": len(g),
+            "metric_mean": m.mean(), "metric_min": m.min(), "metric_max": m.max(),
+            "chance": g["chance"].iloc[0], "target": g["target"].iloc[0] if "target" in g else float("nan"),
+            "reached": len(hit), "steps_mean": hit.mean() if len(hit) else float("nan"),
+            "steps_min": hit.min() if len(hit) else float("nan"), "steps_max": hit.max() if len(hit) else float("nan"),
+            "wall_mean": g["wall_s"].mean(), "wall_min": g["wall_s"].min(), "wall_max": g["wall_s"].max(),
+        })
+    return pd.DataFrame(rows)
 
 
 def save_sweep(out: str | Path, result_table: pd.DataFrame, info: dict[str, Any]) -> Path:
-    """Write sweep.csv, sweep.json (`info`: SweepResult.info() or at least SweepConfig.to_dict())
-    and each chart's data as <name>.csv."""
-    from core.runio import check_writable
-
+    """Write sweep.csv and sweep.json (`info`: SweepResult.info() or at least SweepConfig.to_dict()).
+    The charts' data are written beside them by whoever draws the charts (the CLI)."""
     path = check_writable(out)
     result_table.to_csv(path / "sweep.csv", index=False)
     (path / "sweep.json").write_text(json.dumps(info, indent=2))
-    if not result_table.empty:
-        for item in sweep_charts(result_table):
-            item.data.to_csv(path / f"{item.name}.csv", index=False)
     return path
 
 

@@ -5,16 +5,22 @@ stream, and keeps a deterministic held-out batch of its own (seeded by task and 
 run seed, so every run of a configuration is scored on the same examples). Each declares its
 metric, the chance baseline of that metric, display names for its input symbols and which
 positions carry the information the answer depends on (`info_mask`), so charts can mark them.
+
+Everything the lab knows about a task lives on its class: name, title, metric, chance, target,
+the minimum length, the training steps the dashboard suggests, how a verdict words its goal and
+the explainer's sentence about it. `TASKS` is the registry built from the classes (`@register`):
+adding a task is a new class here and its test, nothing else.
 """
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
 
-from core.config import TaskConfig
+if TYPE_CHECKING:  # type hints only: config imports this module for its registry
+    from core.config import TaskConfig
 
 EVAL_SEED = 1_234_567  # held-out data: fixed, independent of the run seed
 EVAL_SIZE = 512
@@ -26,10 +32,17 @@ class Task:
     metric: ClassVar[str]  # "accuracy" (higher is better) or "mse" (lower is better)
     min_seq_len: ClassVar[int] = 2
     input_kind: ClassVar[str] = "tokens"  # or "continuous"
+    # Training steps the dashboard suggests (README "Calibration"): enough for the chrono LSTM to
+    # reach the target at T <= 100 with the default learning rate.
+    suggested_steps: ClassVar[int] = 500
+    # How a verdict words the goal, with {T}: (what the model had to do, what it did).
+    goal: ClassVar[tuple[str, str]] = ("solve the task over {T} steps", "solved the task over {T} steps")
+    # The explainer's sentence about the task; {T}, {n} (= T-1), {K} and {chance} are filled in.
+    story: ClassVar[str] = ""
 
     def __init__(self, cfg: TaskConfig):
         self.cfg = cfg
-        self.T = cfg.seq_len
+        self.seq_len = cfg.seq_len
 
     # --- what a model needs to know -----------------------------------------------------
     @property
@@ -50,7 +63,7 @@ class Task:
         raise NotImplementedError
 
     def eval_batch(self, n: int = EVAL_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
-        gen = torch.Generator().manual_seed(EVAL_SEED + self.T)
+        gen = torch.Generator().manual_seed(EVAL_SEED + self.seq_len)
         return self.sample(n, gen)
 
     def info_mask(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,6 +98,16 @@ class Task:
             return (out.argmax(-1) == y).double().mean().item()
         return F.mse_loss(out.squeeze(-1), y).item()
 
+    # --- words -------------------------------------------------------------------------
+    def goal_words(self) -> tuple[str, str]:
+        """(what a model had to do, what it did), for verdicts."""
+        return tuple(g.format(T=self.seq_len) for g in self.goal)  # type: ignore[return-value]
+
+    def story_text(self) -> str:
+        """The explainer's sentence about this task at this length."""
+        chance = f"{self.chance:.1%}" if self.metric == "accuracy" else f"{self.chance:.3f}"
+        return self.story.format(T=self.seq_len, n=self.seq_len - 1, K=self.cfg.n_symbols, chance=chance)
+
     # --- display -----------------------------------------------------------------------
     def render(self, x: torch.Tensor) -> list[list[str]]:
         """Display names of each example's inputs, one string per time step."""
@@ -114,12 +137,26 @@ class Task:
         return x[idx], y[idx]
 
 
+TASKS: dict[str, type[Task]] = {}  # name -> class, in the order tasks are offered
+
+
+def register(cls: type[Task]) -> type[Task]:
+    """Add a task class to the registry (the CLI, the sidebar and verdicts read it from there)."""
+    TASKS[cls.name] = cls
+    return cls
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(TASKS)
+
+
 def _symbol_names(prefix: str, n: int, letters: bool) -> list[str]:
     if letters and n <= 26:
         return [chr(ord("A") + i) for i in range(n)]
     return [f"{prefix}{i}" for i in range(n)]
 
 
+@register
 class FirstToken(Task):
     """Remember the first token.
 
@@ -134,6 +171,10 @@ class FirstToken(Task):
     title = "Remember the first token"
     metric = "accuracy"
     min_seq_len = 2
+    suggested_steps = 500
+    goal = ("remember the first token over {T} steps", "remembered the first token over {T} steps")
+    story = ("The first symbol (one of {K}) is followed by {n} random distractors; at the end the "
+             "model must say which symbol came first. Guessing scores {chance}.")
 
     def __init__(self, cfg: TaskConfig):
         super().__init__(cfg)
@@ -148,7 +189,7 @@ class FirstToken(Task):
 
     def sample(self, batch_size, gen):
         y = torch.randint(0, self.K, (batch_size,), generator=gen)
-        x = torch.randint(self.K, self.K + self.D, (batch_size, self.T), generator=gen)
+        x = torch.randint(self.K, self.K + self.D, (batch_size, self.seq_len), generator=gen)
         x[:, 0] = y
         return x, y
 
@@ -158,6 +199,7 @@ class FirstToken(Task):
         return m
 
 
+@register
 class Adding(Task):
     """The adding problem (Hochreiter & Schmidhuber 1997, in the form of Arjovsky et al. 2016).
 
@@ -175,13 +217,17 @@ class Adding(Task):
     input_kind = "continuous"
     n_channels = 2
     min_seq_len = 2
+    suggested_steps = 1500
+    goal = ("add the two marked numbers over {T} steps", "added the two marked numbers over {T} steps")
+    story = ("{T} random numbers go by, two of them marked, one in each half; at the end the model must "
+             "output their sum. Always answering 1 scores an error (MSE) of {chance}.")
 
     @property
     def chance(self) -> float:
         return 1.0 / 6.0
 
     def sample(self, batch_size, gen):
-        T, half = self.T, self.T // 2
+        T, half = self.seq_len, self.seq_len // 2
         values = torch.rand(batch_size, T, generator=gen)
         first = torch.randint(0, half, (batch_size,), generator=gen)
         second = torch.randint(half, T, (batch_size,), generator=gen)
@@ -200,6 +246,7 @@ class Adding(Task):
         return [[f"{v:.2f}*" if m > 0.5 else f"{v:.2f}" for v, m in row.tolist()] for row in x]
 
 
+@register
 class TemporalOrder(Task):
     """Temporal order (Hochreiter & Schmidhuber 1997, experiment 6a), scaled to length T.
 
@@ -214,6 +261,10 @@ class TemporalOrder(Task):
     title = "Temporal order"
     metric = "accuracy"
     min_seq_len = 4
+    suggested_steps = 600
+    goal = ("tell the order of X and Y over {T} steps", "told the order of X and Y over {T} steps")
+    story = ("Two symbols, X or Y, appear early and in the middle of {T} distractors; at the end the "
+             "model must say in which order they came (XX, XY, YX or YY). Guessing scores {chance}.")
     vocab = ["E", "B", "X", "Y", "a", "b", "c", "d"]
     class_names = ["XX", "XY", "YX", "YY"]
     n_classes = 4
@@ -223,7 +274,7 @@ class TemporalOrder(Task):
         return 0.25
 
     def windows(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        T = self.T
+        T = self.seq_len
         a0 = max(1, int(0.1 * T))
         a1 = max(a0, int(0.2 * T))
         b0 = max(a1 + 1, int(0.5 * T))
@@ -232,7 +283,7 @@ class TemporalOrder(Task):
 
     def sample(self, batch_size, gen):
         (a0, a1), (b0, b1) = self.windows()
-        x = torch.randint(4, 8, (batch_size, self.T), generator=gen)
+        x = torch.randint(4, 8, (batch_size, self.seq_len), generator=gen)
         x[:, 0], x[:, -1] = 0, 1
         p1 = torch.randint(a0, a1 + 1, (batch_size,), generator=gen)
         p2 = torch.randint(b0, b1 + 1, (batch_size,), generator=gen)
@@ -261,6 +312,7 @@ _FILLER = (
 ).split()
 
 
+@register
 class SentimentBut(Task):
     """Sentiment where "but" flips the meaning: a tiny review language.
 
@@ -277,6 +329,10 @@ class SentimentBut(Task):
     title = "Sentiment with a 'but'"
     metric = "accuracy"
     min_seq_len = 4
+    suggested_steps = 800
+    goal = ("read the sentiment of {T}-word reviews", "read the sentiment of {T}-word reviews")
+    story = ("A {T}-word review: \"i loved the movie\", filler words, and sometimes \", but the "
+             "ending was disappointing\", which turns it round. Guessing scores {chance}.")
     class_names = ["negative", "positive"]
     n_classes = 2
     OPEN_LEN, BUT_LEN = 4, 6  # "i loved the movie" / ", but the ending was disappointing"
@@ -304,7 +360,7 @@ class SentimentBut(Task):
         return table[rows, col] if table.dim() == 2 else table[col]
 
     def sample(self, batch_size, gen):
-        B, T = batch_size, self.T
+        B, T = batch_size, self.seq_len
         # filler: a window of the neutral text starting at a random offset, so it stays readable
         start = torch.randint(0, len(self._filler), (B, 1), generator=gen)
         x = self._filler[(start + torch.arange(T)) % len(self._filler)]  # (B, T)
@@ -348,9 +404,6 @@ def tokenize(text: str) -> list[str]:
     return re.findall(r"[a-z]+|[,.]", text.lower())
 
 
-TASKS: dict[str, type[Task]] = {
-    t.name: t for t in (FirstToken, Adding, TemporalOrder, SentimentBut)
-}
 
 
 def make_task(cfg: TaskConfig) -> Task:

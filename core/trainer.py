@@ -205,7 +205,7 @@ class Trainer:
         run, model = self.runs[kind], self.models[kind]
         if self.step in run.checkpoints:
             return
-        # weights only (~0.1 ms); probes are computed from them when asked (results.grad_frame)
+        # weights only (~0.1 ms); probes are computed from them when asked (probes.grad_frame)
         run.checkpoints[self.step] = state_arrays(model)
 
     def _finish(self, status: str) -> None:

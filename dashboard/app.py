@@ -1,4 +1,9 @@
-"""RNN vs LSTM Lab: routes only. Pages draw (dashboard/pages), components hold widgets."""
+"""RNN vs LSTM Lab: routes only. Views draw (dashboard/views), components hold widgets.
+
+The page folder is `views/`, not `pages/`: a folder named `pages` beside the entry file switches
+Streamlit to its legacy auto-discovered multipage mode even with st.navigation. Listed here, every
+page's address (/gradients, /inside, /sweep) is routed by st.navigation alone.
+"""
 import sys
 from pathlib import Path
 
@@ -10,14 +15,14 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="RNN vs LSTM Lab", page_icon="🧠", layout="wide")
 
-PAGES = Path(__file__).resolve().parent / "pages"
+VIEWS = Path(__file__).resolve().parent / "views"
 # Material icons: they come with Streamlit's own font, so they show where no emoji font is installed.
 nav = st.navigation([
-    st.Page(PAGES / "train.py", title="Train side by side", icon=":material/compare_arrows:",
+    st.Page(VIEWS / "train.py", title="Train side by side", icon=":material/compare_arrows:",
             url_path="train", default=True),
-    st.Page(PAGES / "gradients.py", title="Gradients through time", icon=":material/trending_down:",
+    st.Page(VIEWS / "gradients.py", title="Gradients through time", icon=":material/trending_down:",
             url_path="gradients"),
-    st.Page(PAGES / "inside.py", title="Inside the LSTM", icon=":material/biotech:", url_path="inside"),
-    st.Page(PAGES / "sweep.py", title="Sweep sequence length", icon=":material/show_chart:", url_path="sweep"),
+    st.Page(VIEWS / "inside.py", title="Inside the LSTM", icon=":material/biotech:", url_path="inside"),
+    st.Page(VIEWS / "sweep.py", title="Sweep sequence length", icon=":material/show_chart:", url_path="sweep"),
 ])
 nav.run()

@@ -12,10 +12,10 @@ import zipfile
 import pandas as pd
 import pytest
 
-from core import export
+from core.charts import export
 from core.charts import run_charts
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash, validate
-from core.inspect import inspect_charts
+from core.charts.inside import inspect_charts
 from core.runio import save_run
 from core.trainer import train
 from tests.conftest import ROOT
@@ -129,7 +129,8 @@ def test_report_zip_lists_every_chart_data_and_config(result, items):
 
 
 def test_reproduce_command_rebuilds_the_same_config(result):
-    from core.cli import build_parser, config_from_args
+    from core.cli import build_parser
+    from core.cli.args import config_from_args
 
     argv = export.reproduce_command(result.config).split()[3:]  # drop "python -m core"
     assert config_from_args(build_parser().parse_args(argv)) == result.config
@@ -213,7 +214,8 @@ def sweep_dir(tmp_path_factory):
 
 
 def test_cli_exports_a_sweep_folder(sweep_dir, tmp_path):
-    from core.sweep import load_sweep, sweep_charts
+    from core.charts.sweep import sweep_charts
+    from core.sweep import load_sweep
 
     df, info = load_sweep(sweep_dir)
     items = sweep_charts(df)
@@ -232,12 +234,13 @@ def test_cli_exports_a_sweep_folder(sweep_dir, tmp_path):
 
 
 def test_sweep_reproduce_command_rebuilds_the_sweep(sweep_dir):
-    from core.cli import build_parser, config_from_args
+    from core.cli import build_parser
+    from core.cli.args import config_from_args
     from core.sweep import load_sweep
 
     _, info = load_sweep(sweep_dir)
     argv = export.sweep_reproduce_command(info).split()[3:]
     args = build_parser().parse_args(argv)
     assert args.command == "sweep" and args.lengths == "4,8" and args.seeds == "0"
-    args.cfg_seq_len, args.cfg_seed = info["base"]["task"]["seq_len"], info["base"]["train"]["seed"]
-    assert config_from_args(args) == RunConfig.from_dict(info["base"])
+    fixed = {"seq_len": info["base"]["task"]["seq_len"], "seed": info["base"]["train"]["seed"]}
+    assert config_from_args(args, **fixed) == RunConfig.from_dict(info["base"])

@@ -57,7 +57,7 @@ def download(manager: MediaFileManager, button) -> bytes:
 
 def charts_app():
     from core.charts import run_charts
-    from core.inspect import inspect_charts
+    from core.charts.inside import inspect_charts
     from dashboard.components.chart import show_chart
     from dashboard.components.export import export_report
     from dashboard.components.session import current_result
@@ -147,7 +147,8 @@ def test_train_page_has_downloads_and_the_export_report(media):
 
 
 def test_sweep_export_report_gives_the_sweep_report(media):
-    from core.sweep import make_sweep, run_sweep, sweep_charts
+    from core.charts.sweep import sweep_charts
+    from core.sweep import make_sweep, run_sweep
     from core.store import RunStore
     from dashboard.components.sweep_run import ACTIVE
 

@@ -26,7 +26,7 @@ def open_page(name: str, result=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if result is not None:
         at.session_state[KEY] = result
-    at.switch_page(f"pages/{name}.py")
+    at.switch_page(f"views/{name}.py")
     at.run(timeout=60)
     assert not at.exception, at.exception
     return at

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
-from core.inspect import (decay_table, default_focus_step, forget_arithmetic, grad_norm_frame, grad_table,
-                          heatmap_frame, inspect_charts, inspect_data, kept_steps, resolve_step, sentiment_table,
-                          showcase, step_table, example_traces)
+from core.charts.inside import inspect_charts
+from core.inspection import (decay_table, default_focus_step, forget_arithmetic, grad_norm_frame, grad_table,
+                             heatmap_frame, inspect_data, kept_steps, resolve_step, sentiment_table, showcase,
+                             step_table, example_traces)
 from core.models import build_model
 from core.probes import grad_through_time, model_from_weights, probe_batch, state_arrays
 from core.results import ModelRun, RunResult

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 from core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from core.executors import InProcessExecutor, ProcessExecutor
 from core.store import RunStore
-from core.sweep import (COLUMNS, SweepFolderError, load_sweep, make_sweep, run_sweep, save_sweep, sweep_charts,
-                        sweep_from_store)
+from core.charts.sweep import sweep_charts
+from core.sweep import COLUMNS, SweepFolderError, load_sweep, make_sweep, run_sweep, save_sweep, sweep_from_store
 from tests.conftest import ROOT
 
 BASE = RunConfig(model=ModelConfig(hidden_size=8), train=TrainConfig(steps=30, eval_every=10, n_checkpoints=2))
@@ -169,7 +169,7 @@ def test_sweep_folder_round_trip(tmp_path):
 
 
 def test_sweep_page_trains_a_tiny_grid_and_then_reuses_it():
-    at = AppTest.from_file(str(ROOT / "dashboard" / "pages" / "sweep.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "views" / "sweep.py"), default_timeout=120)
     at.run()
     assert not at.exception and "Start sweep" in [b.label for b in at.button]
     at.text_input(key="sweep-lengths").input("8,10")

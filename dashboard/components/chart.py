@@ -5,14 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 import streamlit as st
-from streamlit.elements import vega_charts
 
-from core import export
-from core.charts import ChartItem
-
-# Streamlit swaps Altair's global data transformer under this lock while it draws a chart; the
-# export serialises charts under the same lock (downloads are made on another thread).
-export.use_altair_lock(getattr(vega_charts, "_altair_globals_lock", None))
+from core.charts import ChartItem, export
 
 DOWNLOADS = (  # format, button label, tooltip
     ("png", "PNG", "The chart as a PNG image at 2x resolution, for slides"),

@@ -14,21 +14,19 @@ from typing import Any, Callable, Mapping
 
 import streamlit as st
 
-from core.config import (FORGET_INITS, MAX_BATCH, MAX_HIDDEN, MAX_SEQ_LEN, MAX_STEPS, MODEL_KINDS,
-                         TASK_NAMES, ConfigError, ModelConfig, RunConfig, TaskConfig, SUGGESTED_STEPS,
-                         suggested_steps,
-                         validate)
-from core.models import MODEL_NAMES
-from core.tasks import TASKS
+from core.config import ConfigError, RunConfig, rule, suggested_steps, validate
+from core.models import FORGET_INITS, MODEL_NAMES, model_kinds
+from core.tasks import TASKS, task_names
 
 DEFAULT = validate(RunConfig())  # the core's defaults are the dashboard's defaults
 # The query parameters, in the order they are applied (task first: it sets seq_len's minimum).
 FIELDS = ("task", "seq_len", "models", "hidden_size", "forget_init", "lr", "steps", "batch_size", "seed")
-# Widget bounds that are tighter than validate()'s: the slider starts at 5 (issue 3), and a
-# number_input refuses a value below its minimum, so the link check applies the same bounds.
-SEQ_MIN = 5
-LR_MIN = 1e-6
-MAX_SEED = 2**31 - 1
+# Widget bounds come from the config fields' rules (core.config), the one home of each bound. Two
+# are tighter in the dashboard (`ui_lo`): the slider starts at T = 5, and the learning rate at
+# 1e-6; a number_input refuses a value below its minimum, so the link check applies them too.
+SEQ = rule("task", "seq_len")
+SEQ_MIN, MAX_SEQ_LEN = int(SEQ.ui_lo or SEQ.lo), int(SEQ.hi)
+LR_MIN, LR_MAX = rule("train", "lr").ui_lo, rule("train", "lr").hi
 
 # A training step keeps about this many bytes per (sequence, time step, hidden unit) for the
 # backward pass (measured: ~0.9 GB peak at batch 256, T=200, hidden 256, LSTM). The dashboard
@@ -56,10 +54,9 @@ def config_from_values(v: Mapping[str, Any], base: RunConfig | None = None) -> R
     """Widget (or raw link) values -> a validated RunConfig; raises ConfigError (one line).
     Fields without a control (optimizer, clip, eval_every, ...) keep the core's defaults."""
     base = base or DEFAULT
-    cfg = RunConfig(
-        task=TaskConfig(name=v["task"], seq_len=v["seq_len"], n_symbols=base.task.n_symbols,
-                        n_distractors=base.task.n_distractors),
-        model=ModelConfig(hidden_size=v["hidden_size"], forget_init=v["forget_init"]),
+    cfg = base.replace(  # replace, never rebuild: a field without a control keeps its value
+        task=dataclasses.replace(base.task, name=v["task"], seq_len=v["seq_len"]),
+        model=dataclasses.replace(base.model, hidden_size=v["hidden_size"], forget_init=v["forget_init"]),
         train=dataclasses.replace(base.train, steps=v["steps"], lr=v["lr"], batch_size=v["batch_size"],
                                   seed=v["seed"]),
         models=v["models"],
@@ -163,6 +160,11 @@ def describe(cfg: RunConfig) -> str:
                    else " These are the lab's defaults.")
 
 
+def _range(section: str, name: str) -> tuple[int, int]:
+    r = rule(section, name)
+    return int(r.lo), int(r.hi)
+
+
 def _task_changed() -> None:
     """Steps follow the new task's suggestion (adding needs ~3x first_token's), unless the user
     had set steps of their own."""
@@ -181,7 +183,7 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
     kw = dict(disabled=busy, persist_state="session")
     sb = st.sidebar
     sb.header("Experiment")
-    sb.selectbox("Task", TASK_NAMES, key="task", format_func=lambda n: TASKS[n].title, **kw,
+    sb.selectbox("Task", task_names(), key="task", format_func=lambda n: TASKS[n].title, **kw,
                  on_change=_task_changed,
                  help="What the models must learn, always with the key information far from the answer: "
                       "recall the first symbol; add two marked numbers; tell the order of X and Y; read "
@@ -189,7 +191,7 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
     sb.slider("Sequence length T", SEQ_MIN, MAX_SEQ_LEN, key="seq_len", **kw,
               help=f"Time steps between the information and the question. Default {d['seq_len']}. "
                    "Longer sequences are harder to remember and slower to train.")
-    sb.multiselect("Models to compare", MODEL_KINDS, key="models", format_func=MODEL_NAMES.get, **kw,
+    sb.multiselect("Models to compare", model_kinds(), key="models", format_func=MODEL_NAMES.get, **kw,
                    help="All chosen models train on exactly the same batches. Default: vanilla RNN "
                         "and LSTM.")
     sb.selectbox("LSTM forget-gate init", FORGET_INITS, key="forget_init", format_func=FORGET_LABELS.get,
@@ -198,18 +200,18 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
                       "open (close to 1) for time scales up to T, so memory survives from the start. "
                       "With zero or one the LSTM usually cannot learn T >= 50 in a few hundred steps.")
     c1, c2 = sb.columns(2)
-    c1.number_input("Hidden size", 1, MAX_HIDDEN, step=16, key="hidden_size", **kw,
+    c1.number_input("Hidden size", *_range("model", "hidden_size"), step=16, key="hidden_size", **kw,
                     help=f"Units in each model's hidden state. Default {d['hidden_size']}.")
-    c2.number_input("Learning rate", LR_MIN, 10.0, step=1e-4, format="%g", key="lr", **kw,
+    c2.number_input("Learning rate", LR_MIN, LR_MAX, step=1e-4, format="%g", key="lr", **kw,
                     help=f"Adam's step size, the same for every model. Default {d['lr']:g}.")
-    c1.number_input("Training steps", 1, MAX_STEPS, step=100, key="steps", **kw,
+    c1.number_input("Training steps", *_range("train", "steps"), step=100, key="steps", **kw,
                     help=f"Batches each model trains on. Default {d['steps']}; changing the task sets "
-                         "the steps it needs (" + ", ".join(f"{TASKS[t].title}: {n}" for t, n in
-                                                            SUGGESTED_STEPS.items()) +
+                         "the steps it needs (" + ", ".join(f"{c.title}: {c.suggested_steps}"
+                                                            for c in TASKS.values()) +
                          ") unless you chose your own.")
-    c2.number_input("Batch size", 1, MAX_BATCH, step=16, key="batch_size", **kw,
+    c2.number_input("Batch size", *_range("train", "batch_size"), step=16, key="batch_size", **kw,
                     help=f"Sequences per training step. Default {d['batch_size']}.")
-    sb.number_input("Seed", 0, MAX_SEED, step=1, key="seed", **kw,
+    sb.number_input("Seed", *_range("train", "seed"), step=1, key="seed", **kw,
                     help="Seeds the data stream and each model's initial weights. Same seed, same "
                          "numbers.")
     st.session_state[_TASK_SHOWN] = st.session_state["task"]

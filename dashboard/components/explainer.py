@@ -15,23 +15,9 @@ from core.models import MODEL_NAMES
 from core.results import RunResult, format_metric, score
 from core.tasks import make_task
 
-TASK_STORY = {
-    "first_token": ("The first symbol (one of {K}) is followed by {n} random distractors; at the end the "
-                    "model must say which symbol came first. Guessing scores {chance}."),
-    "adding": ("{T} random numbers go by, two of them marked, one in each half; at the end the model must "
-               "output their sum. Always answering 1 scores an error (MSE) of {chance}."),
-    "temporal_order": ("Two symbols, X or Y, appear early and in the middle of {T} distractors; at the "
-                       "end the model must say in which order they came (XX, XY, YX or YY). Guessing "
-                       "scores {chance}."),
-    "sentiment_but": ("A {T}-word review: \"i loved the movie\", filler words, and sometimes \", but the "
-                      "ending was disappointing\", which turns it round. Guessing scores {chance}."),
-}
-
 
 def task_story(cfg: RunConfig) -> str:
-    task = make_task(cfg.task)
-    chance = f"{task.chance:.1%}" if task.metric == "accuracy" else f"{task.chance:.3f}"
-    return TASK_STORY[task.name].format(T=task.T, n=task.T - 1, K=cfg.task.n_symbols, chance=chance)
+    return make_task(cfg.task).story_text()  # each task words its own story (core.tasks)
 
 
 def rnn_story(T: int, result: RunResult | None = None) -> str:

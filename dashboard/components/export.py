@@ -14,7 +14,7 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from core import export
+from core.charts import export
 from core.results import RunResult
 from core.store import RunStore
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.config import RunConfig, config_hash, validate
-from core.inspect import kept_steps
+from core.inspection import kept_steps
 from core.results import RunResult
 from core.store import RunStore, StoreError
 from dashboard.components.session import current_result
@@ -38,7 +38,7 @@ def pick_result() -> RunResult | None:
         return stored
     st.info("Nothing to look inside yet: train a run first (the models keep their weights at about ten "
             "checkpoints, and these pages probe them).")
-    st.page_link("pages/train.py", label="Go to Train side by side", icon="🏁")
+    st.page_link("views/train.py", label="Go to Train side by side", icon="🏁")
     return None
 
 

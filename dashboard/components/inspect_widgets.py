@@ -7,8 +7,8 @@ import streamlit as st
 import torch
 
 from core.config import config_hash
-from core.inspect import (EXPLAINER_SENTENCE, default_focus_step, forget_arithmetic, sentiment_table, showcase,
-                          step_table)
+from core.inspection import (EXPLAINER_SENTENCE, default_focus_step, forget_arithmetic, sentiment_table,
+                             showcase, step_table)
 from core.results import RunResult
 
 SHOWN_UNITS = 8

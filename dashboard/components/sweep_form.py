@@ -7,27 +7,31 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import MODEL_KINDS, TASK_NAMES, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig
-from core.models import MODEL_NAMES
+from core.config import ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, rule
+from core.models import MODEL_NAMES, model_kinds
+from core.tasks import TASKS, task_names
 from core.sweep import DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepConfig, make_sweep
 
 
 def sweep_form(busy: bool = False) -> SweepConfig | None:
     with st.form("sweep-form", border=True):
         c1, c2, c3 = st.columns(3)
-        task = c1.selectbox("Task", TASK_NAMES, key="sweep-task", disabled=busy)
+        task = c1.selectbox("Task", task_names(), key="sweep-task", format_func=lambda n: TASKS[n].title,
+                            disabled=busy)
         lengths = c2.text_input("Sequence lengths T", ",".join(map(str, DEFAULT_LENGTHS)), key="sweep-lengths",
                                 help="Comma-separated, e.g. 10,25,50,100,200", disabled=busy)
         seeds = c3.text_input("Seeds", ",".join(map(str, DEFAULT_SEEDS)), key="sweep-seeds",
                               help="Comma-separated; every seed is a separate run of every model", disabled=busy)
         c4, c5, c6, c7 = st.columns(4)
-        models = c4.multiselect("Models", MODEL_KINDS, default=["rnn", "lstm"], key="sweep-models",
+        models = c4.multiselect("Models", model_kinds(), default=["rnn", "lstm"], key="sweep-models",
                                 format_func=MODEL_NAMES.get, disabled=busy)
-        steps = c5.number_input("Training steps", 1, 100_000, DEFAULT_STEPS, step=100, key="sweep-steps",
+        steps = c5.number_input("Training steps", int(rule("train", "steps").lo), int(rule("train", "steps").hi), DEFAULT_STEPS, step=100, key="sweep-steps",
                                 disabled=busy)
-        hidden = c6.number_input("Hidden units", 1, 1024, ModelConfig.hidden_size, key="sweep-hidden",
+        hidden = c6.number_input("Hidden units", int(rule("model", "hidden_size").lo), int(rule("model", "hidden_size").hi),
+                                 ModelConfig.hidden_size, key="sweep-hidden",
                                  disabled=busy)
-        patience = c7.number_input("Patience (0: off)", 0, 100_000, DEFAULT_PATIENCE, key="sweep-patience",
+        patience = c7.number_input("Patience (0: off)", int(rule("train", "patience").lo), int(rule("train", "patience").hi),
+                                   DEFAULT_PATIENCE, key="sweep-patience",
                                    disabled=busy, help="Stop a run once it has held the target for this many "
                                                        "evaluations (2.5x faster sweeps, same verdicts)")
         started = st.form_submit_button("Start sweep", type="primary", disabled=busy, key="sweep-start")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.charts_sweep import aggregate
+from core.charts.sweep import sweep_charts
 from core.store import RunStore
-from core.sweep import SweepConfig, SweepResult, run_sweep, sweep_charts, sweep_from_store
+from core.sweep import SweepConfig, SweepResult, aggregate, run_sweep, sweep_from_store
 from dashboard.components.chart import show_chart
 
 ACTIVE = "sweep-active"  # the SweepConfig on screen

@@ -26,7 +26,7 @@ from typing import Iterator
 import streamlit as st
 import torch
 
-from core.charts import MODEL_COLORS, ChartItem, learning_curves, run_charts
+from core.charts import ChartItem, color_of, learning_curves, run_charts
 from core.config import RunConfig, config_hash
 from core.models import MODEL_NAMES
 from core.results import ModelRun, RunResult, format_metric
@@ -222,7 +222,7 @@ def verdict_cards(result: RunResult) -> None:
     cols = st.columns(len(summary))
     for col, (kind, s) in zip(cols, summary.items()):
         with col.container(border=True, key=f"verdict-{kind}"):
-            st.markdown(f"<span style='color:{MODEL_COLORS[kind]};font-size:1.25rem;font-weight:600'>"
+            st.markdown(f"<span style='color:{color_of(kind)};font-size:1.25rem;font-weight:600'>"
                         f"■ {s['name']}</span>", unsafe_allow_html=True)
             final = s["final_metric"]
             if task.higher_is_better:

@@ -1,15 +1,5 @@
 """Train side by side: the experiment controls, live training, verdicts and the explainer."""
-import sys
-from pathlib import Path
-
-if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
-    sys.path.insert(0, _root)  # opened directly before app.py ran: see components/routing.py
-
-import streamlit as st  # noqa: E402
-
-from dashboard.components.routing import through_app  # noqa: E402
-
-through_app()
+import streamlit as st
 
 from dashboard.components import controls, explainer, export, training
 

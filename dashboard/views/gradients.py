@@ -1,18 +1,8 @@
 """Gradients through time: how strongly the answer's loss reaches back to each hidden state."""
-import sys
-from pathlib import Path
+import streamlit as st
 
-if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
-    sys.path.insert(0, _root)  # opened directly before app.py ran: see components/routing.py
-
-import streamlit as st  # noqa: E402
-
-from dashboard.components.routing import through_app  # noqa: E402
-
-through_app()
-
-from core.charts_inside import grad_norm_item, grad_through_time_item
-from core.inspect import decay_table
+from core.charts.inside import grad_norm_item, grad_through_time_item
+from core.inspection import decay_table
 from dashboard.components import inspect_source
 from dashboard.components.chart import show_chart
 

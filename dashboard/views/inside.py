@@ -1,17 +1,7 @@
 """Inside the LSTM: cell state and gates of a chosen example, the step-by-step table, the forget gate."""
-import sys
-from pathlib import Path
+import streamlit as st
 
-if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
-    sys.path.insert(0, _root)  # opened directly before app.py ran: see components/routing.py
-
-import streamlit as st  # noqa: E402
-
-from dashboard.components.routing import through_app  # noqa: E402
-
-through_app()
-
-from core.inspect import states_charts
+from core.charts.inside import states_charts
 from core.models import MODEL_NAMES
 from dashboard.components import inspect_source, inspect_widgets
 from dashboard.components.chart import show_chart

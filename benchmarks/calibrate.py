@@ -1,8 +1,8 @@
 """Measure the defaults: each model's final metric and training time to reach the target, per
 task and sequence length, with the default configuration. Prints a Markdown table for README.
 
-    python -m core.calibrate                                   # first_token and adding, T = 10..200
-    python -m core.calibrate --tasks first_token --lengths 100 --models lstm
+    python -m benchmarks.calibrate                                   # first_token and adding, T = 10..200
+    python -m benchmarks.calibrate --tasks first_token --lengths 100 --models lstm
 
 Seconds are the model's own training + evaluation time (Snapshot.elapsed_s), not the wall time of
 the whole script; steps to target do not depend on the machine.

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import torch
 
-from core.inspect import (example_traces, forget_arithmetic, inspect_charts, inspect_data, kept_steps, resolve_step,
-                          showcase, step_table)
+from core.charts.inside import inspect_charts
+from core.inspection import (example_traces, forget_arithmetic, inspect_data, kept_steps, resolve_step, showcase,
+                             step_table)
 from core.probes import grad_through_time, model_from_weights, probe_batch
 from core.results import RunResult
 from core.runio import check_writable, load_run
@@ -71,7 +72,7 @@ def bench(result: RunResult, step: int | None, repeats: int = 5) -> list[str]:
             step_table(result, kind, s, xs, 0)
             marks.append(time.perf_counter())
             if kind == "lstm":
-                forget_arithmetic(result, xs, min(1, task.T - 1), s)
+                forget_arithmetic(result, xs, min(1, task.seq_len - 1), s)
             marks.append(time.perf_counter())
             return [b - a for a, b in zip(marks, marks[1:])] + [marks[-1] - marks[0]]
 
@@ -80,7 +81,7 @@ def bench(result: RunResult, step: int | None, repeats: int = 5) -> list[str]:
         best = [min(c) for c in runs]
         med = [sorted(c)[len(c) // 2] for c in runs]
         names = ["grad probe", "traces", "step table", "forget arithmetic", "all"]
-        lines.append(f"{kind} step {s} (T={task.T}, hidden {result.config.model.hidden_size}, "
+        lines.append(f"{kind} step {s} (T={task.seq_len}, hidden {result.config.model.hidden_size}, "
                      f"{torch.get_num_threads()} threads): " + ", ".join(
                          f"{n} {b * 1000:.0f} ms (median {m * 1000:.0f})" for n, b, m in zip(names, best, med)))
     return lines

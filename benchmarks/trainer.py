@@ -1,8 +1,8 @@
 """Benchmark: the lab's trainer against a plain PyTorch loop of the same configuration, in the
 same process, on the same data. Prints seconds and the ratio (target <= 1.10).
 
-    python -m core.bench                      # first_token, T=100, rnn+lstm, 300 steps
-    python -m core.bench --seq-len 20 --steps 500 --repeats 3
+    python -m benchmarks.trainer                      # first_token, T=100, rnn+lstm, 300 steps
+    python -m benchmarks.trainer --seq-len 20 --steps 500 --repeats 3
 
 The plain loop does the same work a user asked for: same models and initial weights, same
 batches, Adam, clipping and evaluation on the held-out batch every eval_every steps. What it

@@ -15,30 +15,27 @@ import threading
 
 from tqdm import tqdm
 
-from core.charts_sweep import aggregate
+from core.charts.sweep import write_chart_data
+from core.cli.args import add_config_args, config_from_args
 from core.executors import EXECUTORS, make_executor
 from core.runio import check_writable
 from core.store import RunStore
-from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepResult, make_sweep,
-                        run_sweep, save_sweep, sweep_from_store)
+from core.tasks import TASKS
+from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepResult, aggregate,
+                        make_sweep, run_sweep, save_sweep, sweep_from_store)
 
-SWEEP_DEFAULTS = {"cfg_steps": DEFAULT_STEPS, "cfg_patience": DEFAULT_PATIENCE}  # why: core/sweep.py
+SWEEP_DEFAULTS = {"steps": DEFAULT_STEPS, "patience": DEFAULT_PATIENCE}  # why: core/sweep.py
 
 
 def add_parser(sub) -> None:
-    from core.cli import add_config_args
-
     p = sub.add_parser("sweep", help="sweep sequence length over seeds and write sweep.csv",
                        description="Train every model at every sequence length and seed (reusing runs "
                                    "already in the run store) and write sweep.csv, sweep.json and the "
                                    "charts' data to --out.")
-    add_config_args(p)
-    for action in p._actions:  # the grid replaces --seq-len and --seed; other fields keep their flags
-        if action.dest in ("cfg_seq_len", "cfg_seed"):
-            action.help, action.default = argparse.SUPPRESS, None
-        elif action.dest in SWEEP_DEFAULTS:
-            action.default = SWEEP_DEFAULTS[action.dest]
-            action.help = action.help.rsplit("(default", 1)[0] + f"(default: {action.default})"
+    # the grid replaces --seq-len and --seed (--lengths, --seeds); other fields keep their flags
+    add_config_args(p, skip=("seq_len", "seed"), defaults=SWEEP_DEFAULTS)
+    for flag in ("--seq-len", "--seed"):  # accepted only to say what to use instead
+        p.add_argument(flag, dest=f"single_{flag[2:].replace('-', '_')}", default=None, help=argparse.SUPPRESS)
     p.add_argument("--lengths", default=",".join(map(str, DEFAULT_LENGTHS)),
                    help="comma-separated sequence lengths T (default: %(default)s)")
     p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)),
@@ -69,15 +66,13 @@ def summary_lines(result_table) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import config_from_args
-
-    if args.cfg_seq_len is not None or args.cfg_seed is not None:
+    if args.single_seq_len is not None or args.single_seed is not None:
         raise ValueError("a sweep takes --lengths and --seeds instead of --seq-len and --seed")
     if args.workers < 0 or args.threads < 0:
         raise ValueError("--workers and --threads must be 0 (the default) or more")
-    lengths, seeds = args.lengths, args.seeds
-    args.cfg_seq_len, args.cfg_seed = 50, 0  # placeholders: the grid sets both per run
-    sweep = make_sweep(config_from_args(args), lengths, seeds)
+    # seq_len and seed: placeholders that pass validation for every task; the grid sets both per run
+    base = config_from_args(args, seq_len=max(c.min_seq_len for c in TASKS.values()), seed=0)
+    sweep = make_sweep(base, args.lengths, args.seeds)
     out = check_writable(args.out)
     store = None if args.no_store else RunStore(args.store)
     n = len(sweep.jobs())
@@ -103,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         bar.n = n if not stop.is_set() else bar.n
         bar.close()
     save_sweep(out, result.table, result.info())
+    write_chart_data(out, result.table)
     print(f"{n} runs: {result.reused} reused from the run store, {result.trained} trained"
           f"{f', {result.failed} failed' if result.failed else ''} in {result.wall_s:.1f} s "
           f"({result.executor}){' - stopped early' if result.stopped else ''}")

@@ -12,7 +12,8 @@ import argparse
 import time
 from pathlib import Path
 
-from core.export import FORMATS, folder_report, parse_formats, report_html, report_zip, write_charts
+from core.charts.export import FORMATS, folder_report, parse_formats, report_html, report_zip, write_charts
+from core.runio import check_writable
 
 
 def add_parser(sub) -> None:
@@ -31,8 +32,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.runio import check_writable
-
     formats = parse_formats(args.formats)  # bad formats fail before any work
     out = check_writable(args.out)
     t0 = time.perf_counter()

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.charts import MODEL_COLORS, WIDTH, ChartItem, finalize, model_color
-from core.inspect import (PANELS, decay_table, grad_norm_frame, grad_table, heatmap_frame, info_frame,
-                          resolve_step, gate_means_frame)
-from core.models import MODEL_NAMES
+from core.charts import WIDTH, ChartItem, color_of, finalize, model_color
+from core.inspection import (with_checkpoints, decay_table, example_traces, gate_means_frame, grad_norm_frame,
+                             grad_table, heatmap_frame, info_frame, resolve_step, showcase)
+from core.results import RunResult
+from core.models import MODEL_NAMES, MODELS
 from core.probes import probe_batch
 from core.tasks import Task
 
@@ -59,7 +60,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         g = grads[(grads.model == kind) & grads.step.isin([first, at])].copy()
         g["when"] = np.where(g.step == at, f"step {at}", "initialisation")
         g = g[(g.grad_norm > 0) & np.isfinite(g.grad_norm)]  # a log scale cannot show 0
-        line = alt.Chart(g).mark_line(point=alt.OverlayMarkDef(size=12) if task.T <= 60 else False).encode(
+        line = alt.Chart(g).mark_line(point=alt.OverlayMarkDef(size=12) if task.seq_len <= 60 else False).encode(
             x=alt.X("t:Q", title="time step t (the answer is read at the last step)", scale=alt.Scale(padding=8)),
             y=alt.Y("grad_norm:Q", title="||dL/dh_t|| (log scale)", scale=alt.Scale(type="log")),
             color=model_color(list(result.runs)),
@@ -73,7 +74,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
             width=WIDTH, height=240, title=alt.TitleParams(f"{MODEL_NAMES[kind]}, step {at}", subtitle=sub)))
     chart = alt.hconcat(*panels).resolve_scale(y="shared", strokeDash="independent")
     steps = sorted({int(s) for s in decay["step"]})
-    chart = finalize(chart, title=f"Gradients through time: {task.title}, T = {task.T}",
+    chart = finalize(chart, title=f"Gradients through time: {task.title}, T = {task.seq_len}",
                      subtitle="How strongly the loss at the last step reaches back to h_t (solid: checkpoint, "
                               "dashed: initialisation, purple: information)")
     return ChartItem(
@@ -127,7 +128,7 @@ def _thin(df: pd.DataFrame, kind: str, T: int) -> tuple[pd.DataFrame, int, int]:
     """At most MAX_UNITS units (the ones whose first panel varies most over time) and MAX_T time
     columns (means over windows of k steps). Returns the frame, k and the units in all."""
     H = int(df.unit.max()) + 1
-    first = df[df.quantity == PANELS[kind][0]]
+    first = df[df.quantity == MODELS[kind].panels[0]]
     if H > MAX_UNITS:
         keep = first.groupby("unit").value.std().nlargest(MAX_UNITS).index
         df = df[df.unit.isin(keep)]
@@ -173,19 +174,19 @@ def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], tas
     panels, notes = [], []
     k = 1
     for kind in [m for m in ("lstm", "rnn", "gru") if m in tr]:
-        sub, k, H = _thin(data[data.model == kind], kind, task.T)
+        sub, k, H = _thin(data[data.model == kind], kind, task.seq_len)
         if H > MAX_UNITS:
             notes.append(f"{MODEL_NAMES[kind]}: the {MAX_UNITS} of {H} units that vary most")
-        for q in PANELS[kind]:
+        for q in MODELS[kind].panels:
             d = sub[sub.quantity == q]
             panels.append(alt.Chart(d).mark_rect(clip=True).encode(
-                x=alt.X("t:Q", title="time step t", scale=alt.Scale(domain=[0, task.T])), x2="t2:Q",
+                x=alt.X("t:Q", title="time step t", scale=alt.Scale(domain=[0, task.seq_len])), x2="t2:Q",
                 y=alt.Y("unit:O", title="unit", axis=alt.Axis(labelOverlap=True, labelFontSize=9)),
                 color=_color(q, d.value),
                 tooltip=["t:Q", "unit:O", alt.Tooltip("value:Q", format=".3f")],
             ).properties(width=WIDE, height=max(60, 7 * d.unit.nunique()),
                          title=alt.TitleParams(f"{MODEL_NAMES[kind]} {PANEL_TITLES[q]}, step {steps[kind]}",
-                                               color=MODEL_COLORS[kind], fontSize=13)))
+                                               color=color_of(kind), fontSize=13)))
     chart = alt.vconcat(_input_strip(task, x, k), *panels, spacing=12).resolve_scale(color="independent")
     thinned = (" Shown: " + "; ".join(notes) + "." if notes else "") + (
         f" Time is averaged over windows of {k} steps." if k > 1 else "")
@@ -203,7 +204,7 @@ def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], tas
 def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: torch.Tensor, label: str) -> ChartItem:
     """Mean forget, input and output gate of the LSTM at each time step of one example."""
     df = gate_means_frame(arrays, 0)
-    line = alt.Chart(df).mark_line(point=task.T <= 60).encode(
+    line = alt.Chart(df).mark_line(point=task.seq_len <= 60).encode(
         x=alt.X("t:Q", title="time step t", scale=alt.Scale(padding=8)),
         y=alt.Y("mean:Q", title="mean over units", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("gate:N", scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
@@ -216,3 +217,31 @@ def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: tor
         caption=(f"The LSTM's forget, input and output gates averaged over its units at each step of one held-out "
                  f"example ({label}), weights of training step {step}. Purple: information positions. A dip of the "
                  "forget gate is the model clearing its cell; a rise of the input gate is it writing."))
+
+
+# --- bundles for the pages and the report ------------------------------------------------------
+def states_charts(result: RunResult, step: int | None = None, example: int = 0) -> list[ChartItem]:
+    """Heatmaps of the LSTM's c_t and gates beside the RNN's (and GRU's) h_t, and the LSTM's mean
+    gates per step, for showcase example `example` at the checkpoint nearest `step`."""
+    runs = with_checkpoints(result)
+    if not runs:
+        return []
+    task = result.task
+    x, _, labels = showcase(task)
+    example = min(max(example, 0), len(x) - 1)
+    one = x[example : example + 1]
+    tr = {k: example_traces(result, k, step, one) for k in runs}
+    steps = {k: resolve_step(r, step) for k, r in runs.items()}
+    items = [states_item(tr, steps, task, one, labels[example])]
+    if "lstm" in tr:
+        items.append(gate_means_item(tr["lstm"], steps["lstm"], task, one, labels[example]))
+    return items
+
+
+def inspect_charts(result: RunResult, step: int | None = None) -> list[ChartItem]:
+    """For the checkpoint at `step` (default: the last kept one): gradients through time, the
+    gradient norm over training, and the LSTM's cell state and gates beside the RNN's h_t for the
+    first showcase example (heatmaps and gate means only when the run has those models)."""
+    if not with_checkpoints(result):
+        return []
+    return [grad_through_time_item(result, step), grad_norm_item(result), *states_charts(result, step, 0)]

@@ -9,33 +9,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from core.charts import CHANCE_COLOR, TARGET_COLOR, WIDTH, ChartItem, finalize, model_color, with_names
+from core.charts import CHANCE_COLOR, TARGET_COLOR, WIDTH, ChartItem, finalize, model_color
+from core.store import REUSABLE
+from core.sweep import aggregate, completed
 from core.tasks import TASKS
-
-COMPLETED = ("finished", "diverged")
-
-
-def completed(sweep: pd.DataFrame) -> pd.DataFrame:
-    return with_names(sweep[sweep["status"].isin(COMPLETED)])
-
-
-def aggregate(sweep: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, T) over seeds: the metric's mean, min and max, how many seeds reached
-    the target, the steps they took (mean, min, max) and wall seconds per run (mean, min, max)."""
-    df = completed(sweep)
-    rows = []
-    for (model, T), g in df.groupby(["model", "seq_len"], sort=True):
-        m, hit = g["metric"].dropna(), g["steps_to_target"].dropna()
-        rows.append({
-            "model": model, "name": g["name"].iloc[0], "seq_len": int(T), "seeds": len(g),
-            "metric_mean": m.mean(), "metric_min": m.min(), "metric_max": m.max(),
-            "chance": g["chance"].iloc[0], "target": g["target"].iloc[0] if "target" in g else float("nan"),
-            "reached": len(hit), "steps_mean": hit.mean() if len(hit) else float("nan"),
-            "steps_min": hit.min() if len(hit) else float("nan"), "steps_max": hit.max() if len(hit) else float("nan"),
-            "wall_mean": g["wall_s"].mean(), "wall_min": g["wall_s"].min(), "wall_max": g["wall_s"].max(),
-        })
-    return pd.DataFrame(rows)
-
 
 def _x(lengths: list[int]) -> alt.X:
     return alt.X("seq_len:Q", title="sequence length T (log scale)",
@@ -112,13 +89,13 @@ def wall_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     return chart.properties(width=WIDTH, height=260, title="Cost of a run")
 
 
-def sweep_chart_items(sweep: pd.DataFrame) -> list[ChartItem]:
+def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
     """The sweep's ChartItems, with captions that say what was left out."""
     if sweep.empty:
         return []
     task = _task_of(sweep)
     agg = aggregate(sweep)
-    n_left = int((~sweep["status"].isin(COMPLETED)).sum())
+    n_left = int((~sweep["status"].isin(REUSABLE)).sum())
     left = f" {n_left} run(s) that did not complete (stopped or failed) are left out." if n_left else ""
     never = agg[agg["reached"] < agg["seeds"]]
     missed = "; ".join(f"{r['name']} at T = {r['seq_len']}: {r['reached']} of {r['seeds']} seeds"
@@ -152,3 +129,11 @@ def sweep_chart_items(sweep: pd.DataFrame) -> list[ChartItem]:
                      "log-log. A run stopped early by patience costs less; reused runs show the time they took "
                      "when they were trained." + left)),
     ]
+
+
+def write_chart_data(out, sweep: pd.DataFrame) -> None:
+    """Each chart's data as <chart name>.csv in a sweep folder (beside sweep.csv)."""
+    from pathlib import Path
+
+    for item in sweep_charts(sweep):
+        item.data.to_csv(Path(out) / f"{item.name}.csv", index=False)

@@ -1,7 +1,7 @@
 """Figures behind the sweep's speed choices (a script that prints, not a test).
 
-    python -m core.bench_sweep threads   # seconds per run at 1 and 2 torch threads
-    python -m core.bench_sweep batched   # several seeds as one block-diagonal LSTM vs one by one
+    python -m benchmarks.sweep threads   # seconds per run at 1 and 2 torch threads
+    python -m benchmarks.sweep batched   # several seeds as one block-diagonal LSTM vs one by one
 
 `batched` is the "train several seeds of one configuration together as one batched model" idea:
 S seeds' LSTMs become one LSTM of S*H units whose weights are block-diagonal (a mask keeps the
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
-from core.executors import _drive, train_one
+from core.executors import drive, train_one
 from core.models import build_model
 from core.tasks import make_task
 from core.trainer import make_optimizer, train
@@ -39,7 +39,7 @@ def threads(lengths=(25, 100), steps: int = 200, repeats: int = 2) -> None:
                 for n in (1, 2):
                     torch.set_num_threads(n)
                     t0 = time.perf_counter()
-                    _drive(train_one(_cfg(T, steps, kind=kind)))
+                    drive(train_one(_cfg(T, steps, kind=kind)))
                     times[n].append(time.perf_counter() - t0)
             med = {n: sorted(v)[len(v) // 2] for n, v in times.items()}
             print(f"T={T:4d} {kind:5s} 1 thread {med[1]:6.2f} s   2 threads {med[2]:6.2f} s")

@@ -1,15 +1,5 @@
 """Sweep sequence length: how long a memory can each model learn? Accuracy against T over seeds."""
-import sys
-from pathlib import Path
-
-if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
-    sys.path.insert(0, _root)  # opened directly before app.py ran: see components/routing.py
-
-import streamlit as st  # noqa: E402
-
-from dashboard.components.routing import through_app  # noqa: E402
-
-through_app()
+import streamlit as st
 
 from core.store import RunStore, StoreError
 from dashboard.components.export import export_sweep_report

@@ -17,7 +17,6 @@ import threading
 import time
 import zipfile
 from collections import OrderedDict
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,37 +25,49 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import vl_convert as vlc
-from altair.utils._importers import vl_version_for_vl_convert
 
 from core.charts import ChartItem, run_charts
-from core.config import RunConfig, config_hash
-from core.inspect import inspect_charts
+from core.charts.inside import inspect_charts
+from core.charts.sweep import sweep_charts
+from core.config import RunConfig, config_hash, flag_of
+from core.runio import RunFolderError, load_run
+from core.sweep import load_sweep
 
 FORMATS = ("png", "svg", "html", "csv")
 MIME = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html", "csv": "text/csv",
         "zip": "application/zip"}
 PNG_SCALE = 2  # 2x pixels: sharp on slides and retina screens
 
-# Altair's data transformer and theme are process-wide. Streamlit swaps them under its own lock
-# while it draws; the dashboard hands that lock in (`use_altair_lock`) so an export running in a
-# download thread never serialises a chart with Streamlit's transformer (or the other way round).
-_altair_lock: AbstractContextManager = threading.Lock()
+VL_VERSION = "_".join(alt.SCHEMA_VERSION.split(".")[:2])  # 'v6.4.1' -> 'v6_4', as vl-convert names it
 _svg_cache: OrderedDict[str, str] = OrderedDict()  # spec hash -> SVG, so PNG after SVG is cheap
 _cache_lock = threading.Lock()
 _SVG_CACHE_CHARS = 32_000_000  # the cache lives as long as the server: bound it (a heatmap is ~1 MB)
 
 
-def use_altair_lock(lock: AbstractContextManager | None) -> None:
-    global _altair_lock
-    if lock is not None:
-        _altair_lock = lock
-
-
 # --- one chart ---------------------------------------------------------------------------------
+def _inline(chart):
+    """A copy of the chart (and of every layer and panel in it) whose DataFrames are inline values.
+
+    Altair turns a DataFrame into data through its process-wide data transformer, which Streamlit
+    swaps for its own while it draws a chart on another thread. Data already inline never goes
+    through the transformer, so an export (made on a download thread) is the same whatever the
+    page is drawing, with no lock to share, and without the 5,000-row guard (heatmaps are large).
+    """
+    chart = chart.copy(deep=False)
+    if isinstance(getattr(chart, "data", None), pd.DataFrame):
+        chart.data = alt.to_values(chart.data)
+    for part in ("layer", "hconcat", "vconcat", "concat"):
+        subs = getattr(chart, part, alt.Undefined)
+        if isinstance(subs, list):
+            setattr(chart, part, [_inline(c) for c in subs])
+    if isinstance(getattr(chart, "spec", None), alt.SchemaBase):  # facet and repeat charts
+        chart.spec = _inline(chart.spec)
+    return chart
+
+
 def chart_spec(chart: alt.TopLevelMixin) -> dict:
-    """The chart's Vega-Lite spec with its data inline (no row limit: heatmaps can be large)."""
-    with _altair_lock, alt.data_transformers.disable_max_rows():
-        return chart.to_dict()
+    """The chart's Vega-Lite spec with its data inline."""
+    return _inline(chart).to_dict()
 
 
 def _spec_json(spec: dict) -> str:
@@ -70,7 +81,7 @@ def chart_svg(chart: alt.TopLevelMixin | dict) -> str:
         if key in _svg_cache:
             _svg_cache.move_to_end(key)
             return _svg_cache[key]
-    svg = vlc.vegalite_to_svg(spec, vl_version=vl_version_for_vl_convert())
+    svg = vlc.vegalite_to_svg(spec, vl_version=VL_VERSION)
     with _cache_lock:
         _svg_cache[key] = svg
         while sum(map(len, _svg_cache.values())) > _SVG_CACHE_CHARS and len(_svg_cache) > 1:
@@ -85,7 +96,7 @@ def chart_png(chart: alt.TopLevelMixin | dict, scale: float = PNG_SCALE) -> byte
 @lru_cache(maxsize=1)
 def vega_bundle() -> str:
     """vega + vega-lite + vega-embed as one script (~0.9 MB), made once per process."""
-    return vlc.javascript_bundle(vl_version=vl_version_for_vl_convert())
+    return vlc.javascript_bundle(vl_version=VL_VERSION)
 
 
 def _script_json(obj: Any) -> str:
@@ -176,10 +187,8 @@ class Report:
 
 def _flags(cfg: RunConfig, skip: tuple[str, ...] = ()) -> str:
     """Every config field as its CLI flag (device left to the machine that runs it)."""
-    from core.cli import FLAG_NAMES  # late: only needed to write the command
-
     d = cfg.to_dict()
-    args = [f"--{FLAG_NAMES.get(k, k).replace('_', '-')} {v}" for section in ("task", "model", "train")
+    args = [f"--{flag_of(section, k)} {v}" for section in ("task", "model", "train")
             for k, v in d[section].items() if k not in ("device", *skip)]
     return " ".join(args + [f"--models {','.join(cfg.models)}"])
 
@@ -206,7 +215,7 @@ def run_report(result, step: int | None = None) -> Report:
     cfg, task = result.config, result.task
     summary = result.summary_frame()
     return Report(
-        title=f"RNN vs LSTM Lab: {task.title}, T = {task.T}",
+        title=f"RNN vs LSTM Lab: {task.title}, T = {task.seq_len}",
         subtitle=f"{', '.join(summary['name']) if len(summary) else 'no models'} · "
                  f"config {config_hash(cfg)} · {cfg.train.steps} training steps, seed {cfg.train.seed}",
         config={**cfg.to_dict(), "hash": config_hash(cfg)},
@@ -219,8 +228,6 @@ def run_report(result, step: int | None = None) -> Report:
 
 def sweep_report(df: pd.DataFrame, config: dict) -> Report:
     """A sweep (rows of sweep.csv and the sweep's config, as core.sweep.load_sweep returns them)."""
-    from core.sweep import sweep_charts
-
     lengths = sorted(df["seq_len"].unique()) if "seq_len" in df else []
     task = config.get("task", "")
     task = task.get("name", "") if isinstance(task, dict) else str(task)
@@ -234,14 +241,10 @@ def sweep_report(df: pd.DataFrame, config: dict) -> Report:
 
 def folder_report(folder: str | Path, step: int | None = None) -> Report:
     """A saved run folder (`python -m core train --out`) or sweep folder (`python -m core sweep`)."""
-    from core.runio import RunFolderError, load_run
-
     path = Path(folder)
     if not path.is_dir():
         raise RunFolderError(f"{folder} is not a folder")
     if (path / "sweep.csv").exists():
-        from core.sweep import load_sweep
-
         df, config = load_sweep(path)
         return sweep_report(df, config)
     return run_report(load_run(path), step=step)
@@ -319,7 +322,3 @@ def report_zip(report: Report, formats: tuple[str, ...] = ("png", "svg", "csv"))
         z.writestr("README.txt", "\n".join(lines) + "\n")
     return buf.getvalue()
 
-
-def report_file_stem(report: Report) -> str:
-    h = report.config.get("hash") if isinstance(report.config, dict) else None
-    return f"lab-report-{h}" if h else "lab-report"

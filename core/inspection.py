@@ -9,7 +9,7 @@ pages and `python -m core inspect`, all computed from the real weights at the ke
 - the explainer's step-by-step table (`step_table`, `sentiment_table` for a typed sentence) and
   its forget-gate arithmetic with real numbers (`forget_arithmetic`).
 
-`inspect_charts` bundles the charts of one checkpoint for the HTML report.
+The charts drawn from these tables live in core.charts.inside.
 """
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.charts import ChartItem
-from core.models import MODEL_NAMES
-from core.probes import decay_ratio, model_from_weights, probe_batch, traces
+from core.models import MODEL_NAMES, MODELS
+from core.probes import decay_ratio, grad_frame, model_from_weights, probe_batch, traces
 from core.results import ModelRun, RunResult
 from core.tasks import Task
 
@@ -45,14 +44,14 @@ def resolve_step(run: ModelRun, step: int | None = None) -> int:
     return min(steps, key=lambda s: (abs(s - step), -s))
 
 
-def _with_checkpoints(result: RunResult) -> dict[str, ModelRun]:
+def with_checkpoints(result: RunResult) -> dict[str, ModelRun]:
     return {k: r for k, r in result.runs.items() if r.checkpoints}
 
 
 # --- gradients through time -------------------------------------------------------------------
 def grad_table(result: RunResult) -> pd.DataFrame:
     """model, name, step, t, grad_norm: the probe at every kept checkpoint (computed if missing)."""
-    df = result.grad_frame()
+    df = grad_frame(result)
     df.insert(1, "name", df["model"].map(MODEL_NAMES))
     return df
 
@@ -81,9 +80,9 @@ def decay_table(result: RunResult, step: int | None = None) -> pd.DataFrame:
     """One row per model: ||dL/dh_1|| / ||dL/dh_T|| at initialisation and at `step` (default: the
     last checkpoint), with log10 orders lost and a one-line summary."""
     grads = grad_table(result)
-    T = result.task.T
+    T = result.task.seq_len
     rows = []
-    for kind, run in _with_checkpoints(result).items():
+    for kind, run in with_checkpoints(result).items():
         g = grads[grads.model == kind]
         first, at = min(run.checkpoints), resolve_step(run, step)
         r0 = decay_ratio(g[g.step == first].sort_values("t").grad_norm.to_numpy())
@@ -139,16 +138,12 @@ def example_traces(result: RunResult, kind: str, step: int | None, x: torch.Tens
     return traces(model, x)
 
 
-# What each heatmap panel shows, per model kind (the RNN has only h_t).
-PANELS = {"lstm": ("c", "f", "i", "o"), "gru": ("h", "z"), "rnn": ("h",)}
-
-
 def heatmap_frame(tr: dict[str, dict[str, np.ndarray]], example: int = 0) -> pd.DataFrame:
     """model, quantity, unit, t, value: units x time of every panel quantity of one example,
     for each model's traces tr[kind]."""
     frames = []
     for kind, arrays in tr.items():
-        for q in PANELS[kind]:
+        for q in MODELS[kind].panels:  # what the heatmaps show (the RNN has only h_t)
             a = arrays[q][example]  # (T, H)
             T, H = a.shape
             frames.append(pd.DataFrame({"model": kind, "quantity": q, "unit": np.tile(np.arange(H), T),
@@ -244,12 +239,12 @@ def default_focus_step(task: Task, x: torch.Tensor, example: int = 0) -> int:
     return min(int(pos[-1]) + 1, x.shape[1] - 1) if len(pos) else x.shape[1] - 1
 
 
-# --- everything for one checkpoint, as data and as charts --------------------------------------
+# --- everything for one checkpoint, as data --------------------------------------
 def inspect_data(result: RunResult, step: int | None = None, example: int = 0, text: str | None = None,
                  t: int | None = None) -> dict[str, pd.DataFrame]:
     """Every table of the two pages for one checkpoint (what `python -m core inspect` writes)."""
     task = result.task
-    runs = _with_checkpoints(result)
+    runs = with_checkpoints(result)
     x, _, _ = showcase(task)
     example = min(max(example, 0), len(x) - 1)
     tr = {k: example_traces(result, k, step, x[example : example + 1]) for k in runs}
@@ -271,34 +266,3 @@ def inspect_data(result: RunResult, step: int | None = None, example: int = 0, t
         if text is not None:
             data["sentence_table"] = sentiment_table(result, text, kind, step)
     return data
-
-
-def states_charts(result: RunResult, step: int | None = None, example: int = 0) -> list[ChartItem]:
-    """Heatmaps of the LSTM's c_t and gates beside the RNN's (and GRU's) h_t, and the LSTM's mean
-    gates per step, for showcase example `example` at the checkpoint nearest `step`."""
-    from core import charts_inside as ci  # charts import this module's frames: import late
-
-    runs = _with_checkpoints(result)
-    if not runs:
-        return []
-    task = result.task
-    x, _, labels = showcase(task)
-    example = min(max(example, 0), len(x) - 1)
-    one = x[example : example + 1]
-    tr = {k: example_traces(result, k, step, one) for k in runs}
-    steps = {k: resolve_step(r, step) for k, r in runs.items()}
-    items = [ci.states_item(tr, steps, task, one, labels[example])]
-    if "lstm" in tr:
-        items.append(ci.gate_means_item(tr["lstm"], steps["lstm"], task, one, labels[example]))
-    return items
-
-
-def inspect_charts(result: RunResult, step: int | None = None) -> list[ChartItem]:
-    """For the checkpoint at `step` (default: the last kept one): gradients through time, the
-    gradient norm over training, and the LSTM's cell state and gates beside the RNN's h_t for the
-    first showcase example (heatmaps and gate means only when the run has those models)."""
-    from core import charts_inside as ci
-
-    if not _with_checkpoints(result):
-        return []
-    return [ci.grad_through_time_item(result, step), ci.grad_norm_item(result), *states_charts(result, step, 0)]

@@ -6,6 +6,7 @@ import sys
 
 from tqdm import tqdm
 
+from core.cli.args import add_config_args, config_from_args
 from core.config import RunConfig
 from core.results import RunResult, format_metric
 from core.runio import check_writable, save_run
@@ -14,8 +15,6 @@ from core.trainer import Trainer
 
 
 def add_parser(sub) -> None:
-    from core.cli import add_config_args
-
     p = sub.add_parser("train", help="train models and write a run folder",
                        description="Train the chosen models on the same batches and write config.json, "
                                    "metrics.csv, summary.json, grad_probes.csv and traces.npz to --out.")
@@ -56,8 +55,6 @@ def train_with_progress(cfg: RunConfig, quiet: bool = False) -> RunResult:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import config_from_args
-
     cfg = config_from_args(args)
     out = check_writable(args.out)
     store = None if args.no_store else RunStore(args.store)

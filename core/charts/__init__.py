@@ -1,6 +1,10 @@
-"""Altair chart builders shared by the dashboard and the CLI export, so both show the same chart.
+"""Altair chart builders shared by the dashboard, the CLI and the export, so all show the same chart.
 
-Every builder takes plain data (DataFrames from core.results) and returns a finished chart via
+This package is the only place that imports Altair. Here: the shared look (colours, `finalize`),
+`ChartItem` and the training page's learning curves; `inside` (gradients, cell state and gates),
+`sweep` (metric against T) and `export` (PNG, SVG, HTML, CSV and the report) build on it.
+
+Every builder takes plain data (DataFrames from the library) and returns a finished chart via
 `finalize`, which sets the chart's own config: exports then look like the page (the dashboard
 draws with theme=None so Streamlit's theme does not restyle them).
 """
@@ -16,16 +20,25 @@ from core.tasks import Task
 
 # One colour per model everywhere: the RNN warm, the LSTM blue, the GRU green.
 MODEL_COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
+SPARE_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#ff7f0e")  # for kinds registered later
 CHANCE_COLOR = "#7f7f7f"
 TARGET_COLOR = "#bcbd22"
 FONT = "Helvetica, Arial, sans-serif"
 WIDTH = 320  # one panel; two panels side by side fit a laptop-width page
 
 
+def color_of(kind: str) -> str:
+    """A model kind's colour, the same in every chart (a kind without one gets a spare, by its place)."""
+    if kind in MODEL_COLORS:
+        return MODEL_COLORS[kind]
+    others = [k for k in MODEL_NAMES if k not in MODEL_COLORS]
+    return SPARE_COLORS[others.index(kind) % len(SPARE_COLORS)] if kind in others else SPARE_COLORS[0]
+
+
 def model_scale(kinds: list[str] | None = None) -> alt.Scale:
     """Colour scale over model display names, fixed so a model keeps its colour in every chart."""
-    kinds = kinds or list(MODEL_COLORS)
-    return alt.Scale(domain=[MODEL_NAMES[k] for k in kinds], range=[MODEL_COLORS[k] for k in kinds])
+    kinds = kinds or list(MODEL_NAMES)
+    return alt.Scale(domain=[MODEL_NAMES[k] for k in kinds], range=[color_of(k) for k in kinds])
 
 
 def model_color(kinds: list[str] | None = None, legend_title: str = "model") -> alt.Color:
@@ -80,7 +93,7 @@ def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None =
     loss = base.mark_line().encode(
         y=alt.Y("loss:Q", title="training loss", scale=alt.Scale(type="log")), tooltip=tips,
     ).properties(width=WIDTH, height=240, title="Training loss (log scale)")
-    return finalize(alt.hconcat(left, loss), title=f"Learning curves: {task.title}, T = {task.T}",
+    return finalize(alt.hconcat(left, loss), title=f"Learning curves: {task.title}, T = {task.seq_len}",
                     subtitle="Same batches for every model; evaluated on a fixed held-out batch")
 
 
@@ -103,6 +116,6 @@ def run_charts(result) -> list[ChartItem]:
     return [ChartItem(
         name="learning_curves", title="Learning curves", chart=learning_curves(metrics, task), data=metrics,
         caption=(f"Held-out {task.metric} and training loss of each model against training step on "
-                 f"'{task.title}' at T = {task.T}. The grey rule is chance ({task.chance:.3g}); the dashed "
+                 f"'{task.title}' at T = {task.seq_len}. The grey rule is chance ({task.chance:.3g}); the dashed "
                  f"rule is the target ({task.target:.3g})."),
     )]

@@ -1,0 +1,33 @@
+"""Command-line entry point: `python -m core COMMAND ...`.
+
+Each command is a module of this package exposing `add_parser(subparsers)` and `run(args) -> int`,
+listed in COMMANDS (imported statically). Shared argument handling lives in `core.cli.args`. Bad
+input exits with status 2 and one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+
+from core.cli import export, inspect, sweep, train
+from core.cli.args import OneLineParser
+from core.config import ConfigError
+
+COMMANDS = (train, export, inspect, sweep)
+
+
+def build_parser() -> OneLineParser:
+    p = OneLineParser(prog="python -m core", description="RNN vs LSTM Lab, headless.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (ConfigError, ValueError, OSError, RuntimeError) as e:
+        # every error of input or environment the commands raise on purpose is one line
+        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        return 2

@@ -1,0 +1,58 @@
+"""Arguments shared by the commands: one flag per config field, read from the field's own rule
+(core.config: bounds, choices, help, flag name), and a parser that reports bad input in one line."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from core.config import SECTIONS, RunConfig, flag_of, validate
+from core.models import model_kinds
+from core.tasks import TASKS
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports bad input as one line and exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {message}\n")
+
+
+def _help(section: str, f: dataclasses.Field) -> str:
+    r = f.metadata["rule"]
+    if section == "task" and f.name == "name":
+        return "task: " + ", ".join(TASKS)
+    if section == "task" and f.name == "seq_len":
+        longer = [f"{n} needs {c.min_seq_len}" for n, c in TASKS.items() if c.min_seq_len > r.lo]
+        return f"{r.help} ({r.lo:g}..{r.hi:g}{'; ' + ', '.join(longer) if longer else ''})"
+    if r.kind == "int":
+        return f"{r.help} ({r.lo:g}..{r.hi:g})"
+    return r.help
+
+
+def add_config_args(p: argparse.ArgumentParser, skip: tuple[str, ...] = (),
+                    defaults: dict[str, Any] | None = None) -> None:
+    """One flag per config field (except `skip`), defaults from the dataclasses unless `defaults`
+    names another; values are checked by validate()."""
+    defaults = defaults or {}
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            if f.name in skip or "rule" not in f.metadata:
+                continue
+            default = defaults.get(f.name, f.default)
+            p.add_argument("--" + flag_of(section, f.name), dest=f"cfg_{f.name}", default=default,
+                           metavar=f.name.upper(), help=f"{_help(section, f)} (default: {default})")
+    p.add_argument("--models", default="rnn,lstm",
+                   help=f"comma-separated: {', '.join(model_kinds())} (default: rnn,lstm)")
+
+
+def config_from_args(args: argparse.Namespace, **fixed: Any) -> RunConfig:
+    """The validated config the flags describe; `fixed` sets fields that have no flag here."""
+    def section(cls):
+        return cls(**{f.name: fixed[f.name] if f.name in fixed else getattr(args, f"cfg_{f.name}")
+                      for f in dataclasses.fields(cls) if f.name in fixed or hasattr(args, f"cfg_{f.name}")})
+
+    return validate(RunConfig(**{name: section(cls) for name, cls in SECTIONS.items()}, models=args.models))
+
+
+__all__ = ["OneLineParser", "add_config_args", "config_from_args"]

@@ -1,0 +1,218 @@
+"""The house rules of shared/DESIGN.md, checked on the source with `ast` (nothing is imported):
+
+- the import graph of core/ and dashboard/ has no cycle (late imports inside functions count too;
+  imports under `if TYPE_CHECKING:` do not, they never run);
+- the library (core/ outside core/charts and core/cli) imports neither core/charts nor core/cli;
+- core/ imports neither streamlit nor dashboard/; only core/charts imports Altair;
+- no private name of another package is imported, and only dashboard/app.py edits sys.path;
+- core/ keeps at most 14 top-level modules, and no module of the lab shadows the standard library.
+
+Each rule is a function over a graph, so the tests at the bottom prove they can fail: they feed
+them a small tree with the fault in it.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+LIB_EXCLUDED = ("core.charts", "core.cli")
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """ids of the nodes inside `if TYPE_CHECKING:` blocks."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If):
+            t = node.test
+            name = t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else ""
+            if name == "TYPE_CHECKING":
+                for child in node.body:
+                    skip |= {id(n) for n in ast.walk(child)}
+    return skip
+
+
+def imports_of(path: Path, root: Path, known: set[str]) -> list[tuple[str, str]]:
+    """(imported module, imported name or '') for every import that runs, anywhere in the file."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    skip = _type_checking_nodes(tree)
+    me = module_name(path, root)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    out = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            out += [(a.name, "") for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against this module's package
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                out.append((sub, "") if sub in known else (base, a.name))
+    return out
+
+
+def source_files(root: Path, folders=("core", "dashboard")) -> list[Path]:
+    return sorted(p for f in folders if (root / f).is_dir() for p in (root / f).rglob("*.py"))
+
+
+def import_graph(root: Path) -> tuple[dict[str, set[str]], dict[str, list[tuple[str, str]]]]:
+    """(edges between the lab's own modules, every import of each module) for core/ and dashboard/."""
+    files = source_files(root)
+    known = {module_name(p, root) for p in files}
+    raw = {module_name(p, root): imports_of(p, root, known) for p in files}
+    edges = {m: {target for target, _ in imps if target in known and target != m} for m, imps in raw.items()}
+    return edges, raw
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One cycle as a list of modules (first == last), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        stack.append(m)
+        for n in sorted(edges.get(m, ())):
+            if state.get(n) == 1:
+                return stack[stack.index(n):] + [n]
+            if n not in state and (found := visit(n)):
+                return found
+        stack.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(edges):
+        if m not in state and (found := visit(m)):
+            return found
+    return None
+
+
+def _in(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def layer_violations(raw: dict[str, list[tuple[str, str]]]) -> list[str]:
+    bad = []
+    for m, imps in raw.items():
+        for target, name in imps:
+            top = target.split(".")[0]
+            where = f"{m} imports {target}{'.' + name if name else ''}"
+            if _in(m, "core") and top in ("streamlit", "dashboard"):
+                bad.append(f"{where}: core/ must not import streamlit or dashboard/")
+            if top == "altair" and not _in(m, "core.charts"):
+                bad.append(f"{where}: only core/charts imports Altair")
+            if _in(m, "core") and not any(_in(m, p) for p in LIB_EXCLUDED) and m != "core.__main__":
+                if any(_in(target, p) for p in LIB_EXCLUDED):
+                    bad.append(f"{where}: the library must not import core/charts or core/cli")
+            if _in(m, "core.charts") and _in(target, "core.cli"):
+                bad.append(f"{where}: charts must not import the CLI")
+    return bad
+
+
+def private_imports(raw: dict[str, list[tuple[str, str]]], own=("core", "dashboard", "tests")) -> list[str]:
+    """Imports of another package's private module or name (`_something`)."""
+    bad = []
+    for m, imps in raw.items():
+        for target, name in imps:
+            if target.split(".")[0] in own or target == "__future__":
+                continue
+            if any(part.startswith("_") for part in target.split(".")) or name.startswith("_"):
+                bad.append(f"{m} imports {target}{'.' + name if name else ''}")
+    return bad
+
+
+# --- the lab's own tree -----------------------------------------------------------------------
+def test_no_import_cycle():
+    edges, _ = import_graph(ROOT)
+    assert "core.config" in edges and "dashboard.app" in edges  # the graph really was read
+    cycle = find_cycle(edges)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_layers_point_one_way():
+    _, raw = import_graph(ROOT)
+    assert layer_violations(raw) == []
+
+
+def test_no_private_framework_names():
+    _, raw = import_graph(ROOT)
+    assert private_imports(raw) == []
+    sys_path = [str(p.relative_to(ROOT)) for p in source_files(ROOT)
+                if "sys.path" in p.read_text() and p != ROOT / "dashboard" / "app.py"]
+    assert sys_path == [], "only dashboard/app.py sets up imports"
+    assert not (ROOT / "dashboard" / "pages").exists(), "pages/ switches Streamlit to legacy multipage mode"
+
+
+def test_core_stays_small_and_shadows_nothing():
+    top = sorted(p.name for p in (ROOT / "core").glob("*.py"))
+    assert len(top) <= 14, f"core/ has {len(top)} top-level modules: {top}"
+    stdlib = set(sys.stdlib_module_names)
+    shadows = [str(p.relative_to(ROOT)) for p in source_files(ROOT, ("core",))
+               if p.parent == ROOT / "core" and p.stem in stdlib]
+    assert shadows == []
+
+
+# --- the rules can fail --------------------------------------------------------------------------
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return tmp_path
+
+
+def test_a_cycle_through_a_late_import_is_caught(tmp_path):
+    root = _tree(tmp_path, {
+        "core/__init__.py": "",
+        "core/inspection.py": "def f():\n    from core.charts import inside  # late, still a cycle\n",
+        "core/charts/__init__.py": "",
+        "core/charts/inside.py": "from core.inspection import f\n",
+        "dashboard/app.py": "",
+    })
+    edges, raw = import_graph(root)
+    assert find_cycle(edges) == ["core.charts.inside", "core.inspection", "core.charts.inside"]
+    assert any("library must not import core/charts" in v for v in layer_violations(raw))
+
+
+def test_type_checking_imports_are_not_edges(tmp_path):
+    root = _tree(tmp_path, {
+        "core/__init__.py": "",
+        "core/config.py": "from core.tasks import TASKS\n",
+        "core/tasks.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from core.config import X\n",
+    })
+    edges, _ = import_graph(root)
+    assert find_cycle(edges) is None and edges["core.config"] == {"core.tasks"}
+
+
+@pytest.mark.parametrize("module,text,words", [
+    ("core/store.py", "import streamlit as st\n", "must not import streamlit"),
+    ("core/trainer.py", "from dashboard.components import x\n", "must not import streamlit or dashboard"),
+    ("core/sweep.py", "import altair as alt\n", "only core/charts imports Altair"),
+    ("core/export_lib.py", "from core.cli.args import add_config_args\n", "must not import core/charts or core/cli"),
+])
+def test_layer_rules_catch_wrong_arrows(tmp_path, module, text, words):
+    root = _tree(tmp_path, {"core/__init__.py": "", module: text})
+    _, raw = import_graph(root)
+    assert any(words in v for v in layer_violations(raw))
+
+
+def test_private_names_are_caught(tmp_path):
+    root = _tree(tmp_path, {"dashboard/x.py": "from streamlit.elements.vega_charts import _altair_globals_lock\n"
+                                              "from altair.utils._importers import vl_version_for_vl_convert\n"})
+    _, raw = import_graph(root)
+    assert len(private_imports(raw)) == 2

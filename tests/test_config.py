@@ -1,0 +1,161 @@
+"""Configuration that keeps the past and one home for each fact.
+
+- Adding a config field with a default leaves every existing configuration's hash as it was (the
+  run store keeps reusing stored runs), and validation carries such a field through instead of
+  dropping it.
+- A task is everything about it in its class: registering a throwaway task makes it appear in
+  the CLI, the dashboard's sidebar and a verdict, with no other file touched.
+- Bounds have one home: the CLI help, the widgets and the sweep read the field's rule.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import tasks
+from core.cli import main
+from core.config import (HASHED_V1, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash, rule,
+                         seq_len_range, validate)
+from core.store import RunStore
+from core.trainer import train
+from dashboard.components import controls
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+# --- hashes that keep the past --------------------------------------------------------------------
+# Hashes of configurations as main computed them before config fields carried rules (commit
+# 7db944c): a stored run is found by this hash, so it must never drift.
+PINNED = {
+    "default": "3bced9f86fc0",
+    "default, rnn alone": "39163fa0ee4a",
+    "default, lstm alone": "a40fd4f9331c",
+    "adding T=50, gru": "5f4dd9cf3ee5",
+}
+
+
+def _configs() -> dict[str, RunConfig]:
+    d = validate(RunConfig())
+    return {
+        "default": d, "default, rnn alone": d.single("rnn"), "default, lstm alone": d.single("lstm"),
+        "adding T=50, gru": d.replace(task=dataclasses.replace(d.task, name="adding", seq_len=50), models=("gru",)),
+    }
+
+
+@pytest.mark.parametrize("name", list(PINNED))
+def test_existing_hashes_are_unchanged(name):
+    assert config_hash(_configs()[name]) == PINNED[name]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfigWithWarmup(TrainConfig):
+    """TrainConfig as it would be after someone adds a field with a default."""
+
+    warmup: int = 0
+
+
+def test_a_new_field_at_its_default_keeps_the_hash_and_counts_when_set():
+    cfg = validate(RunConfig())
+    grown = cfg.replace(train=TrainConfigWithWarmup(**dataclasses.asdict(cfg.train)))
+    assert config_hash(grown) == config_hash(cfg)  # the store still finds every run
+    changed = grown.replace(train=dataclasses.replace(grown.train, warmup=100))
+    assert config_hash(changed) != config_hash(cfg)  # a real change is a new run
+    assert "warmup" not in HASHED_V1["train"]
+
+
+def test_validation_carries_a_new_field_through():
+    cfg = RunConfig(train=TrainConfigWithWarmup(warmup=7, steps="30"))  # type: ignore[arg-type]
+    out = validate(cfg)
+    assert isinstance(out.train, TrainConfigWithWarmup) and out.train.warmup == 7 and out.train.steps == 30
+
+
+def test_device_never_changes_the_hash():
+    cfg = validate(RunConfig())
+    assert config_hash(cfg.replace(train=dataclasses.replace(cfg.train, device="cpu"))) == config_hash(cfg)
+
+
+def test_single_resets_only_what_the_model_does_not_read():
+    cfg = validate(RunConfig(model=ModelConfig(forget_init="zero")))
+    assert cfg.single("rnn").model.forget_init == ModelConfig.forget_init  # the RNN has no forget gate
+    assert cfg.single("lstm").model.forget_init == "zero"
+
+
+# --- one home for each bound ------------------------------------------------------------------------
+def test_bounds_are_read_from_the_field_rule():
+    r = rule("task", "seq_len")
+    assert seq_len_range("first_token") == (r.lo, r.hi)
+    assert seq_len_range("temporal_order")[0] == tasks.TASKS["temporal_order"].min_seq_len
+    assert (controls.SEQ_MIN, controls.MAX_SEQ_LEN) == (r.ui_lo, r.hi)
+    with pytest.raises(ConfigError, match=f"seq_len must be between 2 and {r.hi:g}"):
+        validate(RunConfig(task=TaskConfig(seq_len=r.hi + 1)))
+    with pytest.raises(ConfigError, match="seq_len must be between 4 and"):
+        validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=3)))
+
+
+def test_cli_help_names_the_bounds(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    r = rule("task", "seq_len")
+    assert f"({r.lo:g}..{r.hi:g}; temporal_order needs 4, sentiment_but needs 4)" in " ".join(out.split())
+
+
+# --- a task is one class ----------------------------------------------------------------------------
+class RecallFirst(tasks.FirstToken):
+    """A throwaway task for this test: first_token under another name and goal.
+
+    Example, T=6:   B 3 0 7 7 2  ->  class B
+    """
+
+    name = "recall_first_test"
+    title = "Recall the first symbol (test task)"
+    suggested_steps = 30
+    goal = ("recall the opening symbol over {T} steps", "recalled the opening symbol over {T} steps")
+    story = "A test task of {T} steps."
+
+
+@pytest.fixture
+def throwaway_task(monkeypatch):
+    monkeypatch.setitem(tasks.TASKS, RecallFirst.name, RecallFirst)
+    yield RecallFirst
+
+
+def test_a_registered_task_reaches_the_cli_and_a_verdict(throwaway_task, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert throwaway_task.name in capsys.readouterr().out
+    code = main(["train", "--task", throwaway_task.name, "--seq-len", "5", "--steps", "3", "--hidden-size", "4",
+                 "--batch-size", "8", "--models", "rnn", "--quiet", "--no-store", "--out", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 0 and "the opening symbol over 5 steps" in out
+
+
+def test_a_registered_task_reaches_the_sidebar_and_its_verdict_card(throwaway_task):
+    at = AppTest.from_file(APP, default_timeout=180)
+    for k, v in {"task": throwaway_task.name, "seq_len": "6", "steps": "20", "hidden_size": "4",
+                 "batch_size": "8", "models": "rnn"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    task_box = at.sidebar.selectbox(key="task")
+    assert throwaway_task.name in task_box.options or throwaway_task.title in task_box.options
+    assert task_box.value == throwaway_task.name
+    at.sidebar.button(key="train").click().run()
+    while any("Training" in s.value for s in at.subheader):  # live chunks until the run ends
+        at.run()
+    assert not at.exception
+    words = " ".join(m.value for m in at.markdown)
+    assert "the opening symbol over 6 steps" in words
+
+
+def test_a_registered_task_trains_and_is_stored(throwaway_task):
+    cfg = validate(RunConfig(task=TaskConfig(name=throwaway_task.name, seq_len=5), model=ModelConfig(hidden_size=4),
+                             train=TrainConfig(steps=3, batch_size=8), models=("lstm",)))
+    result = train(cfg)
+    store = RunStore()
+    store.put_result(result)
+    found, missing = store.get_result(cfg)
+    assert not missing and "opening symbol" in found.summary()["lstm"]["verdict"]
