@@ -4,14 +4,19 @@ It reports snapshots (through `iterate`, a generator, or a callback), can be ask
 between steps and keeps what it has; it never prints and never touches a UI. A model whose loss
 turns non-finite is marked `diverged` and dropped; the others go on.
 
-Determinism: the data stream is seeded by the run seed alone, and each model's initial weights
-by (seed, kind) alone, so a model's numbers do not depend on which models train beside it.
+Determinism: each model's data stream is seeded by the run seed alone, and its initial weights
+by (seed, kind) alone, so a model's numbers do not depend on which models train beside it, nor on
+whether they train one after the other or each in its own thread.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -64,27 +69,43 @@ class Trainer:
         for snap in trainer.iterate():   # or trainer.advance(50) for a chunk of steps
             ...
         result = trainer.result()
+
+    With `parallel` (default: when there are several models and several cores) each model trains
+    in its own thread, each thread running torch with one intra-op thread: torch releases the GIL
+    in its kernels, so two small models use both cores (measured: README "Speed"). Every model
+    draws its batches from its own generator seeded with the run seed, so it sees exactly the
+    batches it would see alone, and the numbers do not depend on how it was scheduled. Threads
+    advance in chunks of at most one evaluation interval and meet between chunks, which is where
+    stop, pause and progress reports happen.
+
+    `extend(steps)` raises the step budget of a finished or paused run: it continues with the same
+    optimizer state and data stream, and gives the numbers of one run trained for that many steps.
     """
 
-    def __init__(self, cfg: RunConfig):
+    def __init__(self, cfg: RunConfig, parallel: bool | None = None):
         self.cfg, tr = cfg, cfg.train
         self.device = resolve_device(tr.device)
         self.task = make_task(cfg.task)
-        self.gen = torch.Generator().manual_seed(tr.seed)
         self.eval_x, self.eval_y = (t.to(self.device) for t in self.task.eval_batch())
         self.ckpt_steps = set(checkpoint_steps(tr.steps, tr.n_checkpoints))
         self.step = 0
+        n_models = len(cfg.models)
+        self.parallel = (n_models > 1 and (os.cpu_count() or 1) > 1) if parallel is None else parallel
         self._stop = threading.Event()
+        self._hold = threading.Event()  # interrupt(): return from the current iterate() early
         self.models: dict[str, SeqModel] = {}
         self.opts: dict[str, torch.optim.Optimizer] = {}
+        self.gens: dict[str, torch.Generator] = {}
         self.runs: dict[str, ModelRun] = {}
         self._loss_sum: dict[str, float] = {}
         self._loss_n: dict[str, int] = {}
         self._held: dict[str, int] = {}
+        self._pool: ThreadPoolExecutor | None = None
         for kind in cfg.models:
             model = build_model(kind, self.task, cfg.model, tr.seed).to(self.device)
             self.models[kind] = model
             self.opts[kind] = make_optimizer(tr.optimizer, model.parameters(), tr.lr)
+            self.gens[kind] = torch.Generator().manual_seed(tr.seed)  # the same stream for every model
             self.runs[kind] = ModelRun(kind=kind, config=cfg.single(kind), n_params=n_params(model))
             self._loss_sum[kind], self._loss_n[kind], self._held[kind] = 0.0, 0, 0
         self._pending: list[Snapshot] = []
@@ -102,8 +123,31 @@ class Trainer:
         return not self.active
 
     def stop(self) -> None:
-        """Ask the loop to end after the current step; what was done is kept."""
+        """Ask the loop to end after the current step (chunk, in parallel); what was done is kept."""
         self._stop.set()
+
+    def interrupt(self) -> None:
+        """Make the iterate() in progress return at its next step (chunk, in parallel) without
+        ending the run: a pause. iterate() trains nothing more until resume()."""
+        self._hold.set()
+
+    def resume(self) -> None:
+        self._hold.clear()
+
+    def extend(self, steps: int) -> None:
+        """Continue to `steps` in all: finished and stopped models resume (diverged ones stay so).
+        Checkpoints already kept stay; the new stretch keeps its own, evenly spaced."""
+        if steps <= self.step:
+            raise ValueError(f"steps must be more than the {self.step} already trained, got {steps}")
+        old = self.cfg.train.steps
+        self.cfg = self.cfg.replace(train=dataclasses.replace(self.cfg.train, steps=steps))
+        self.ckpt_steps |= {s for s in checkpoint_steps(steps, self.cfg.train.n_checkpoints) if s > old}
+        self._stop.clear()
+        for kind, run in self.runs.items():
+            if run.status in ("finished", "stopped"):
+                run.status = "running"
+                run.config = self.cfg.single(kind)
+                self._held[kind] = 0
 
     # --- the loop ------------------------------------------------------------------------
     def iterate(self, max_steps: int | None = None) -> Iterator[Snapshot]:
@@ -111,11 +155,21 @@ class Trainer:
         tr = self.cfg.train
         yield from self._drain()
         limit = tr.steps if max_steps is None else min(tr.steps, self.step + max_steps)
-        while self.step < limit and self.active:
-            if self._stop.is_set():
+        while self.active:
+            if self._stop.is_set():  # checked first, so stop() then advance(0) ends the run here
                 self._finish("stopped")
+                yield from self._drain()
+                return
+            if self.step >= limit or self._hold.is_set():
                 break
-            self._train_step()
+            if self.parallel and len(self.active) > 1:
+                # meet at the next evaluation (or the limit): stop and reports happen between chunks
+                to = min(limit, (self.step // tr.eval_every + 1) * tr.eval_every)
+                self._train_parallel(to)
+            else:
+                self.step += 1
+                for kind in self.active:
+                    self._pending += self._train_model(kind, self.step)
             yield from self._drain()
         if self.step >= tr.steps and self.active:
             self._finish("finished")
@@ -135,52 +189,82 @@ class Trainer:
     def result(self) -> RunResult:
         return RunResult(config=self.cfg, runs=self.runs)
 
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
     def _drain(self) -> Iterator[Snapshot]:
         while self._pending:
             yield self._pending.pop(0)
 
-    def _train_step(self) -> None:
+    def _train_parallel(self, to: int) -> None:
+        """Every active model trains steps self.step+1 .. to in its own thread; snapshots are
+        merged in the order a sequential loop gives (step, then model)."""
+        kinds = self.active
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=len(self.models), thread_name_prefix="trainer")
+        start = self.step
+
+        def chunk(kind: str) -> list[Snapshot]:
+            out: list[Snapshot] = []
+            for step in range(start + 1, to + 1):
+                if self.runs[kind].status != "running":
+                    break
+                out += self._train_model(kind, step)
+            return out
+
+        with torch_threads(1):  # one intra-op thread per model thread: one core each
+            results = list(self._pool.map(chunk, kinds))
+        order = {k: i for i, k in enumerate(self.cfg.models)}
+        merged = [s for snaps in results for s in snaps]
+        self._pending += sorted(merged, key=lambda s: (s.step, order[s.model]))
+        self.step = to
+
+    def _train_model(self, kind: str, step: int) -> list[Snapshot]:
+        """One training step of one model (and its evaluation and checkpoint when due)."""
         tr = self.cfg.train
-        x, y = self.task.sample(tr.batch_size, self.gen)
+        model, opt, run = self.models[kind], self.opts[kind], self.runs[kind]
+        x, y = self.task.sample(tr.batch_size, self.gens[kind])
         x, y = x.to(self.device), y.to(self.device)
-        self.step += 1
         max_norm = tr.clip if tr.clip > 0 else math.inf
-        for kind in self.active:
-            model, opt, run = self.models[kind], self.opts[kind], self.runs[kind]
-            t0 = time.perf_counter()
-            opt.zero_grad(set_to_none=True)
-            loss = self.task.loss(model(x), y)
-            lv = loss.item()
-            if math.isfinite(lv):
-                loss.backward()
-                gn = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm, foreach=True))
-            else:
-                gn = math.nan
-            if not (math.isfinite(lv) and math.isfinite(gn)):
-                run.steps.append({"step": self.step, "loss": lv, "grad_norm": gn, "clipped": False})
-                run.status, run.steps_run = "diverged", self.step
-                run.elapsed_s += time.perf_counter() - t0
-                continue
-            opt.step()
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = self.task.loss(model(x), y)
+        lv = loss.item()
+        if math.isfinite(lv):
+            loss.backward()
+            gn = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm, foreach=True))
+        else:
+            gn = math.nan
+        if not (math.isfinite(lv) and math.isfinite(gn)):
+            run.steps.append({"step": step, "loss": lv, "grad_norm": gn, "clipped": False})
+            run.status, run.steps_run = "diverged", step
             run.elapsed_s += time.perf_counter() - t0
-            run.steps_run = self.step
-            run.steps.append({"step": self.step, "loss": lv, "grad_norm": gn, "clipped": gn > max_norm})
-            self._loss_sum[kind] += lv
-            self._loss_n[kind] += 1
-            if self.step % tr.eval_every == 0 or self.step == tr.steps:
-                snap = self._evaluate(kind)
-                self._pending.append(snap)
-                if snap.reached and tr.patience:
-                    self._held[kind] += 1
-                    if self._held[kind] >= tr.patience:
-                        run.status = "finished"
-                elif tr.patience:
-                    self._held[kind] = 0
-            if self.step in self.ckpt_steps or run.status != "running":
-                self._checkpoint(kind)
+            return []
+        opt.step()
+        run.elapsed_s += time.perf_counter() - t0
+        run.steps_run = step
+        run.steps.append({"step": step, "loss": lv, "grad_norm": gn, "clipped": gn > max_norm})
+        self._loss_sum[kind] += lv
+        self._loss_n[kind] += 1
+        out = []
+        if step % tr.eval_every == 0 or step == tr.steps:
+            snap = self._evaluate(kind, step=step)
+            out.append(snap)
+            if snap.reached and tr.patience:
+                self._held[kind] += 1
+                if self._held[kind] >= tr.patience:
+                    run.status = "finished"
+            elif tr.patience:
+                self._held[kind] = 0
+        if step in self.ckpt_steps or run.status != "running":
+            self._checkpoint(kind, step)
+        return out
 
     @torch.no_grad()
-    def _evaluate(self, kind: str, first: bool = False) -> Snapshot:
+    def _evaluate(self, kind: str, first: bool = False, step: int | None = None) -> Snapshot:
+        step = self.step if step is None else step
         model, run = self.models[kind], self.runs[kind]
         t0 = time.perf_counter()
         model.eval()
@@ -195,18 +279,19 @@ class Trainer:
         gn = run.steps[-1]["grad_norm"] if run.steps else math.nan
         reached = self.task.reached(metric)
         if reached and run.steps_to_target is None and not first:
-            run.steps_to_target, run.seconds_to_target = self.step, round(run.elapsed_s, 3)
-        row = {"step": self.step, "loss": loss, "eval_loss": eval_loss, "metric": metric,
+            run.steps_to_target, run.seconds_to_target = step, round(run.elapsed_s, 3)
+        row = {"step": step, "loss": loss, "eval_loss": eval_loss, "metric": metric,
                "grad_norm": gn, "elapsed_s": round(run.elapsed_s, 4)}
         run.evals.append(row)
         return Snapshot(model=kind, reached=reached, **row)
 
-    def _checkpoint(self, kind: str) -> None:
+    def _checkpoint(self, kind: str, step: int | None = None) -> None:
+        step = self.step if step is None else step
         run, model = self.runs[kind], self.models[kind]
-        if self.step in run.checkpoints:
+        if step in run.checkpoints:
             return
         # weights only (~0.1 ms); probes are computed from them when asked (probes.grad_frame)
-        run.checkpoints[self.step] = state_arrays(model)
+        run.checkpoints[step] = state_arrays(model)
 
     def _finish(self, status: str) -> None:
         for kind in self.active:
@@ -215,6 +300,20 @@ class Trainer:
                 self._pending.append(self._evaluate(kind))
             run.status = status
             self._checkpoint(kind)
+        self.close()
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count is per process: set it for a while, then put it back."""
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def train(cfg: RunConfig, callback: Callable[[Snapshot], object] | None = None) -> RunResult:

@@ -25,4 +25,9 @@ nav = st.navigation([
     st.Page(VIEWS / "inside.py", title="Inside the LSTM", icon=":material/biotech:", url_path="inside"),
     st.Page(VIEWS / "sweep.py", title="Sweep sequence length", icon=":material/show_chart:", url_path="sweep"),
 ])
+if nav.url_path != "train":  # elsewhere, the session's training run goes on and shows in the sidebar
+    from dashboard.components.training import sidebar_status
+
+    with st.sidebar:
+        sidebar_status()
 nav.run()

@@ -2,6 +2,7 @@
 reuse of known runs, per-session isolation. Configs are tiny (T=8, 30 steps, hidden 8)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash, validate
+from core import jobs
 from core.store import RunStore
 from core.trainer import Trainer, train
 from dashboard.components import controls, explainer, training
@@ -43,7 +45,32 @@ def app(**params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in params.items():
         at.query_params[k] = v
-    return at.run()
+    return settle(at.run())
+
+
+def job_of(at: AppTest):
+    try:
+        return at.session_state[training.JOB]
+    except KeyError:
+        return None
+
+
+def settle(at: AppTest, until=lambda j: j.ended, timeout: float = TIMEOUT) -> AppTest:
+    """Rerun the page (as its polling fragment would) until the session's job satisfies `until`
+    (default: it has ended and the page has taken its result), or there is no job."""
+    deadline = time.monotonic() + timeout
+    while (j := job_of(at)) is not None and time.monotonic() < deadline:
+        if until(j) and j.ended is False:
+            return at
+        time.sleep(0.1)
+        at.run()
+    assert job_of(at) is None or until(job_of(at)), "the job did not get there in time"
+    return at
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    return settle(at)
 
 
 def chart_data(at: AppTest) -> pd.DataFrame:
@@ -114,7 +141,7 @@ def test_starts_and_every_control_has_its_key():
 
 def test_train_a_tiny_config_shows_curves_for_every_model_and_verdicts():
     at = app(**TINY, models="rnn,lstm,gru")
-    at.button(key="train").click().run()
+    click(at, "train")
     assert not at.exception
     data = chart_data(at)
     assert set(data["model"]) == {"rnn", "lstm", "gru"}
@@ -192,10 +219,23 @@ def test_default_experiment_trains_on_first_open(tiny_default):
     assert "These are the lab's defaults." in at.caption[0].value
 
 
+def _count_jobs(monkeypatch) -> list[tuple[str, ...]]:
+    """Record the models every new training job trains."""
+    built: list[tuple[str, ...]] = []
+    real = training.TrainJob
+
+    def counting(cfg, **kw):
+        j = real(cfg, **kw)
+        built.append(j.to_train)
+        return j
+
+    monkeypatch.setattr(training, "TrainJob", counting)
+    return built
+
+
 def test_default_experiment_from_the_store_shows_at_once(tiny_default, monkeypatch):
     RunStore().put_result(train(tiny_default))
-    built = []
-    monkeypatch.setattr(training, "Trainer", lambda cfg: built.append(cfg) or Trainer(cfg))
+    built = _count_jobs(monkeypatch)
     at = app()
     assert not at.exception and built == []
     assert "Loaded from the run store" in texts(at)
@@ -203,10 +243,9 @@ def test_default_experiment_from_the_store_shows_at_once(tiny_default, monkeypat
 
 
 def test_returning_to_a_trained_config_does_not_train_again(monkeypatch):
-    built = []
-    monkeypatch.setattr(training, "Trainer", lambda cfg: built.append(cfg.models) or Trainer(cfg))
+    built = _count_jobs(monkeypatch)
     at = app(**TINY)
-    at.button(key="train").click().run()
+    click(at, "train")
     assert built == [("rnn", "lstm")]
     at.slider(key="seq_len").set_value(9).run()
     assert "Not trained yet" in at.info[0].value and not at.get("vega_lite_chart")
@@ -216,7 +255,7 @@ def test_returning_to_a_trained_config_does_not_train_again(monkeypatch):
     # a model already in the store is reused, only the new one trains
     at.multiselect(key="models").set_value(["rnn", "lstm", "gru"]).run()
     assert "Already in the run store, so not trained again: Vanilla RNN, LSTM" in texts(at)
-    at.button(key="train").click().run()
+    click(at, "train")
     assert built[-1] == ("gru",)
     assert set(chart_data(at)["model"]) == {"rnn", "lstm", "gru"}
 
@@ -224,10 +263,10 @@ def test_returning_to_a_trained_config_does_not_train_again(monkeypatch):
 def test_two_sessions_do_not_see_each_others_runs():
     a = app(**TINY, seed="0")
     b = app(**TINY, seed="1")
-    a.button(key="train").click().run()
+    click(a, "train")
     b.run()
     assert "Not trained yet" in b.info[0].value  # a's run is not b's config, and b sees none of a's state
-    b.button(key="train").click().run()
+    click(b, "train")
     a.run()
     assert a.session_state["lab_current_result"].config.train.seed == 0
     assert b.session_state["lab_current_result"].config.train.seed == 1
@@ -238,18 +277,59 @@ def test_two_sessions_do_not_see_each_others_runs():
 def test_a_stopped_run_keeps_what_was_trained():
     at = app(**{**TINY, "steps": "1000"})
     cfg = controls.from_query({**TINY, "steps": "1000"})[0]
-    job = training.Job(cfg=cfg, trainer=Trainer(cfg))
-    job.trainer.advance(10)
-    job.trainer.stop()  # what the Stop button's callback does
-    at.session_state[training.JOB] = job
-    at.run()
+    at.button(key="train").click().run()
+    settle(at, until=lambda j: j.step >= 10)
+    assert not at.button(key="stop").disabled and at.button(key="train").disabled
+    click(at, "stop")
     assert not at.exception
-    assert "Stopped at step 10 of 1,000" in texts(at)
+    page = texts(at)
+    assert "Stopped at step" in page and "of 1,000" in page
+    stopped_at = int(page.split("Stopped at step ")[1].split(" ")[0].replace(",", ""))
+    assert 10 <= stopped_at < 1000
     data = chart_data(at)
-    assert data["step"].max() == 10 and set(data["model"]) == {"rnn", "lstm"}
+    assert data["step"].max() == stopped_at and set(data["model"]) == {"rnn", "lstm"}
     assert any("stopped early" in m.value for m in at.markdown)
     assert RunStore().get_result(cfg)[1] == ["rnn", "lstm"]  # an incomplete run is not stored
     assert at.session_state[training.RESULTS][config_hash(cfg)].stopped
+
+
+def test_pause_step_play_and_continue():
+    """TensorFlow Playground's controls: pause keeps the run, Step trains one evaluation interval,
+    Play goes on, Continue trains a finished run further with the same numbers as one long run."""
+    at = app(**{**TINY, "steps": "400"})
+    at.button(key="step").click().run()
+    settle(at, until=lambda j: j.state == jobs.PAUSED)
+    assert job_of(at).step == 25 and at.button(key="pause").label == "Play"
+    at.button(key="step").click().run()
+    settle(at, until=lambda j: j.state == jobs.PAUSED and j.step == 50)
+    at.button(key="pause").click().run()  # Play
+    settle(at, until=lambda j: j.step > 50)
+    at.button(key="pause").click().run()  # Pause
+    settle(at, until=lambda j: j.state == jobs.PAUSED)
+    paused_at = job_of(at).step
+    assert 50 < paused_at < 400 and paused_at % 25 == 0 and "Paused" in at.subheader[0].value
+    at.button(key="pause").click().run()  # Play to the end
+    settle(at)
+    assert "Trained just now: 400 steps" in texts(at)
+    assert not at.button(key="continue").disabled
+    at.number_input(key="more_steps").set_value(100).run()
+    click(at, "continue")
+    assert "Trained just now: 500 steps" in texts(at) and at.number_input(key="steps").value == 500
+    long = train(controls.from_query({**TINY, "steps": "500"})[0])
+    shown = at.session_state["lab_current_result"]
+    for k in ("rnn", "lstm"):
+        assert [e["metric"] for e in shown.runs[k].evals] == [e["metric"] for e in long.runs[k].evals]
+
+
+def test_reset_goes_back_to_the_same_start():
+    at = app(**TINY)
+    click(at, "train")
+    first = at.session_state["lab_current_result"].runs["lstm"].evals[0]
+    at.button(key="reset").click().run()
+    settle(at, until=lambda j: j.state == jobs.PAUSED)
+    j = job_of(at)
+    assert j.step == 0 and j.result().runs["lstm"].evals[0]["metric"] == first["metric"]
+    assert [e["step"] for e in j.result().runs["lstm"].evals] == [0]
 
 
 def test_an_unusable_run_store_does_not_stop_the_lab(tmp_path, monkeypatch):
@@ -257,27 +337,27 @@ def test_an_unusable_run_store_does_not_stop_the_lab(tmp_path, monkeypatch):
     blocker.write_text("x")
     monkeypatch.setenv("LAB_DATA_DIR", str(blocker))
     at = app(**TINY)
-    at.button(key="train").click().run()
+    click(at, "train")
     assert not at.exception
     assert any("run store" in e.value for e in at.error)
     assert "Trained just now" in texts(at) and chart_data(at)["step"].max() == 30
 
 
 def test_a_failure_during_training_is_a_message_not_a_traceback(monkeypatch):
+    real = Trainer._train_model
+
+    def broken(self, kind, step):
+        if step > 5:
+            raise RuntimeError("not enough memory")
+        return real(self, kind, step)
+
+    monkeypatch.setattr(Trainer, "_train_model", broken)
     at = app(**TINY)
     cfg = controls.from_query(TINY)[0]
-    job = training.Job(cfg=cfg, trainer=Trainer(cfg))
-    job.trainer.advance(5)
-
-    def broken(n=None):
-        raise RuntimeError("not enough memory")
-
-    monkeypatch.setattr(job.trainer, "advance", broken)
-    at.session_state[training.JOB] = job
-    at.run()
+    click(at, "train")
     assert not at.exception
-    assert any("Training failed at step 5" in e.value and "not enough memory" in e.value for e in at.error)
-    assert "Stopped at step 5 of 30" in texts(at)
+    assert any("Training failed at step" in e.value and "not enough memory" in e.value for e in at.error)
+    assert "Stopped at step" in texts(at)
     assert chart_data(at)["step"].max() <= 5  # the evaluations made before the failure are kept
     assert RunStore().get_result(cfg)[1] == ["rnn", "lstm"]  # nothing incomplete is stored
 
@@ -285,10 +365,26 @@ def test_a_failure_during_training_is_a_message_not_a_traceback(monkeypatch):
 @pytest.mark.parametrize("task", ["adding", "temporal_order", "sentiment_but"])
 def test_every_task_trains_and_reads_in_its_own_metric(task):
     at = app(**TINY, task=task)
-    at.button(key="train").click().run()
+    click(at, "train")
     assert not at.exception
     assert set(chart_data(at)["model"]) == {"rnn", "lstm"}
     metric = "mse" if task == "adding" else "accuracy"
     assert [m.label for m in at.metric] == [f"final {metric}"] * 2
     if task == "adding":
         assert all(m.value.startswith("MSE ") for m in at.metric)
+
+
+def test_training_goes_on_while_another_page_is_open():
+    at = app(**{**TINY, "steps": "300"})
+    at.button(key="train").click().run()
+    settle(at, until=lambda j: j.step >= 25)
+    at.switch_page("views/gradients.py").run()
+    assert not at.exception
+    before = job_of(at).step
+    status = [p for p in at.get("progress")]
+    assert status and "step" in status[0].proto.text  # the sidebar shows the run as it learns
+    settle(at, until=lambda j: j.step > before)  # it trained on while this page was open
+    settle(at)  # to the end: the page then inspects the finished run
+    assert not at.exception and job_of(at) is None
+    assert at.session_state["lab_current_result"].runs["lstm"].steps_run == 300
+    assert at.get("vega_lite_chart")  # the gradients page draws the run that just finished

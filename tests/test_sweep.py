@@ -116,7 +116,8 @@ def test_stop_keeps_finished_runs_and_the_next_sweep_resumes(tmp_path):
     result = run_sweep(sweep, store, on_progress=on_progress, stop=stop)
     assert result.stopped and result.trained == 1 and len(store) == 1
     assert list(result.table.status) == ["finished"]
-    assert seen[0].index == 1 and seen[0].total == 4 and "run 1 of 4 · T=8 · Vanilla RNN · seed 0" in seen[0].message
+    # longest runs first (T=10 before T=8), so a pool's last runs are short ones
+    assert seen[0].index == 1 and seen[0].total == 4 and "run 1 of 4 · T=10 · Vanilla RNN · seed 0" in seen[0].message
     fractions = [p.fraction for p in seen]
     assert fractions == sorted(fractions) and 0 < fractions[-1] <= 0.5
     assert any(p.eta_s is not None for p in seen)
@@ -168,6 +169,19 @@ def test_sweep_folder_round_trip(tmp_path):
         make_sweep(BASE, "8", "0.5")
 
 
+def finish_sweep(at: AppTest, timeout: float = 120) -> None:
+    """Rerun the page (as its polling fragment would) until the session's sweep job has ended."""
+    import time
+
+    from dashboard.components import sweep_run
+
+    deadline = time.monotonic() + timeout
+    while sweep_run.JOB in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert sweep_run.JOB not in at.session_state
+
+
 def test_sweep_page_trains_a_tiny_grid_and_then_reuses_it():
     at = AppTest.from_file(str(ROOT / "dashboard" / "views" / "sweep.py"), default_timeout=120)
     at.run()
@@ -176,13 +190,19 @@ def test_sweep_page_trains_a_tiny_grid_and_then_reuses_it():
     at.text_input(key="sweep-seeds").input("0")
     at.number_input(key="sweep-steps").set_value(20)
     at.number_input(key="sweep-hidden").set_value(8)
+    assert "No sweep yet" in at.info[0].value and "at most about" in at.info[0].value  # default grid, estimated
     at.button(key="sweep-start").click().run()
     assert not at.exception
+    finish_sweep(at)
     assert "4 runs: 0 reused from the run store, 4 trained" in at.success[0].value
     assert len(at.get("vega_lite_chart")) == 3 and len(at.dataframe) == 1
     assert "Report (HTML)" in [b.label for b in at.get("download_button")]
     at.button(key="sweep-start").click().run()
+    finish_sweep(at)
     assert "4 runs: 4 reused from the run store, 0 trained" in at.success[0].value
+    fresh = AppTest.from_file(str(ROOT / "dashboard" / "views" / "sweep.py"), default_timeout=120).run()
+    assert "most recent sweep" in " ".join(c.value for c in fresh.caption)  # a new session sees it at once
+    assert len(fresh.get("vega_lite_chart")) == 3
     at.text_input(key="sweep-lengths").input("8,nope")
     at.button(key="sweep-start").click().run()
     assert not at.exception and "lengths must be whole numbers" in at.error[0].value

@@ -102,3 +102,43 @@ def test_forget_init_changes_only_the_lstm_run():
     # and the RNN really is the same run: identical numbers under either config
     ra, rb = train(a.replace(models=("rnn",))), train(b.replace(models=("rnn",)))
     assert [e["metric"] for e in ra.runs["rnn"].evals] == [e["metric"] for e in rb.runs["rnn"].evals]
+
+
+def _numbers(result):
+    """Everything a run computed except wall-clock seconds."""
+    m = result.metrics_frame().drop(columns="elapsed_s")
+    s = result.steps_frame()
+    return m, s
+
+
+@pytest.mark.parametrize("models", [("rnn", "lstm"), ("rnn", "lstm", "gru")])
+def test_parallel_threads_give_the_numbers_of_one_after_the_other(models):
+    import torch
+
+    from core.trainer import torch_threads
+
+    c = cfg(steps=45, models=models)  # 45: the last chunk is shorter than an evaluation interval
+    with torch_threads(1):  # the same intra-op threads as each parallel model thread gets
+        seq = Trainer(c, parallel=False).run()
+    par = Trainer(c, parallel=True).run()
+    for a, b in zip(_numbers(seq), _numbers(par)):
+        assert a.equals(b)
+    for kind in models:  # and the kept weights are bit-identical too
+        for step, w in seq.runs[kind].checkpoints.items():
+            assert all(torch.equal(torch.from_numpy(w[k]), torch.from_numpy(par.runs[kind].checkpoints[step][k]))
+                       for k in w)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_continued_run_equals_one_long_run(parallel):
+    t = Trainer(cfg(steps=30), parallel=parallel)
+    t.advance()
+    assert t.done and {r.status for r in t.runs.values()} == {"finished"}
+    t.extend(60)
+    t.advance()
+    whole = Trainer(cfg(steps=60), parallel=parallel).run()
+    for a, b in zip(_numbers(t.result()), _numbers(whole)):
+        assert a.equals(b)
+    assert {r.status for r in t.runs.values()} == {"finished"} and t.step == 60
+    with pytest.raises(ValueError, match="more than the 60 already trained"):
+        t.extend(60)

@@ -41,8 +41,9 @@ def add_parser(sub) -> None:
     p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)),
                    help="comma-separated seeds (default: %(default)s)")
     p.add_argument("--out", default="runs/sweep", help="folder to write (default: runs/sweep)")
-    p.add_argument("--executor", default="inprocess", choices=EXECUTORS,
-                   help="where runs train: inprocess (one at a time, default), process (a pool), ray")
+    p.add_argument("--executor", default="auto", choices=EXECUTORS,
+                   help="where runs train: auto (default: a process pool, one worker per core), inprocess "
+                        "(one at a time), process (a pool of --workers), ray")
     p.add_argument("--workers", type=int, default=0, help="process pool size (default: one per core)")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads per run (default: $LAB_TORCH_THREADS or 1)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import streamlit as st
@@ -173,10 +174,26 @@ def _task_changed() -> None:
         st.session_state["steps"] = suggested_steps(st.session_state["task"])
 
 
-def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
-            on_stop: Callable[[], None]) -> RunConfig | None:
+@dataclass
+class Actions:
+    """What the run buttons do (the training component's functions) and the state they follow."""
+
+    train: Callable[[RunConfig], None]
+    stop: Callable[[], None]
+    step: Callable[[RunConfig], None] | None = None
+    pause: Callable[[], None] | None = None  # pauses a running run, plays a paused one
+    reset: Callable[[RunConfig], None] | None = None
+    more: Callable[[int], None] | None = None  # continue the run on screen for N more steps
+    paused: bool = False
+    can_continue: bool = False
+
+
+def sidebar(busy: bool, on_train: Callable[[RunConfig], None] | None = None,
+            on_stop: Callable[[], None] | None = None, actions: Actions | None = None) -> RunConfig | None:
     """Draw the controls; return the validated config (None if the widgets describe none).
-    `busy`: a run is training, so every input that would change it is disabled."""
+    `busy`: a run is queued, training or paused, so every input that would change it is disabled.
+    The buttons: Train and Stop always; Pause / Play, Step, Reset and Continue when `actions` has them."""
+    actions = actions or Actions(train=on_train or (lambda cfg: None), stop=on_stop or (lambda: None))
     init()
     d = values_of(DEFAULT)
     # persist_state="session": values survive a visit to another page of the lab
@@ -217,17 +234,40 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None],
     st.session_state[_TASK_SHOWN] = st.session_state["task"]
     cfg, why = current()
 
-    def train() -> None:  # a callback runs before the next script run draws anything, so that
-        now, _ = current()  # run draws the controls disabled
-        clear_link_problems()
-        if now is not None:
-            on_train(now)
+    def with_config(fn: Callable[[RunConfig], None]) -> Callable[[], None]:
+        def call() -> None:  # a callback runs before the next script run draws anything, so that
+            now, _ = current()  # run draws the controls disabled
+            clear_link_problems()
+            if now is not None:
+                fn(now)
+        return call
 
     b1, b2 = sb.columns(2)
-    b1.button("Train", key="train", type="primary", on_click=train, disabled=busy or cfg is None,
-              width="stretch", help="Train the chosen models side by side on the same batches.")
-    b2.button("Stop", key="stop", on_click=on_stop, disabled=not busy, width="stretch",
-              help="End training now and keep everything trained so far.")
+    b1.button("Train", key="train", type="primary", on_click=with_config(actions.train),
+              disabled=busy or cfg is None, width="stretch", icon=":material/play_arrow:",
+              help="Train the chosen models side by side on the same batches, to the last step.")
+    b2.button("Stop", key="stop", on_click=actions.stop, disabled=not busy, width="stretch",
+              icon=":material/stop:", help="End training now and keep everything trained so far.")
+    if actions.pause is not None and actions.step is not None and actions.reset is not None:
+        b3, b4, b5 = sb.columns(3)
+        b3.button("Play" if actions.paused else "Pause", key="pause", on_click=actions.pause, disabled=not busy,
+                  width="stretch", help="Pause the run (it keeps everything) or play it on from where it is.")
+        b4.button("Step", key="step", on_click=with_config(actions.step), width="stretch",
+                  disabled=cfg is None or (busy and not actions.paused),
+                  help="Train one evaluation interval "
+                       f"({cfg.train.eval_every if cfg else DEFAULT.train.eval_every} steps), then pause.")
+        b5.button("Reset", key="reset", on_click=with_config(actions.reset), disabled=cfg is None, width="stretch",
+                  help="Back to the same initial weights, paused at step 0: press Play or Step.")
+    if actions.more is not None:
+        c3, c4 = sb.columns([3, 2], vertical_alignment="bottom")
+        more = c3.number_input("More steps", 1, int(rule("train", "steps").hi), value=DEFAULT.train.steps,
+                               step=100, key="more_steps",
+                               help="How many steps Continue trains on top of the run on screen.")
+        c4.button("Continue", key="continue", on_click=lambda: actions.more(int(more)),
+                  disabled=not actions.can_continue, width="stretch",
+                  help="Train the run on screen further, with its optimizer state and data stream kept: "
+                       "the numbers are those of one run trained for all the steps. Needs a run trained "
+                       "(or paused) in this session.")
     if why:
         sb.warning(f"Cannot train this: {why}.")
     if cfg is not None:

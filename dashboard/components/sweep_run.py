@@ -1,58 +1,148 @@
-"""Run a sweep on the page with a progress bar and a Stop, and show its charts and table.
+"""The sweep on the page: a background job with a progress bar and a Stop, charts that fill in as
+runs finish, and the table.
 
-The sweep runs in this script run, in-process, one run at a time. Every finished run is written
-to the run store at once, so Stop (which reruns the page and so interrupts the sweep at its next
-progress update) keeps all finished runs: the page then redraws the grid from the store, and
-starting the same sweep again reuses them. The active sweep is kept per browser session.
+A sweep is a `core.jobs.SweepJob` on the server's job queue: its runs train in a pool of worker
+processes (one per core) outside the page's script runs, each finished run is written to the run
+store at once, and the page polls the job in a fragment. Stop keeps every finished run; starting
+the same sweep again reuses them. On a first open the page shows the most recent sweep of the run
+store, or, with an empty store, the default grid with an estimate of its duration.
 """
 from __future__ import annotations
+
+import dataclasses
+import os
 
 import streamlit as st
 
 from core.charts.sweep import sweep_charts
+from core.config import RunConfig
+from core.executors import make_executor
+from core.jobs import QueueFull, SweepJob, default_queue
 from core.store import RunStore
-from core.sweep import SweepConfig, SweepResult, aggregate, run_sweep, sweep_from_store
+from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepConfig, aggregate,
+                        estimate_seconds, last_sweep, make_sweep, sweep_from_store)
 from dashboard.components.chart import show_chart
 
 ACTIVE = "sweep-active"  # the SweepConfig on screen
-LAST = "sweep-last"  # what the last complete run of it said (reused / trained counts)
+JOB = "sweep-job"  # the session's sweep job, while it runs
+LAST = "sweep-last"  # what the last run of it said (reused / trained counts)
+POLL_S = 1.0
 
 
-def run_live(sweep: SweepConfig, store: RunStore) -> SweepResult:
+def start(sweep: SweepConfig, store: RunStore) -> None:
     st.session_state[ACTIVE] = sweep
     st.session_state.pop(LAST, None)
-    st.button("Stop (keeps finished runs)", key="sweep-stop")
-    bar = st.progress(0.0, text=f"{len(sweep.jobs())} runs: looking in the run store...")
-    result = run_sweep(sweep, store, on_progress=lambda p: bar.progress(p.fraction, text=p.message))
-    bar.empty()
-    st.session_state[LAST] = (f"{len(result.table)} runs: {result.reused} reused from the run store, "
-                              f"{result.trained} trained in {result.wall_s:.0f} s"
-                              + (f", {result.failed} failed: {result.errors[0]}" if result.failed else ""))
-    return result
+    job = SweepJob(sweep, store, executor_factory=lambda: make_executor("auto"),
+                   owner=st.session_state.setdefault("lab_session_owner", os.urandom(8).hex()))
+    try:
+        default_queue().submit(job)
+    except QueueFull as e:
+        st.error(f"Not started: {e}.")
+        return
+    st.session_state[JOB] = job
 
 
-def show_results(store: RunStore) -> None:
+def stop() -> None:
+    job = st.session_state.get(JOB)
+    if job is not None:
+        job.stop()
+
+
+def busy() -> bool:
+    job = st.session_state.get(JOB)
+    return job is not None and not job.ended
+
+
+def show(store: RunStore) -> None:
+    """The sweep on screen: the running one (polled), else the last one this session or the store
+    knows, else the default grid with its estimated duration."""
+    if st.session_state.get(JOB) is not None:
+        live(store)
+        return
     sweep: SweepConfig | None = st.session_state.get(ACTIVE)
     if sweep is None:
-        st.info("Choose the grid above and press **Start sweep**. Runs already in the run store are "
-                "shown at once, not trained again.")
+        sweep = last_sweep(store)
+        if sweep is not None:
+            st.session_state[ACTIVE] = sweep
+            st.caption("The most recent sweep of the run store (its finished runs); change the grid above and "
+                       "press **Start sweep** to run another.")
+    if sweep is None:
+        workers = os.cpu_count() or 1
+        st.info("No sweep yet. The form above holds the default grid: first token at T = "
+                f"{', '.join(map(str, DEFAULT_LENGTHS))}, vanilla RNN and LSTM, seeds "
+                f"{', '.join(map(str, DEFAULT_SEEDS))}. Press **Start sweep** to run it: it takes at most about "
+                f"{_minutes(estimate_seconds(_default_sweep(), workers, store))} on this machine's {workers} "
+                "cores (runs that reach the target stop early). The chart fills in as runs finish.")
         return
     table = sweep_from_store(sweep, store)
     n = len(sweep.jobs())
     if LAST in st.session_state:
         st.success(st.session_state[LAST])
-    else:
-        st.warning(f"Stopped: {len(table)} of {n} runs finished and are kept in the run store; start the "
-                   "same sweep again to train the rest.")
+    elif len(table) < n:
+        st.warning(f"{len(table)} of {n} runs of this grid are in the run store; start the same sweep again to "
+                   "train the rest.")
+    _charts_and_table(table, "sweep")
+
+
+@st.fragment(run_every=POLL_S)
+def live(store: RunStore) -> None:
+    job: SweepJob | None = st.session_state.get(JOB)
+    if job is None:
+        return
+    if job.ended:
+        _finish(job)
+        st.rerun()
+    n = len(job.sweep.jobs())
+    if job.state == "queued" and (ahead := default_queue().ahead(job)):
+        st.info(f"Queued: {ahead} job{'s' if ahead > 1 else ''} ahead; the sweep starts by itself.")
+        return
+    p = job.progress
+    rows = job.rows()
+    frac = p.fraction if p is not None else len(rows) / max(n, 1)
+    text = p.message if p is not None else f"{n} runs: looking in the run store..."
+    st.progress(min(frac, 1.0), text=text)
+    st.caption(f"{len(rows)} of {n} runs done; the charts fill in as runs finish (longest runs first, one "
+               "per core). Finished runs are saved at once: Stop keeps them.")
+    if not rows.empty:
+        _charts_and_table(rows, "sweep-live", downloads=False)
+
+
+def _finish(job: SweepJob) -> None:
+    r = job.result
+    if job.error:
+        st.session_state[LAST] = job.error
+    elif r is not None:
+        st.session_state[LAST] = (f"{len(r.table)} runs: {r.reused} reused from the run store, {r.trained} trained "
+                                  f"in {r.wall_s:.0f} s" + (f", {r.failed} failed: {r.errors[0]}" if r.failed else "")
+                                  + (" - stopped; finished runs are kept" if r.stopped else ""))
+    st.session_state.pop(JOB, None)
+    default_queue().forget(job)
+
+
+def _charts_and_table(table, key: str, downloads: bool = True) -> None:
     if table.empty:
         return
     for item in sweep_charts(table):
-        show_chart(item, key=f"sweep-{item.name}")
+        show_chart(item, key=f"{key}-{item.name}", downloads=downloads)
     agg = aggregate(table)
+    if agg.empty:
+        return
     compact = agg[["name", "seq_len", "seeds", "metric_mean", "metric_min", "metric_max", "reached",
                    "steps_mean", "wall_mean"]].rename(columns={
         "name": "model", "seq_len": "T", "metric_mean": "mean", "metric_min": "min", "metric_max": "max",
         "reached": "seeds at target", "steps_mean": "steps to target", "wall_mean": "s per run"})
-    st.dataframe(compact, hide_index=True, key="sweep-table")
-    st.download_button("Download sweep.csv", table.to_csv(index=False), "sweep.csv", "text/csv",
-                       on_click="ignore", key="sweep-download")
+    st.dataframe(compact, hide_index=True, key=f"{key}-table")
+    if downloads:
+        st.download_button("Download sweep.csv", table.to_csv(index=False), "sweep.csv", "text/csv",
+                           on_click="ignore", key=f"{key}-download")
+
+
+def _default_sweep() -> SweepConfig:
+    """The grid the form offers before anyone changes it."""
+    base = RunConfig()
+    base = base.replace(train=dataclasses.replace(base.train, steps=DEFAULT_STEPS, patience=DEFAULT_PATIENCE))
+    return make_sweep(base, DEFAULT_LENGTHS, DEFAULT_SEEDS)
+
+
+def _minutes(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} minutes"

@@ -1,80 +1,45 @@
-"""The live training widget: train the chosen models side by side, redraw as they learn, stop on
-request, and show one verdict card per model at the end.
+"""The live training widget: train the chosen models side by side as a background job, redraw
+as they learn, play / pause / step / continue / reset / stop, and one verdict card per model.
 
-How it survives Streamlit's reruns: the `Job` (a core Trainer plus the models taken from the run
-store) lives in this browser session's st.session_state, and the page trains it in short chunks
-(about CHUNK_S seconds each), redrawing after each. Any rerun (the Stop button, a visit to another
-page) interrupts the script at its next st.* call, which is always between two chunks, so nothing
-is half-done; the next run of the page simply carries on from the Trainer's current step. The
-Stop button's callback asks the Trainer to stop, so the next chunk ends the run and keeps
-everything trained so far.
+The run is a `core.jobs.TrainJob` on the server's job queue (`core.jobs.default_queue()`): it trains
+on the queue's worker thread, outside this page's script runs, so it carries on while the user
+looks at another page, and a rerun (a click, a widget change) never interrupts it. The session
+keeps a reference to its own job (JOB); pages poll it in a fragment that redraws every POLL_S
+seconds and reruns the whole page when the job pauses or ends. With several sessions training at
+once, jobs wait their turn on the queue and the page says how many are ahead.
 
 Finished runs are kept per session (RESULTS, most recent MAX_KEPT) and complete ones in the run
-store on disk, so going back to a configuration shows it at once. A model already in the store is
-not retrained: a model's numbers depend only on (config, seed, kind).
+store on disk (the job writes them before it reports itself done), so going back to a
+configuration shows it at once. A model already in the store is not retrained: a model's numbers
+depend only on (config, seed, kind).
 """
 from __future__ import annotations
 
 import logging
-import os
-import time
+import uuid
 from collections import OrderedDict
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
 
 import streamlit as st
-import torch
 
 from core.charts import ChartItem, color_of, learning_curves, run_charts
 from core.config import RunConfig, config_hash
+from core.jobs import ENDED, PAUSED, QUEUED, QueueFull, TrainJob, default_queue
 from core.models import MODEL_NAMES
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
-from core.tasks import make_task
-from core.trainer import Trainer
 from dashboard.components.chart import show_chart
 from dashboard.components.session import set_current_result
 
-JOB = "lab_train_job"
+JOB = "lab_train_job"  # the session's job on screen (running, queued or paused)
+LAST = "lab_train_last_job"  # the session's last ended job: it can be continued for more steps
 RESULTS = "lab_train_results"
 AUTO = "lab_train_autostart_done"
 NOTES = "lab_train_notes"  # one-line problems to show on the next run (e.g. the store is unreadable)
-CHUNK_S = 0.4  # seconds of training between two progress updates: Stop answers within about this long
-REDRAW_S = 1.0  # at most one chart redraw a second: building and sending one costs ~0.1-0.2 s here
+OWNER = "lab_session_owner"  # this browser session's id on the job queue
+POLL_S = 1.0  # how often a page with a job in progress redraws it (a redraw costs ~0.1 s of CPU here)
 MAX_KEPT = 12  # finished runs kept in a session (each holds ~11 weight checkpoints per model)
-# Torch threads while the dashboard trains. These small RNNs are bound by per-time-step overhead,
-# so a second thread buys little, and when the 2 cores are shared (other sessions, other programs)
-# OpenMP's spinning threads made a step ~30x slower here (43 ms vs 1.4 s at the default config).
-TORCH_THREADS = int(os.environ.get("LAB_TORCH_THREADS", "1"))
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def _threads() -> Iterator[None]:
-    """torch's thread count is per process: set it for a chunk of training, then put it back."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, TORCH_THREADS))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@dataclass
-class Job:
-    """A run in progress: `trainer` trains the models not found in the store, `reused` holds
-    the ones that were."""
-
-    cfg: RunConfig
-    trainer: Trainer
-    reused: dict[str, ModelRun] = field(default_factory=dict)
-    wall_s: float = 0.0  # time spent training in this session (pauses while on another page)
-    chunk: int = 5  # steps per chunk, adapted to CHUNK_S after each
-
-    def result(self) -> RunResult:
-        runs = {k: self.reused[k] if k in self.reused else self.trainer.runs[k] for k in self.cfg.models}
-        return RunResult(config=self.cfg, runs=runs)
 
 
 @dataclass
@@ -87,10 +52,6 @@ class Shown:
 
 
 # --- session state -----------------------------------------------------------------------
-def busy() -> bool:
-    return st.session_state.get(JOB) is not None
-
-
 def _results() -> OrderedDict[str, Shown]:
     return st.session_state.setdefault(RESULTS, OrderedDict())
 
@@ -143,33 +104,117 @@ def lookup(cfg: RunConfig | None) -> Shown | None:
     return shown
 
 
-# --- starting and stopping (also used as button callbacks) --------------------------------
-def start(cfg: RunConfig) -> None:
-    """Begin training `cfg`; models already complete in the store are reused unless every model
-    is, in which case the user asked to watch it train again and all are retrained."""
-    if busy():
-        return
-    reused: dict[str, ModelRun] = {}
-    kept = _results().get(config_hash(cfg))
-    if kept is None or kept.stopped:
-        stored, missing = _stored(cfg)
-        if stored is not None and missing:
-            reused = dict(stored.runs)
-    to_train = tuple(k for k in cfg.models if k not in reused)
+# --- the job (the sidebar's buttons call these) ------------------------------------------------
+def owner() -> str:
+    return st.session_state.setdefault(OWNER, uuid.uuid4().hex)
+
+
+def job() -> TrainJob | None:
+    return st.session_state.get(JOB)
+
+
+def busy() -> bool:
+    """A run is queued, training or paused: the controls that would change it are disabled."""
+    j = job()
+    return j is not None and not j.ended
+
+
+def paused() -> bool:
+    j = job()
+    return j is not None and j.state == PAUSED
+
+
+def _submit(j: TrainJob) -> None:
     try:
-        with _threads():
-            trainer = Trainer(cfg.replace(models=to_train))
-    except Exception as e:  # e.g. out of memory at a huge batch: say so, keep the page alive
-        log.exception("could not start training")
-        _note(f"Could not start training: {type(e).__name__}: {e}")
+        default_queue().submit(j)
+    except QueueFull as e:
+        _note(f"Not started: {e}.")
         return
-    st.session_state[JOB] = Job(cfg=cfg, trainer=trainer, reused=reused)
+    st.session_state[JOB] = j
+
+
+def _new_job(cfg: RunConfig, reuse: bool = True, pause_at: int | None = None) -> TrainJob:
+    """A job for `cfg`: models complete in the store are reused (unless every model is, in which
+    case the user asked to watch it train again, or `reuse` is off)."""
+    reused: dict[str, ModelRun] = {}
+    if reuse:
+        kept = _results().get(config_hash(cfg))
+        if kept is None or kept.stopped:
+            stored, missing = _stored(cfg)
+            if stored is not None and missing:
+                reused = dict(stored.runs)
+    return TrainJob(cfg, reused=reused, owner=owner(), store=RunStore, pause_at=pause_at)
+
+
+def start(cfg: RunConfig) -> None:
+    """Train `cfg` (the Train button)."""
+    if not busy():
+        _submit(_new_job(cfg))
+
+
+def step(cfg: RunConfig) -> None:
+    """Train one evaluation interval, then pause (the Step button): of the paused run, or of a new one."""
+    j = job()
+    if j is not None and j.state == PAUSED:
+        j.step_once()
+        default_queue().wake()
+    elif not busy():
+        j = _new_job(cfg)
+        j.step_once()
+        _submit(j)
+
+
+def toggle_pause() -> None:
+    """Pause a running run, or play a paused one (the Pause / Play button)."""
+    j = job()
+    if j is None or j.ended:
+        return
+    if j.state == PAUSED:
+        j.play()
+        default_queue().wake()
+    else:
+        j.pause()
 
 
 def request_stop() -> None:
-    job = st.session_state.get(JOB)
-    if job is not None:
-        job.trainer.stop()
+    j = job()
+    if j is not None:
+        j.stop()
+        default_queue().wake()
+
+
+def reset(cfg: RunConfig) -> None:
+    """Back to the same initialisation (the Reset button): the run on screen is dropped and a new
+    one is built and paused at step 0, ready for Play or Step."""
+    j = job()
+    if j is not None and not j.ended:
+        j.stop()
+    st.session_state.pop(JOB, None)
+    st.session_state.pop(LAST, None)
+    _results().pop(config_hash(cfg), None)
+    _submit(_new_job(cfg, reuse=False, pause_at=0))  # build, evaluate step 0, pause
+
+
+def can_continue(cfg: RunConfig | None) -> bool:
+    """The run on screen was trained in this session and can train on (optimizer state kept)."""
+    j = st.session_state.get(LAST) if not busy() else job()
+    return cfg is not None and j is not None and j.trainer is not None and (
+        j.state == PAUSED or (j.ended and j.cfg == cfg))
+
+
+def continue_for(more: int) -> None:
+    """Train the run on screen `more` steps further (the Continue button)."""
+    j = job() if busy() else st.session_state.get(LAST)
+    if j is None or j.trainer is None:
+        return
+    try:
+        j.extend(j.trainer.step + int(more))
+    except ValueError as e:
+        _note(f"Cannot continue: {e}.")
+        return
+    st.session_state["steps"] = j.cfg.train.steps  # the sidebar now describes the longer run
+    st.session_state.pop(LAST, None)
+    _submit(j)
 
 
 def autostart(cfg: RunConfig | None, is_default: bool) -> None:
@@ -184,13 +229,13 @@ def autostart(cfg: RunConfig | None, is_default: bool) -> None:
 
 # --- drawing -----------------------------------------------------------------------------
 def panel(cfg: RunConfig | None) -> None:
-    """The main area: live training if a run is going on, else the known result, else a hint."""
+    """The main area: the run in progress, else the known result, else a hint."""
     for msg in dict.fromkeys(st.session_state.pop(NOTES, [])):  # each problem once
         st.error(msg)
-    job = st.session_state.get(JOB)
-    if job is not None:
-        _train_live(job)
-        return
+    if job() is not None:
+        live()
+        if job() is not None:
+            return
     if cfg is None:
         st.info("The sidebar says which control to change before this can train.")
         return
@@ -206,6 +251,41 @@ def panel(cfg: RunConfig | None) -> None:
         return
     set_current_result(shown.result)  # the other pages inspect what is on screen here
     show_result(shown)
+
+
+@st.fragment(run_every=POLL_S)
+def live() -> None:
+    """The session's job as it stands: progress, queue position, the learning curves so far. Redrawn
+    every POLL_S seconds on its own; when the job ends (or pauses) the whole page reruns."""
+    j = job()
+    if j is None:
+        return
+    if j.ended:
+        _finish(j)
+        st.rerun()
+    result = j.result()
+    cfg = j.cfg
+    names = " and ".join(MODEL_NAMES[k] for k in cfg.models)
+    if j.state == QUEUED and (ahead := default_queue().ahead(j)):
+        st.subheader(f"Waiting to train {names}")
+        st.info(f"Queued: {ahead} job{'s' if ahead > 1 else ''} ahead (training runs one at a time on "
+                "this machine's cores). It starts by itself.")
+        return
+    st.subheader(f"{'Paused' if j.state == PAUSED else 'Training'} {names} side by side")
+    st.progress(min(j.step / max(j.total, 1), 1.0), text=_progress_text(j, result))
+    note = ("Training runs on the server, so it carries on while you look at another page. "
+            "Pause, Step and Stop are in the sidebar; Stop keeps what is done.")
+    if j.reused:
+        note += " " + _reused_note(j)
+    st.caption(note)
+    item = _live_chart(j, result)
+    if item is None:
+        st.caption("Building the models and evaluating them at step 0...")
+        return
+    show_chart(item, key="train-live", downloads=False)
+    if j.state == PAUSED and not st.session_state.get("_lab_paused_drawn") == (j.id, j.step):
+        st.session_state["_lab_paused_drawn"] = (j.id, j.step)
+        st.rerun()  # the sidebar's buttons follow the pause
 
 
 def show_result(shown: Shown) -> None:
@@ -243,86 +323,76 @@ def verdict_cards(result: RunResult) -> None:
             st.write(s["verdict"])
 
 
-def _progress_text(job: Job, result: RunResult) -> str:
-    step, total = job.trainer.step, job.cfg.train.steps
-    text = f"Step {step:,} of {total:,} · {job.wall_s:.1f} s"
-    if step and step < total:
-        text += f" · about {job.wall_s / step * (total - step):.0f} s left"
+@st.fragment(run_every=POLL_S)
+def sidebar_status() -> None:
+    """On the other pages: the session's run in progress, in one line with a bar, redrawn as it
+    learns. When it ends, its result becomes the one the inspection pages show (the page reruns)."""
+    j = job()
+    if j is None:
+        return
+    if j.ended:
+        _finish(j)
+        st.rerun()
+    with st.container(border=True, key="train-status"):
+        what = "Paused" if j.state == PAUSED else "Queued" if j.state == QUEUED else "Training"
+        st.progress(min(j.step / max(j.total, 1), 1.0), text=f"{what}: step {j.step:,} of {j.total:,}")
+        st.page_link("views/train.py", label="Watch it learn", icon=":material/compare_arrows:")
+
+
+def _live_chart(j: TrainJob, result: RunResult) -> ChartItem | None:
+    """The learning curves so far; built again only when a new evaluation has come in."""
+    n = sum(len(r.evals) for r in result.runs.values())
+    cached = st.session_state.get("_lab_live_chart")
+    if cached is not None and cached[0] == (j.id, n):
+        return cached[1]
+    metrics = result.metrics_frame()
+    if metrics.empty:
+        return None
+    item = ChartItem(name="learning_curves", title="Learning curves", data=metrics,
+                     chart=learning_curves(metrics, result.task, list(j.cfg.models)),
+                     caption="Live: redrawn as each evaluation comes in (every "
+                             f"{j.cfg.train.eval_every} steps); step 0 is the untrained start.")
+    st.session_state["_lab_live_chart"] = ((j.id, n), item)
+    return item
+
+
+def _progress_text(j: TrainJob, result: RunResult) -> str:
+    step, total = j.step, j.total
+    text = f"Step {step:,} of {total:,} · {j.wall_s:.1f} s"
+    if step and step < total and j.state != PAUSED:
+        text += f" · about {j.wall_s / step * (total - step):.0f} s left"
     task = result.task
     now = [f"{MODEL_NAMES[k]} {format_metric(r.final_metric, task)}" for k, r in result.runs.items()]
-    return text + " · " + " · ".join(now)
+    return text + (" · " + " · ".join(now) if now else "")
 
 
-def _reused_note(job: Job) -> str:
-    return "Taken from the run store, not retrained: " + ", ".join(MODEL_NAMES[k] for k in job.reused) + "."
+def _reused_note(j: TrainJob) -> str:
+    return "Taken from the run store, not retrained: " + ", ".join(MODEL_NAMES[k] for k in j.reused) + "."
 
 
-def _train_live(job: Job) -> None:
-    cfg = job.cfg
-    names = " and ".join(MODEL_NAMES[k] for k in cfg.models)
-    st.subheader(f"Training {names} side by side")
-    bar = st.progress(0.0, text="starting")
-    note = "Training goes on while this page is open (another page pauses it). Stop keeps what is done."
-    if job.reused:
-        note += " " + _reused_note(job)
-    st.caption(note)
-    chart = st.empty()
-    task, drawn, n, last = make_task(cfg.task), -1, 0, -REDRAW_S
-    while True:
-        result = job.result()
-        bar.progress(min(job.trainer.step / cfg.train.steps, 1.0), text=_progress_text(job, result))
-        metrics = result.metrics_frame()
-        if len(metrics) != drawn and time.perf_counter() - last >= REDRAW_S:  # no download buttons live
-            drawn, n, last = len(metrics), n + 1, time.perf_counter()
-            item = ChartItem(name="learning_curves", title="Learning curves", data=metrics,
-                             chart=learning_curves(metrics, task, list(cfg.models)),
-                             caption="Live: redrawn as each evaluation comes in (every "
-                                     f"{cfg.train.eval_every} steps).")
-            with chart.container():
-                show_chart(item, key=f"train-live-{n}", downloads=False)
-        if job.trainer.done:
-            break
-        t0 = time.perf_counter()
-        try:
-            with _threads():
-                job.trainer.advance(job.chunk)
-        except Exception as e:  # e.g. out of memory: keep what was trained, say what happened
-            log.exception("training failed")
-            _note(f"Training failed at step {job.trainer.step:,}: {type(e).__name__}: {e}")
-            for run in job.trainer.runs.values():
-                if run.status == "running":
-                    run.status = "stopped"
-        dt = time.perf_counter() - t0
-        job.wall_s += dt
-        job.chunk = max(1, min(200, round(job.chunk * CHUNK_S / max(dt, 1e-3))))
-    _finish(job)
-    st.rerun()  # redraw the page with the controls enabled and the finished result
-
-
-def _finish(job: Job) -> None:
-    result, trained = job.result(), job.trainer.result()
-    stopped = any(r.status == "stopped" for r in trained.runs.values())
-    saved: list[str] = []
-    store = _store()
-    if store is not None:
-        try:
-            saved = store.put_result(trained)
-        except Exception as e:
-            log.exception("run store write failed")
-            _note(f"Could not save to the run store ({type(e).__name__}: {e}); kept in this session.")
-    step, total = job.trainer.step, job.cfg.train.steps
+def _finish(j: TrainJob) -> None:
+    """The job has ended: keep its result in the session, say where its numbers come from."""
+    result = j.result()
+    for msg in j.notes:
+        _note(msg)
+    if j.error:
+        _note(j.error)
+    stopped = any(r.status == "stopped" for r in result.runs.values())
+    step, total = j.step, j.total
     if stopped:
-        origin = (f"Stopped at step {step:,} of {total:,} after {job.wall_s:.1f} s: everything trained so "
+        origin = (f"Stopped at step {step:,} of {total:,} after {j.wall_s:.1f} s: everything trained so "
                   "far is shown. Stopped runs stay in this session only; press Train to run it to the end.")
     else:
-        origin = f"Trained just now: {step:,} steps in {job.wall_s:.1f} s"
-        origin += ", saved in the run store." if saved else "."
-    if job.reused:
-        origin += " " + _reused_note(job)
-    _remember(job.cfg, Shown(result, origin, stopped=stopped))
+        origin = f"Trained just now: {step:,} steps in {j.wall_s:.1f} s"
+        origin += ", saved in the run store." if j.saved else "."
+    if j.reused:
+        origin += " " + _reused_note(j)
+    _remember(j.cfg, Shown(result, origin, stopped=stopped))
     set_current_result(result)
-    del st.session_state[JOB]
+    st.session_state[LAST] = j
+    st.session_state.pop(JOB, None)
+    default_queue().forget(j)
 
 
-__all__ = ["Job", "Shown", "busy", "lookup", "start", "request_stop", "autostart", "panel", "show_result",
-           "verdict_cards"]
+__all__ = ["Shown", "busy", "paused", "job", "lookup", "start", "step", "toggle_pause", "request_stop", "reset",
+           "can_continue", "continue_for", "autostart", "panel", "live", "show_result", "verdict_cards"]

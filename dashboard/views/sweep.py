@@ -2,9 +2,9 @@
 import streamlit as st
 
 from core.store import RunStore, StoreError
+from dashboard.components import sweep_run
 from dashboard.components.export import export_sweep_report
 from dashboard.components.sweep_form import sweep_form
-from dashboard.components.sweep_run import run_live, show_results
 
 st.title("Sweep sequence length")
 st.write("Train every model at every sequence length T and seed, and see where each stops "
@@ -16,8 +16,11 @@ except StoreError as e:
     st.error(f"The run store cannot be used: {e}")
     st.stop()
 
-sweep = sweep_form()
+sweep = sweep_form(busy=sweep_run.busy())
 if sweep is not None:
-    run_live(sweep, store)
-show_results(store)
-export_sweep_report(store)  # HTML report and ZIP of the sweep on screen
+    sweep_run.start(sweep, store)
+if sweep_run.busy():
+    st.button("Stop (keeps finished runs)", key="sweep-stop", on_click=sweep_run.stop)
+sweep_run.show(store)
+if not sweep_run.busy():
+    export_sweep_report(store)  # HTML report and ZIP of the sweep on screen

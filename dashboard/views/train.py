@@ -11,18 +11,17 @@ controls.init()
 first_cfg, _ = controls.current()
 training.autostart(first_cfg, is_default=first_cfg == controls.DEFAULT)
 
-cfg = controls.sidebar(busy=training.busy(), on_train=training.start, on_stop=training.request_stop)
+cfg = controls.sidebar(busy=training.busy(), actions=controls.Actions(
+    train=training.start, stop=training.request_stop, step=training.step, pause=training.toggle_pause,
+    reset=training.reset, more=training.continue_for, paused=training.paused(),
+    can_continue=training.can_continue(controls.current()[0])))
 for msg in controls.link_problems():
     st.warning(msg)
 if cfg is not None:
     st.caption(controls.describe(cfg))
 
-# The explainer sits below the run but is drawn first: live training runs until the end of the script.
-run_area, explain_area = st.container(), st.container()
-with explain_area:
-    shown = None if training.busy() else training.lookup(cfg)
-    explainer.panel(cfg, shown.result if shown else None)
-with run_area:
-    training.panel(cfg)
-    if shown is not None:  # a finished run is on screen: offer its report
-        export.export_report(shown.result, key="train-export")
+training.panel(cfg)  # the run in progress (a fragment that polls its job) or the known result
+shown = None if training.busy() else training.lookup(cfg)
+if shown is not None:  # a finished run is on screen: offer its report
+    export.export_report(shown.result, key="train-export")
+explainer.panel(cfg, shown.result if shown else None)

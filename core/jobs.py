@@ -1,0 +1,395 @@
+"""Training runs and sweeps as jobs: they run on a worker thread owned by the process (the
+dashboard's server), outside any page's script run, publish what they have done so far, and are
+polled by whoever shows them. They never touch a UI.
+
+A `JobQueue` runs one job at a time (a training job already uses both cores, one model per
+thread; a sweep uses a pool of worker processes), oldest first, and holds at most `max_waiting`
+more: with several browser sessions training at once on 2 cores, jobs wait their turn instead of
+thrashing, and `ahead(job)` says how many are in front. A job works in chunks (about `chunk_s`
+seconds of training), between which it can be paused, stepped, continued or stopped.
+
+A training job saves every model it completes (finished or diverged) to the run store before it
+reports itself done, so a job killed with its server keeps every run it reported finished.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+from core.config import RunConfig
+from core.results import ModelRun, RunResult
+from core.store import RunStore
+from core.sweep import Progress, SweepConfig, SweepResult, run_sweep, sweep_from_store, table
+from core.trainer import Trainer
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = "queued", "running", "paused", "finished", "stopped", "failed"
+ENDED = (FINISHED, STOPPED, FAILED)
+CHUNK_S = 0.5  # seconds of training between two checks of pause / stop (and two published snapshots)
+
+
+class QueueFull(RuntimeError):
+    """More jobs wait than the queue holds; the message is one line for a person."""
+
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Job:
+    """What every job has: who owns it, where it stands, and one line on what went wrong."""
+
+    owner: str = ""  # a browser session (or "cli"): a session sees only its own jobs
+    id: int = field(default_factory=lambda: next(_ids))
+    state: str = QUEUED
+    error: str | None = None
+    pause_asked: bool = False  # the worker pauses the job once its chunk in flight is over
+    created: float = field(default_factory=time.time)
+    wall_s: float = 0.0  # seconds spent working (not waiting in the queue, not paused)
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED
+
+    def work(self) -> bool:  # pragma: no cover - every job defines it
+        """Do one chunk; True when the job has nothing more to do."""
+        raise NotImplementedError
+
+    def stop(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class TrainJob(Job):
+    """Train the models of `cfg` that `reused` does not already hold (taken from the run store).
+
+    Controls (thread-safe, callable from any thread): pause(), play(), step() (train to the next
+    evaluation, then pause), extend(steps) (continue a finished or paused run to `steps` in all,
+    with the optimizer state kept), stop(). `result()` is the latest published snapshot.
+    """
+
+    def __init__(self, cfg: RunConfig, reused: dict[str, ModelRun] | None = None, owner: str = "",
+                 store: Callable[[], RunStore | None] | None = None, parallel: bool | None = None,
+                 pause_at: int | None = None):
+        super().__init__(owner=owner)
+        self.cfg = cfg
+        self.reused = dict(reused or {})
+        self.to_train = tuple(k for k in cfg.models if k not in self.reused)
+        self._store = store
+        self._parallel = parallel
+        self.trainer: Trainer | None = None
+        self._lock = threading.Lock()
+        self._pause_at = pause_at  # pause once the trainer reaches this step (0: right after step 0)
+        self._stop_asked = False
+        self._chunk = 5  # steps per chunk, adapted to CHUNK_S
+        self._published = RunResult(config=cfg, runs=dict(self.reused))
+        self.saved: list[str] = []  # models written to the run store
+        self.notes: list[str] = []  # one-line problems met on the way (e.g. the store is unwritable)
+
+    # --- what pages read ------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        return self.trainer.step if self.trainer is not None else 0
+
+    @property
+    def total(self) -> int:
+        return self.trainer.cfg.train.steps if self.trainer is not None else self.cfg.train.steps
+
+    def result(self) -> RunResult:
+        return self._published
+
+    # --- controls ---------------------------------------------------------------------------
+    def pause(self) -> None:
+        """Pause: a queued job at once, a running one when its chunk in flight has ended (the
+        trainer is interrupted at its next step): PAUSED always means nothing is training."""
+        with self._lock:
+            if self.state in (QUEUED, RUNNING):
+                self.pause_asked = True
+                if self.state == QUEUED:
+                    self.state = PAUSED
+                if self.trainer is not None:
+                    self.trainer.interrupt()
+
+    def play(self) -> None:
+        with self._lock:
+            if self.state == PAUSED:
+                self._pause_at = None
+                self.pause_asked = False
+                self.state = QUEUED
+                if self.trainer is not None:
+                    self.trainer.resume()
+
+    def step_once(self) -> None:
+        """Train one evaluation interval (from wherever it stands), then pause."""
+        with self._lock:
+            if self.state in (PAUSED, QUEUED):
+                every = self.cfg.train.eval_every
+                self._pause_at = min(self.total, (self.step // every + 1) * every)
+                self.pause_asked = False
+                self.state = QUEUED
+                if self.trainer is not None:
+                    self.trainer.resume()
+
+    def extend(self, steps: int) -> None:
+        """Continue to `steps` training steps in all (more than already trained)."""
+        with self._lock:
+            if self.trainer is None or self.state not in (PAUSED, FINISHED, STOPPED):
+                raise ValueError("only a paused or ended run can be continued")
+            self.trainer.extend(steps)
+            self.trainer.resume()
+            self.cfg = self.cfg.replace(train=self.trainer.cfg.train)
+            self._pause_at = None
+            self.pause_asked = False
+            self.state = QUEUED
+
+    def stop(self) -> None:
+        """End the run, keeping what was trained; the worker does it at its next chunk (a paused
+        job is queued again for that), so the trainer is only ever touched by one thread."""
+        with self._lock:
+            if self.ended:
+                return
+            self._stop_asked = True
+            self.pause_asked = False
+            if self.trainer is not None:
+                self.trainer.stop()
+                self.trainer.resume()
+            if self.state == PAUSED:
+                self.state = QUEUED
+
+    # --- the worker's side ---------------------------------------------------------------------
+    def work(self) -> bool:
+        t0 = time.perf_counter()
+        try:
+            if self._stop_asked and self.trainer is None:  # stopped before it began
+                return True
+            if self.pause_asked and not self._stop_asked:  # paused before this chunk began
+                return False
+            if self.trainer is None:  # build and evaluate step 0: the first chart comes from this
+                self.trainer = Trainer(self.cfg.replace(models=self.to_train), parallel=self._parallel)
+                self._publish()
+                self._maybe_pause()
+                return False
+            limit = None
+            if self._pause_at is not None:
+                limit = max(0, self._pause_at - self.trainer.step)
+            n = self._chunk if limit is None else min(self._chunk, limit)
+            c0 = time.perf_counter()
+            self.trainer.advance(n)
+            dt = time.perf_counter() - c0
+            self._chunk = max(1, min(200, round(self._chunk * CHUNK_S / max(dt, 1e-3))))
+            self._publish()
+            if self.trainer.done:
+                self._save()
+                return True
+            self._maybe_pause()
+            return False
+        finally:
+            self.wall_s += time.perf_counter() - t0
+
+    def _maybe_pause(self) -> None:
+        if self._pause_at is not None and self.trainer is not None and self.trainer.step >= self._pause_at:
+            with self._lock:
+                self._pause_at = None
+                self.pause_asked = True  # the queue marks it PAUSED once this chunk is over
+
+    def failed(self, e: BaseException) -> None:
+        """The worker met an exception: keep what was trained (as stopped), say what happened."""
+        step = self.step
+        self.error = f"Training failed at step {step:,}: {type(e).__name__}: {e}"
+        if self.trainer is not None:
+            for run in self.trainer.runs.values():
+                if run.status == "running":
+                    run.status = "stopped"
+            self._publish()
+
+    def end_state(self) -> str:
+        if self.error:
+            return FAILED
+        runs = self.trainer.runs.values() if self.trainer is not None else []
+        return STOPPED if self._stop_asked or any(r.status == "stopped" for r in runs) else FINISHED
+
+    def _publish(self) -> None:
+        """A consistent copy of the runs for readers on other threads (lists copied, arrays shared)."""
+        runs: dict[str, ModelRun] = {}
+        trained = self.trainer.runs if self.trainer is not None else {}
+        for k in self.cfg.models:
+            if k in self.reused:
+                runs[k] = self.reused[k]
+            elif k in trained:
+                r = trained[k]
+                runs[k] = ModelRun(kind=r.kind, config=r.config, evals=list(r.evals), steps=list(r.steps),
+                                   checkpoints=dict(r.checkpoints), grad_probes=dict(r.grad_probes),
+                                   status=r.status, steps_run=r.steps_run, elapsed_s=r.elapsed_s,
+                                   steps_to_target=r.steps_to_target, seconds_to_target=r.seconds_to_target,
+                                   n_params=r.n_params)
+        self._published = RunResult(config=self.cfg, runs=runs)
+
+    def _save(self) -> None:
+        if self._store is None or self.trainer is None:
+            return
+        try:
+            store = self._store()
+            if store is None:
+                return
+            self.saved = store.put_result(self.trainer.result())
+        except Exception as e:  # the store is outside state: the run is kept in memory all the same
+            log.exception("run store write failed")
+            self.notes.append(f"Could not save to the run store ({type(e).__name__}: {e}); kept in this session.")
+
+
+class SweepJob(Job):
+    """Run a sweep grid (reusing the store's runs) through an executor; `rows()` fills in as runs
+    finish, `progress` is the latest report."""
+
+    def __init__(self, sweep: SweepConfig, store: RunStore | None, executor_factory: Callable[[], Any],
+                 owner: str = ""):
+        super().__init__(owner=owner)
+        self.sweep = sweep
+        self._store = store
+        self._executor_factory = executor_factory
+        self._stop = threading.Event()
+        self._rows: list[dict] = []
+        self.progress: Progress | None = None
+        self.result: SweepResult | None = None
+
+    def rows(self) -> pd.DataFrame:
+        return table(list(self._rows))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.state == QUEUED:
+            self.state = STOPPED
+
+    def work(self) -> bool:
+        t0 = time.perf_counter()
+
+        def report(p: Progress) -> None:
+            self.progress = p
+            if p.row is not None:
+                self._rows.append(p.row)
+
+        try:
+            if self._store is not None:  # reused runs are shown at once
+                self._rows.extend(sweep_from_store(self.sweep, self._store).to_dict("records"))
+            self.result = run_sweep(self.sweep, self._store, self._executor_factory(), on_progress=report,
+                                    stop=self._stop)
+        finally:
+            self.wall_s += time.perf_counter() - t0
+        return True
+
+    def failed(self, e: BaseException) -> None:
+        self.error = f"The sweep failed: {type(e).__name__}: {e}"
+
+    def end_state(self) -> str:
+        if self.error:
+            return FAILED
+        return STOPPED if self.result is None or self.result.stopped else FINISHED
+
+
+class JobQueue:
+    """One worker thread; jobs run oldest first, one at a time; a paused job gives way."""
+
+    def __init__(self, max_waiting: int = 8):
+        self.max_waiting = max_waiting
+        self._jobs: list[Job] = []
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, job: Job) -> Job:
+        with self._cv:
+            waiting = [j for j in self._jobs if j.state in (QUEUED, RUNNING) and j is not job]
+            if len(waiting) > self.max_waiting:
+                raise QueueFull(f"the lab is busy: {len(waiting)} jobs are waiting; try again in a minute")
+            if job not in self._jobs:
+                self._jobs.append(job)
+            self._start()
+            self._cv.notify_all()
+        return job
+
+    def wake(self) -> None:
+        """Call after play / step / extend of a job: the worker looks for work again."""
+        with self._cv:
+            self._start()
+            self._cv.notify_all()
+
+    def ahead(self, job: Job) -> int:
+        """How many jobs will run before this one (0 when it runs or is next)."""
+        with self._cv:
+            if job.state != QUEUED:
+                return 0
+            runnable = [j for j in self._jobs if j.state in (QUEUED, RUNNING)]
+            return runnable.index(job) if job in runnable else 0
+
+    def jobs(self, owner: str | None = None) -> list[Job]:
+        with self._cv:
+            return [j for j in self._jobs if owner is None or j.owner == owner]
+
+    def forget(self, job: Job) -> None:
+        """Drop an ended job from the list (its owner has taken its result)."""
+        with self._cv:
+            if job.ended and job in self._jobs:
+                self._jobs.remove(job)
+
+    def wait(self, job: Job, timeout: float = 60.0) -> bool:
+        """Block until the job has ended or paused (tests, the CLI); True if it did."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while not (job.ended or job.state == PAUSED):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(min(left, 0.2))
+        return True
+
+    # --- the worker --------------------------------------------------------------------------------
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="lab-jobs", daemon=True)
+            self._thread.start()
+
+    def _next(self) -> Job | None:
+        for j in self._jobs:  # oldest first; a running job keeps the slot until it ends or pauses
+            if j.state in (QUEUED, RUNNING):
+                return j
+        return None
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                job = self._next()
+                while job is None:
+                    self._cv.wait()
+                    job = self._next()
+                if job.state == QUEUED:
+                    job.state = RUNNING
+            try:
+                done = job.work()
+            except Exception as e:  # a job's failure is its own, never the queue's
+                log.exception("job %s failed", job.id)
+                job.failed(e)
+                done = True
+            with self._cv:
+                if done:
+                    job.state = job.end_state()
+                elif job.pause_asked and job.state in (RUNNING, QUEUED):
+                    job.state = PAUSED
+                self._cv.notify_all()
+
+
+_default: JobQueue | None = None
+_default_lock = threading.Lock()
+
+
+def default_queue() -> JobQueue:
+    """The process's queue (the dashboard's server shares it between browser sessions)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = JobQueue()
+        return _default
