@@ -209,7 +209,8 @@ def _int(name: str, v: Any, lo: int, hi: int) -> int:
     if not math.isfinite(f) or f != int(f):
         raise ConfigError(f"{name} must be a whole number, got {v!r}")
     if not lo <= int(f) <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {int(f)}")
+        # echo what was typed: '1e99' stays '1e99', not a 100-digit integer
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v.strip() if isinstance(v, str) else int(f)}")
     return int(f)
 
 

@@ -12,14 +12,27 @@ bytes) and the driver writes it into the run store, so a remote cluster needs no
 store's disk and the store keeps one writer. An executor yields `JobEvent`s; `stop` (a
 threading.Event) ends the sweep: queued runs are dropped and a running one stops at its next
 evaluation with status "stopped" (never stored, so it is trained again next time).
+
+No orphans: a pool worker ends when the process that started it dies, however it dies (kill -9
+included). Each worker runs a thread that watches its parent (when the parent dies the worker is
+re-parented, so `os.getppid()` changes) and exits within POLL_PARENT_S; on Linux the kernel also
+sends it SIGKILL at once (prctl PR_SET_PDEATHSIG), armed only when the pool is driven from the main
+thread, because the kernel ties that signal to the thread that forked the worker. With the workers
+gone, multiprocessing's resource tracker reads the end of its pipe and exits too. Ray's local
+instance fate-shares its own processes with the driver (Ray sets PR_SET_PDEATHSIG on Linux, a
+reaper process elsewhere).
 """
 from __future__ import annotations
 
+import ctypes
 import io
 import os
+import signal
 import socket
+import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -33,6 +46,8 @@ from core.results import ModelRun, run_from_record, run_to_record
 
 EXECUTORS = ("auto", "inprocess", "process", "ray")  # auto: a process per core, in-process on one core
 POLL_S = 0.5  # how often a waiting driver looks at the stop flag
+POLL_PARENT_S = 0.25  # how often a pool worker checks that the process that started it lives
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass
@@ -140,7 +155,30 @@ class InProcessExecutor:
         pass
 
 
-def _init_worker(threads: int) -> None:
+def _watch_parent(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:  # re-parented: whoever started us is gone
+            os._exit(1)  # no clean-up to do: runs are sent back, never written, by a worker
+        time.sleep(POLL_PARENT_S)
+
+
+def die_with_parent(parent: int, kernel_signal: bool = True) -> None:
+    """Make this process end when `parent` dies: a daemon thread that watches the parent (any
+    platform) and, on Linux with `kernel_signal`, PR_SET_PDEATHSIG so the kernel kills it at once."""
+    if kernel_signal and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # no libc prctl here: the watching thread still works
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="lab-parent-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, parent: int | None = None, kernel_signal: bool = False) -> None:
+    if parent is not None:
+        die_with_parent(parent, kernel_signal)
     import torch
 
     torch.set_num_threads(threads)
@@ -189,14 +227,23 @@ class ProcessExecutor(_PooledExecutor):
     def __init__(self, workers: int = 2, threads: int = 0):
         self.workers = max(1, int(workers))
         self.threads = threads or default_threads()
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
-                                        initializer=_init_worker, initargs=(self.threads,))
+        self.pool: ProcessPoolExecutor | None = None  # made by the first run(), in its thread
+
+    def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
+        if self.pool is None:
+            # workers are spawned by submit(), in this thread: the kernel's parent-death signal
+            # fires when the forking *thread* ends, so it is armed only from the main thread
+            main = threading.current_thread() is threading.main_thread()
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                            initargs=(self.threads, os.getpid(), main))
+        yield from super().run(jobs, stop)
 
     def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
         return self.pool.submit(run_job, cfg.to_dict(), stop_path)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class RayExecutor(_PooledExecutor):

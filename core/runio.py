@@ -8,14 +8,24 @@
     traces.npz         h, c and gates of a few held-out examples at every checkpoint ('MODEL/STEP/NAME'),
                        the examples themselves ('x', 'y')
     weights.npz        every kept checkpoint's weights ('MODEL/STEP/PARAM'), so any probe can be redone
+    manifest.json      written last: each file's size and sha256 (and a CSV's row count)
 
 Everything is text or `.npz` read with allow_pickle=False: nothing loaded can execute code.
+
+A folder proves it is whole: `save_run` first marks the folder as being written (a manifest
+saying `complete: false`) and writes the full manifest only after every file is on disk, so a
+killed writer, a truncated copy or a hand-edited file is refused by every reader in one line that
+names the file ("metrics.csv is truncated or was changed after the run: 5 of 11 rows"). Folders
+written before manifests existed get a structural check instead (`check_run_structure`): every
+model has every evaluation row, no required field is empty, every CSV ends with a whole row.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -43,12 +53,148 @@ def check_writable(out: str | Path) -> Path:
     return path
 
 
+# --- manifests: a folder that proves it is whole ---------------------------------------------
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def csv_rows(path: Path) -> int:
+    """Whole data rows of a CSV written by pandas (lines ending in a newline, less the header).
+    No field this lab writes holds a newline, so lines are rows."""
+    with open(path, "rb") as f:
+        return max(0, f.read().count(b"\n") - 1)
+
+
+def begin_folder(path: Path) -> None:
+    """Mark a folder as being written: until `write_manifest` runs, every reader refuses it (a
+    previous manifest would otherwise vouch for files that are being replaced)."""
+    (path / MANIFEST).write_text(json.dumps({"version": MANIFEST_VERSION, "complete": False}))
+
+
+def write_manifest(path: Path, names: Iterable[str]) -> Path:
+    """Record each file's size and sha256 (and a CSV's row count) in manifest.json; call it last."""
+    files = {}
+    for name in dict.fromkeys(names):
+        f = path / name
+        entry = {"bytes": f.stat().st_size, "sha256": _sha256(f)}
+        if name.endswith(".csv"):
+            entry["rows"] = csv_rows(f)
+        files[name] = entry
+    tmp = path / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps({"version": MANIFEST_VERSION, "complete": True, "files": files}, indent=2))
+    tmp.replace(path / MANIFEST)  # atomic: a manifest is either the old marker or whole
+    return path / MANIFEST
+
+
+def read_manifest(path: Path, error: type[ValueError]) -> dict | None:
+    """The folder's manifest, None for a folder written before manifests existed; `error` (one
+    line) if it is unreadable or says the folder was never finished."""
+    f = path / MANIFEST
+    if not f.exists():
+        return None
+    try:
+        m = json.loads(f.read_text())
+        if not isinstance(m, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        raise error(f"{f} is unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__}); "
+                    "the folder cannot prove it is whole") from None
+    if not m.get("complete") or not isinstance(m.get("files"), dict):
+        raise error(f"{path} was not finished writing ({MANIFEST} says so): the process writing it "
+                    "stopped part-way")
+    return m
+
+
+def verify_manifest(path: Path, manifest: dict, error: type[ValueError]) -> None:
+    """Every file the manifest lists has its recorded size and sha256; `error` names the first
+    that does not, in one line."""
+    for name, want in manifest["files"].items():
+        f = path / name
+        if not f.is_file():
+            raise error(f"{f} is missing (the folder's {MANIFEST} lists it)")
+        size = f.stat().st_size
+        if size == want.get("bytes") and _sha256(f) == want.get("sha256"):
+            continue
+        if "rows" in want:
+            have = csv_rows(f)
+            detail = f"{have} of {want['rows']} rows" if have != want["rows"] else \
+                f"{want['rows']} rows, but {size} bytes where {want.get('bytes')} were written"
+        else:
+            detail = f"{size} of {want.get('bytes')} bytes" if size != want.get("bytes") else \
+                "same size, different sha256"
+        raise error(f"{f} is truncated or was changed after the run: {detail}")
+
+
+def check_folder(path: Path, error: type[ValueError]) -> bool:
+    """Verify the folder against its manifest; False if it has none (the caller then checks
+    structure)."""
+    m = read_manifest(path, error)
+    if m is None:
+        return False
+    verify_manifest(path, m, error)
+    return True
+
+
+def ends_with_newline(f: Path) -> bool:
+    with open(f, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
+
+
+RUN_FILES = ("config.json", "metrics.csv", "steps.csv", "grad_probes.csv", "summary.json",
+             "traces.npz", "weights.npz")
+REQUIRED = {"metrics.csv": ("model", "step", "elapsed_s"), "steps.csv": ("model", "step"),
+            "grad_probes.csv": ("model", "step", "t")}
+
+
+def check_run_structure(path: Path, cfg: RunConfig, summary: dict, frames: dict[str, pd.DataFrame]) -> None:
+    """For a folder without a manifest: every CSV ends with a whole row, no required field is
+    empty, and every model of the summary has every evaluation row (step 0, each multiple of
+    eval_every before its last step, and its last step unless it diverged)."""
+    for name, df in frames.items():
+        f = path / name
+        if not ends_with_newline(f):
+            raise RunFolderError(f"{f} is truncated: its last row is cut off")
+        for col in REQUIRED.get(name, ()):
+            if col not in df.columns:
+                raise RunFolderError(f"{f} lacks the column {col}")
+            empty = int(df[col].isna().sum())
+            if empty:
+                raise RunFolderError(f"{f} is truncated or damaged: {empty} rows with an empty {col}")
+    missing = [k for k in cfg.models if k not in summary]
+    if missing:
+        raise RunFolderError(f"{path / 'summary.json'} lacks the models {', '.join(missing)}")
+    metrics, every = frames["metrics.csv"], cfg.train.eval_every
+    for kind in cfg.models:
+        s = summary[kind]
+        steps_run = int(s.get("steps_run") or 0)
+        want = set(range(0, steps_run, every)) | ({steps_run} if s.get("status") != "diverged" else set())
+        have = set(int(v) for v in metrics.loc[metrics.model == kind, "step"])
+        lost = sorted(want - have)
+        if lost:
+            raise RunFolderError(f"{path / 'metrics.csv'} is truncated or was changed after the run: "
+                                 f"{len(want) - len(lost)} of {len(want)} evaluation rows of {kind} "
+                                 f"(first missing: step {lost[0]})")
+
+
 def _clean(v):
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 def save_run(result: RunResult, out: str | Path, n_examples: int = 4) -> Path:
     path = check_writable(out)
+    begin_folder(path)
     cfg = result.config
     (path / "config.json").write_text(json.dumps({**cfg.to_dict(), "hash": config_hash(cfg)}, indent=2))
     result.metrics_frame().to_csv(path / "metrics.csv", index=False)
@@ -66,11 +212,15 @@ def save_run(result: RunResult, out: str | Path, n_examples: int = 4) -> Path:
             weights.update({f"{kind}/{step}/{name}": v for name, v in w.items()})
     np.savez_compressed(path / "traces.npz", **arrays)
     np.savez_compressed(path / "weights.npz", **weights)
+    write_manifest(path, RUN_FILES)
     return path
 
 
 def load_run(folder: str | Path) -> RunResult:
     path = Path(folder)
+    if not path.is_dir():
+        raise RunFolderError(f"{folder} is not a folder")
+    whole = check_folder(path, RunFolderError)  # before parsing: a cut file is named as such
     try:
         cfg_d = json.loads((path / "config.json").read_text())
         cfg_d.pop("hash", None)
@@ -82,7 +232,12 @@ def load_run(folder: str | Path) -> RunResult:
         with np.load(path / "weights.npz", allow_pickle=False) as z:
             weights = {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError) as e:
-        raise RunFolderError(f"{folder} is not a readable run folder: {e}") from None
+        raise RunFolderError(f"{folder} is not a readable run folder: {str(e).splitlines()[0] if str(e) else e!r}") from None
+    if not isinstance(summary, dict):
+        raise RunFolderError(f"{path / 'summary.json'} is not a summary of models")
+    if not whole:
+        check_run_structure(path, cfg, summary, {"metrics.csv": metrics, "steps.csv": steps,
+                                                 "grad_probes.csv": probes})
     runs = {}
     for kind in cfg.models:
         s = summary.get(kind)

@@ -4,6 +4,9 @@ the hash of its single-model config, so a configuration trained once is never tr
 Where: $LAB_DATA_DIR, else `data/` at the top of the project; `runs.sqlite` inside it.
 Each model run is one row: config, status, summary and histories as JSON, and its checkpoint
 weights and probes as one `.npz` blob (read with allow_pickle=False: nothing loaded executes).
+The row records the blob's length and sha256 (schema version 2), and `get` refuses a blob that
+does not match them in one line; a row written before (version 1) is checked by reading the
+`.npz` whole (its zip CRCs).
 
 Safety:
 - WAL journal, `synchronous = FULL` and one `BEGIN IMMEDIATE ... COMMIT` per write. A process
@@ -17,8 +20,10 @@ Safety:
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import zipfile
 import math
 import os
 import sqlite3
@@ -33,20 +38,27 @@ import pandas as pd
 from core.config import ConfigError, RunConfig, config_hash
 from core.results import ModelRun, RunResult, run_from_record, run_to_record
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 REUSABLE = ("finished", "diverged")  # a stopped run is incomplete: it is not reused
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's transaction
 
-# Version n -> n+1, applied in order inside the opening transaction. Version 1 is the first
-# layout, so there is nothing to migrate yet; a future change adds `MIGRATIONS[1] = _v1_to_v2`.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """Version 2 records each blob's length and sha256. Rows of version 1 keep NULL there: their
+    blobs are checked by reading them whole, never vouched for after the fact."""
+    conn.execute("ALTER TABLE model_runs ADD COLUMN blob_bytes INTEGER")
+    conn.execute("ALTER TABLE model_runs ADD COLUMN blob_sha256 TEXT")
+
+
+# Version n -> n+1, applied in order inside the opening transaction.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
 
 _CREATE = (
     """CREATE TABLE IF NOT EXISTS model_runs (
         hash TEXT PRIMARY KEY, kind TEXT NOT NULL, task TEXT NOT NULL,
         seq_len INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
         config TEXT NOT NULL, summary TEXT NOT NULL, record TEXT NOT NULL,
-        arrays BLOB NOT NULL, created REAL NOT NULL)""",
+        arrays BLOB NOT NULL, created REAL NOT NULL, blob_bytes INTEGER, blob_sha256 TEXT)""",
     "CREATE INDEX IF NOT EXISTS by_task ON model_runs (task, seq_len, kind)",
 )
 
@@ -171,10 +183,14 @@ class RunStore:
         buf = io.BytesIO()  # encode before taking the lock: the transaction only copies bytes
         np.savez_compressed(buf, **arrays)
         h = config_hash(cfg)
+        blob = buf.getvalue()
         row = (h, run.kind, cfg.task.name, cfg.task.seq_len, cfg.train.seed, run.status,
-               cfg.to_json(), _json(run.summary()), _json(meta), buf.getvalue(), time.time())
+               cfg.to_json(), _json(run.summary()), _json(meta), blob, time.time(),
+               len(blob), hashlib.sha256(blob).hexdigest())
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO model_runs VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+            conn.execute("INSERT OR REPLACE INTO model_runs (hash, kind, task, seq_len, seed, status, config, "
+                         "summary, record, arrays, created, blob_bytes, blob_sha256) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
         return h
 
     def put_result(self, result: RunResult) -> list[str]:
@@ -187,14 +203,24 @@ class RunStore:
         if len(cfg.models) != 1:
             raise ValueError("get() takes a single-model config (cfg.single(kind))")
         with self._connect() as conn:
-            row = conn.execute("SELECT record, arrays FROM model_runs WHERE hash = ? AND status IN (?, ?)",
-                               (config_hash(cfg), *REUSABLE)).fetchone()
+            row = conn.execute("SELECT hash, record, arrays, blob_bytes, blob_sha256 FROM model_runs "
+                               "WHERE hash = ? AND status IN (?, ?)", (config_hash(cfg), *REUSABLE)).fetchone()
         if row is None:
             return None
-        meta = json.loads(row[0])
-        meta["evals"], meta["steps"] = _nan(meta["evals"]), _nan(meta["steps"])
-        with np.load(io.BytesIO(row[1]), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        h, record, blob, n_bytes, sha = row
+        blob = bytes(blob) if blob is not None else b""
+        if n_bytes is not None and (len(blob) != n_bytes or hashlib.sha256(blob).hexdigest() != sha):
+            detail = f"{len(blob)} of {n_bytes} bytes" if len(blob) != n_bytes else "same length, different sha256"
+            raise StoreError(f"run store {self.path}: the weights blob of run {h} is truncated or was changed "
+                             f"after it was saved ({detail}); delete that row or the store")
+        try:
+            meta = json.loads(record)
+            meta["evals"], meta["steps"] = _nan(meta["evals"]), _nan(meta["steps"])
+            with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}  # reading each array checks its zip CRC
+        except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise StoreError(f"run store {self.path}: run {h} cannot be read ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''}); delete that row or the store") from None
         try:
             return run_from_record(meta, arrays)
         except ConfigError:  # saved by a lab whose config had other fields: not this experiment

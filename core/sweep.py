@@ -13,7 +13,9 @@ and evaluation seconds (for a reused run: when it was trained); `status` finishe
 stopped (not kept) or failed.
 
 A sweep folder (`save_sweep` / `load_sweep`): `sweep.csv` (that table), `sweep.json` (the
-sweep's config and how it ran) and each chart's data as `<chart name>.csv`.
+sweep's config and how it ran), each chart's data as `<chart name>.csv` and, written last,
+`manifest.json` (each file's size, sha256 and rows; see core.runio): `load_sweep` refuses a folder
+that does not match it, and checks the structure of a folder written before manifests existed.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import pandas as pd
 from core.config import ConfigError, RunConfig, config_hash, rule, seq_len_range, validate
 from core.executors import InProcessExecutor
 from core.models import MODEL_NAMES
-from core.runio import check_writable
+from core.runio import begin_folder, check_folder, check_writable, ends_with_newline, write_manifest
 from core.store import REUSABLE, RunStore
 
 COLUMNS = ["task", "model", "seq_len", "seed", "metric", "chance", "steps_to_target", "wall_s", "status"]
@@ -334,18 +336,39 @@ def aggregate(sweep: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def save_sweep(out: str | Path, result_table: pd.DataFrame, info: dict[str, Any]) -> Path:
-    """Write sweep.csv and sweep.json (`info`: SweepResult.info() or at least SweepConfig.to_dict()).
-    The charts' data are written beside them by whoever draws the charts (the CLI)."""
+def save_sweep(out: str | Path, result_table: pd.DataFrame, info: dict[str, Any],
+               write_extra: Callable[[Path], list[str]] | None = None) -> Path:
+    """Write sweep.csv and sweep.json (`info`: SweepResult.info() or at least SweepConfig.to_dict()),
+    then `write_extra(folder)` (the charts' data, written by whoever draws the charts: the CLI;
+    it returns the names it wrote), then the manifest of them all."""
     path = check_writable(out)
+    begin_folder(path)
     result_table.to_csv(path / "sweep.csv", index=False)
     (path / "sweep.json").write_text(json.dumps(info, indent=2))
+    extra = list(write_extra(path)) if write_extra is not None else []
+    write_manifest(path, ["sweep.csv", "sweep.json", *extra])
     return path
+
+
+def _check_sweep_structure(path: Path, df: pd.DataFrame, info: dict[str, Any]) -> None:
+    """A sweep folder written before manifests existed: sweep.csv ends with a whole row, no row has
+    an empty task, model, seq_len, seed or status, and a sweep that was not stopped has every run."""
+    f = path / "sweep.csv"
+    if not ends_with_newline(f):
+        raise SweepFolderError(f"{f} is truncated: its last row is cut off")
+    for col in ("task", "model", "seq_len", "seed", "status"):
+        empty = int(df[col].isna().sum())
+        if empty:
+            raise SweepFolderError(f"{f} is truncated or damaged: {empty} rows with an empty {col}")
+    n = info.get("n_runs")
+    if isinstance(n, int) and not info.get("stopped") and len(df) != n:
+        raise SweepFolderError(f"{f} is truncated or was changed after the sweep: {len(df)} of {n} rows")
 
 
 def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a sweep folder back: (the table of sweep.csv, the dict of sweep.json)."""
     path = Path(folder)
+    whole = check_folder(path, SweepFolderError)
     try:
         info = json.loads((path / "sweep.json").read_text())
         df = pd.read_csv(path / "sweep.csv")
@@ -354,6 +377,8 @@ def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing or not isinstance(info, dict):
         raise SweepFolderError(f"{folder}/sweep.csv lacks the columns {', '.join(missing) or '(sweep.json)'}")
+    if not whole:
+        _check_sweep_structure(path, df, info)
     for c in ("steps_to_target", "steps_run"):
         if c in df.columns:
             df[c] = df[c].astype("Int64")

@@ -400,8 +400,15 @@ class SentimentBut(Task):
         return torch.tensor([[self.index[w] for w in words]])
 
 
+# Every run of non-space characters is a token, with ',' and '.' split off as tokens of their own
+# ('movie,' -> 'movie', ','). Nothing is dropped or rewritten: an emoji, a non-Latin word or an
+# accented one ('ñandú') stays itself, so encode_text can name it as unknown.
+_TOKEN = re.compile(r"[,.]|[^\s,.]+")
+
+
 def tokenize(text: str) -> list[str]:
-    return re.findall(r"[a-z]+|[,.]", text.lower())
+    """Lower-cased tokens of `text`; their concatenation is `text.lower()` less its white space."""
+    return _TOKEN.findall(text.lower())
 
 
 

@@ -101,7 +101,8 @@ def test_writer_killed_inside_a_transaction_leaves_a_usable_store(tmp_path):
         store = RunStore(sys.argv[1])
         with store._write() as conn:   # the store's own write path, killed before COMMIT
             conn.execute("DELETE FROM model_runs")
-            conn.execute("INSERT INTO model_runs SELECT 'half', kind, task, seq_len, seed, status, config, "
+            conn.execute("INSERT INTO model_runs (hash, kind, task, seq_len, seed, status, config, summary, "
+                             "record, arrays, created) SELECT 'half', kind, task, seq_len, seed, status, config, "
                          "summary, record, arrays, created FROM model_runs")
             print("inside", flush=True)
             import time; time.sleep(60)

@@ -131,9 +131,12 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
     ]
 
 
-def write_chart_data(out, sweep: pd.DataFrame) -> None:
-    """Each chart's data as <chart name>.csv in a sweep folder (beside sweep.csv)."""
+def write_chart_data(out, sweep: pd.DataFrame) -> list[str]:
+    """Each chart's data as <chart name>.csv in a sweep folder (beside sweep.csv); the file names."""
     from pathlib import Path
 
+    names = []
     for item in sweep_charts(sweep):
         item.data.to_csv(Path(out) / f"{item.name}.csv", index=False)
+        names.append(f"{item.name}.csv")
+    return names

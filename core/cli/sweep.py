@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.n = n if not stop.is_set() else bar.n
         bar.close()
-    save_sweep(out, result.table, result.info())
-    write_chart_data(out, result.table)
+    # the charts' data go in before the manifest, which is written last
+    save_sweep(out, result.table, result.info(), write_extra=lambda p: write_chart_data(p, result.table))
     print(f"{n} runs: {result.reused} reused from the run store, {result.trained} trained"
           f"{f', {result.failed} failed' if result.failed else ''} in {result.wall_s:.1f} s "
           f"({result.executor}){' - stopped early' if result.stopped else ''}")

@@ -85,7 +85,18 @@ def _check_slider_range(v: Any) -> None:
     except (TypeError, ValueError):
         return  # not a number: validate() words that error
     if math.isfinite(f) and f == int(f) and not SEQ_MIN <= f <= MAX_SEQ_LEN:
-        raise ConfigError(f"seq_len must be between {SEQ_MIN} and {MAX_SEQ_LEN}, got {int(f)}")
+        shown = _echo(v) if isinstance(v, str) else int(f)  # what was typed, not a 100-digit integer
+        raise ConfigError(f"seq_len must be between {SEQ_MIN} and {MAX_SEQ_LEN}, got {shown}")
+
+
+ECHO_CHARS = 60  # a link value is echoed up to this length
+
+
+def _echo(raw: str) -> str:
+    """A link value as the user typed it, on one line: control characters (a newline) escaped,
+    and cut after ECHO_CHARS characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw.strip())
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
 
 
 def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> tuple[RunConfig, list[str]]:
@@ -103,7 +114,8 @@ def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> t
             values = values_of(config_from_values(trial, default))
         except ConfigError as e:
             shown = ",".join(values[key]) if key == "models" else values[key]
-            problems.append(f"Ignored `{key}={raw}` from the link: {e}. Using {shown}.")
+            why = " ".join(str(e).split())  # one line, whatever the value held
+            problems.append(f"Ignored `{key}={_echo(raw)}` from the link: {why}. Using {shown}.")
     return config_from_values(values, default), problems
 
 
