@@ -152,6 +152,7 @@ def ends_with_newline(f: Path) -> bool:
         return fh.read(1) == b"\n"
 
 
+RESUME_FILE = "resume.npz"  # optimizer state, data-stream position and counters (Trainer.state())
 RUN_FILES = ("config.json", "metrics.csv", "steps.csv", "grad_probes.csv", "summary.json",
              "traces.npz", "weights.npz")
 REQUIRED = {"metrics.csv": ("model", "step", "elapsed_s"), "steps.csv": ("model", "step"),
@@ -192,7 +193,10 @@ def _clean(v):
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
-def save_run(result: RunResult, out: str | Path, n_examples: int = 4) -> Path:
+def save_run(result: RunResult, out: str | Path, n_examples: int = 4,
+             resume: dict[str, np.ndarray] | None = None) -> Path:
+    """Write a run folder; `resume` (Trainer.state()) adds resume.npz, so `train --resume` can
+    carry the run on exactly."""
     path = check_writable(out)
     begin_folder(path)
     cfg = result.config
@@ -212,8 +216,27 @@ def save_run(result: RunResult, out: str | Path, n_examples: int = 4) -> Path:
             weights.update({f"{kind}/{step}/{name}": v for name, v in w.items()})
     np.savez_compressed(path / "traces.npz", **arrays)
     np.savez_compressed(path / "weights.npz", **weights)
-    write_manifest(path, RUN_FILES)
+    names = RUN_FILES
+    if resume is not None:
+        np.savez_compressed(path / RESUME_FILE, **resume)
+        names = RUN_FILES + (RESUME_FILE,)
+    elif (path / RESUME_FILE).exists():
+        (path / RESUME_FILE).unlink()  # from an earlier run in this folder: not this run's state
+    write_manifest(path, names)
     return path
+
+
+def load_resume_state(folder: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of a run folder's resume.npz (after load_run has checked the folder)."""
+    f = Path(folder) / RESUME_FILE
+    if not f.exists():
+        raise RunFolderError(f"{folder} has no {RESUME_FILE}: it was written without the state needed to "
+                             "carry it on (train it again, or with this version of the lab)")
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise RunFolderError(f"{f} is not readable: {e}") from None
 
 
 def load_run(folder: str | Path) -> RunResult:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+import numpy as np
 import torch
 
 from core.config import RunConfig
@@ -82,7 +83,8 @@ class Trainer:
     optimizer state and data stream, and gives the numbers of one run trained for that many steps.
     """
 
-    def __init__(self, cfg: RunConfig, parallel: bool | None = None):
+    def __init__(self, cfg: RunConfig, parallel: bool | None = None,
+                 resume: tuple[RunResult, dict[str, np.ndarray]] | None = None):
         self.cfg, tr = cfg, cfg.train
         self.device = resolve_device(tr.device)
         self.task = make_task(cfg.task)
@@ -109,9 +111,52 @@ class Trainer:
             self.runs[kind] = ModelRun(kind=kind, config=cfg.single(kind), n_params=n_params(model))
             self._loss_sum[kind], self._loss_n[kind], self._held[kind] = 0.0, 0, 0
         self._pending: list[Snapshot] = []
+        if resume is not None:
+            self._restore(*resume)
+            return
         for kind in self.models:  # the untrained starting point
             self._pending.append(self._evaluate(kind, first=True))
             self._checkpoint(kind)
+
+    # --- resuming from a run folder -------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """What a run folder needs, beside the runs, to train on exactly as this trainer would:
+        each model's optimizer state and data-stream position, and the loop's counters. Plain
+        arrays ('opt/KIND/PARAM/NAME', 'gen/KIND', 'loop/KIND'), never pickles."""
+        out: dict[str, np.ndarray] = {"step": np.array(self.step)}
+        for kind, opt in self.opts.items():
+            for idx, st in opt.state_dict()["state"].items():
+                for name, v in st.items():
+                    out[f"opt/{kind}/{idx}/{name}"] = (v.detach().cpu().numpy() if torch.is_tensor(v)
+                                                        else np.asarray(v))
+            out[f"gen/{kind}"] = self.gens[kind].get_state().numpy()
+            out[f"loop/{kind}"] = np.array([self._loss_sum[kind], self._loss_n[kind], self._held[kind]],
+                                           dtype=np.float64)
+        return out
+
+    def _restore(self, result: RunResult, state: dict[str, np.ndarray]) -> None:
+        """Carry on from a saved run: weights of each model's last checkpoint, its optimizer state,
+        generator and counters (see state())."""
+        self.step = int(state["step"])
+        for kind in self.models:
+            run = result.runs[kind]
+            last = max(run.checkpoints)
+            if last != run.steps_run and run.status != "diverged":
+                raise ValueError(f"{kind}: the last kept weights (step {last}) are not those of step {run.steps_run}")
+            self.models[kind].load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in run.checkpoints[last].items()})
+            opt_state = self.opts[kind].state_dict()
+            per_param: dict[int, dict[str, torch.Tensor]] = {}
+            for key, v in state.items():
+                parts = key.split("/")
+                if parts[0] == "opt" and parts[1] == kind:
+                    per_param.setdefault(int(parts[2]), {})[parts[3]] = torch.from_numpy(np.array(v))
+            opt_state["state"] = per_param
+            self.opts[kind].load_state_dict(opt_state)
+            self.gens[kind].set_state(torch.from_numpy(np.array(state[f"gen/{kind}"])))
+            loss_sum, loss_n, held = state[f"loop/{kind}"].tolist()
+            self._loss_sum[kind], self._loss_n[kind], self._held[kind] = loss_sum, int(loss_n), int(held)
+            run.config = self.cfg.single(kind)
+            self.runs[kind] = run
 
     # --- control -----------------------------------------------------------------------
     @property

@@ -61,3 +61,23 @@ def test_bad_input_is_one_line_and_status_2(args, message, tmp_path):
     assert p.returncode == 2
     assert message in p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_resume_carries_a_run_on_with_the_numbers_of_one_long_run(tmp_path, capsys):
+    from core.cli import main
+    from core.runio import load_run
+
+    common = ["--seq-len", "8", "--hidden-size", "8", "--batch-size", "16", "--eval-every", "10", "--quiet",
+              "--no-store"]
+    assert main(["train", *common, "--steps", "30", "--out", str(tmp_path / "a")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "a"), "--steps", "60", "--quiet", "--no-store",
+                 "--out", str(tmp_path / "b")]) == 0
+    assert main(["train", *common, "--steps", "60", "--out", str(tmp_path / "long")]) == 0
+    b, long = load_run(tmp_path / "b"), load_run(tmp_path / "long")
+    drop = ["elapsed_s"]
+    assert b.metrics_frame().drop(columns=drop).equals(long.metrics_frame().drop(columns=drop))
+    assert b.steps_frame().equals(long.steps_frame())
+    assert b.config == long.config and {r.status for r in b.runs.values()} == {"finished"}
+    # a resumed folder resumes again; too few steps is one line
+    assert main(["train", "--resume", str(tmp_path / "b"), "--steps", "40", "--quiet", "--no-store"]) == 2
+    assert "--steps must be more than the 60 steps" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from tqdm import tqdm
 from core.cli.args import add_config_args, config_from_args
 from core.config import RunConfig
 from core.results import RunResult, format_metric
-from core.runio import check_writable, save_run
+from core.runio import check_writable, load_resume_state, load_run, save_run
 from core.store import RunStore
 from core.trainer import Trainer
 
@@ -19,7 +19,12 @@ def add_parser(sub) -> None:
                        description="Train the chosen models on the same batches and write config.json, "
                                    "metrics.csv, summary.json, grad_probes.csv and traces.npz to --out.")
     add_config_args(p)
-    p.add_argument("--out", default="runs/demo", help="run folder to write (default: runs/demo)")
+    p.add_argument("--out", default=None, help="run folder to write (default: runs/demo; with --resume, the "
+                                                "folder it resumes)")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR",
+                   help="carry on a run folder to --steps steps in all, with its optimizer state and data "
+                        "stream: the numbers are those of one run trained for all the steps (the other "
+                        "settings come from the folder)")
     p.add_argument("--store", default=None, help="run store folder (default: $LAB_DATA_DIR or data/)")
     p.add_argument("--no-store", action="store_true", help="do not save the run in the run store")
     p.add_argument("--reuse", action="store_true", help="reuse models already in the run store")
@@ -37,9 +42,10 @@ def results_table(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def train_with_progress(cfg: RunConfig, quiet: bool = False) -> RunResult:
-    trainer = Trainer(cfg)
-    bar = tqdm(total=cfg.train.steps, desc="training", unit="step", disable=quiet, file=sys.stderr)
+def train_with_progress(cfg: RunConfig, quiet: bool = False, trainer: Trainer | None = None) -> RunResult:
+    trainer = trainer or Trainer(cfg)
+    bar = tqdm(total=trainer.cfg.train.steps, initial=trainer.step, desc="training", unit="step", disable=quiet,
+               file=sys.stderr)
     last: dict[str, str] = {}
     try:
         for snap in trainer.iterate():
@@ -54,9 +60,33 @@ def train_with_progress(cfg: RunConfig, quiet: bool = False) -> RunResult:
     return trainer.result()
 
 
+def resume(args: argparse.Namespace) -> int:
+    """`train --resume RUN_DIR --steps N`: the run of the folder, carried on to N steps."""
+    result = load_run(args.resume)
+    state = load_resume_state(args.resume)
+    steps = int(float(args.cfg_steps))
+    if steps <= result.config.train.steps:
+        raise ValueError(f"--steps must be more than the {result.config.train.steps} steps the run in "
+                         f"{args.resume} already has, got {steps}")
+    out = check_writable(args.out or args.resume)
+    trainer = Trainer(result.config, resume=(result, state))
+    trainer.extend(steps)
+    trained = train_with_progress(trainer.cfg, args.quiet, trainer=trainer)
+    if not args.no_store:
+        RunStore(args.store).put_result(trained)
+    save_run(trained, out, resume=trainer.state())
+    print(results_table(trained))
+    for s in trained.summary().values():
+        print("- " + s["verdict"])
+    print(f"carried on {args.resume} to {steps} steps; wrote {out}/")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        return resume(args)
     cfg = config_from_args(args)
-    out = check_writable(args.out)
+    out = check_writable(args.out or "runs/demo")
     store = None if args.no_store else RunStore(args.store)
     reused: dict = {}
     if store is not None and args.reuse:
@@ -66,14 +96,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg_to_train = cfg
     result = RunResult(config=cfg, runs={})
+    state = None
     if cfg_to_train is not None:
-        trained = train_with_progress(cfg_to_train, args.quiet)
+        trainer = Trainer(cfg_to_train)
+        trained = train_with_progress(cfg_to_train, args.quiet, trainer=trainer)
+        state = trainer.state() if not reused else None  # resumable when this command trained every model
         if store is not None:
             store.put_result(trained)
         result.runs.update(trained.runs)
     result.runs.update(reused)
     result.runs = {k: result.runs[k] for k in cfg.models if k in result.runs}
-    save_run(result, out)
+    save_run(result, out, resume=state)
     if reused:
         print(f"reused from the run store: {', '.join(reused)}")
     print(results_table(result))
