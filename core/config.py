@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core.models import FORGET_INITS, GRU_INITS, MODELS, RNN_INITS, init_of, model_kinds, model_title
+from core.models import FORGET_INITS, GRU_INITS, MODELS, RNN_INITS, init_of, model_kinds
 from core.tasks import TASKS, task_names
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -281,6 +281,17 @@ def with_variant(cfg: RunConfig, variant: str) -> RunConfig:
     if how:
         cfg = cfg.replace(model=dataclasses.replace(cfg.model, **{MODELS[kind].init_field: how}))
     return cfg.single(kind)
+
+
+def model_title(kind: str, model: ModelConfig | None = None) -> str:
+    """A model's display name with its initialisation when that is not the lab's default:
+    'Vanilla RNN', 'Vanilla RNN (IRNN init)', 'LSTM (zero init)'. Every verdict, chart and caption
+    names a model through this, so a non-default start is never shown as the plain model."""
+    spec = MODELS[kind]
+    how = init_of(kind, model) if model is not None else None
+    if how is None or how == getattr(ModelConfig, spec.init_field):
+        return spec.title
+    return f"{spec.title} ({(spec.init_labels or {}).get(how, how)} init)"
 
 
 def variant_of(single: RunConfig) -> str:

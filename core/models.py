@@ -135,23 +135,6 @@ def init_of(kind: str, cfg: "ModelConfig") -> str | None:
     return getattr(cfg, f) if f is not None else None
 
 
-def model_title(kind: str, cfg: "ModelConfig | None" = None) -> str:
-    """A model's display name with its initialisation when that is not the lab's default:
-    'Vanilla RNN', 'Vanilla RNN (IRNN init)', 'LSTM (zero init)'. Every verdict, chart and caption
-    names a model through this, so a non-default start is never shown as the plain model."""
-    spec = MODELS[kind]
-    how = init_of(kind, cfg) if cfg is not None else None
-    if how is None or how == _init_default(spec):
-        return spec.title
-    return f"{spec.title} ({(spec.init_labels or {}).get(how, how)} init)"
-
-
-def _init_default(spec: Kind) -> str | None:
-    from core.config import ModelConfig  # config imports this module for its registry
-
-    return getattr(ModelConfig, spec.init_field) if spec.init_field else None
-
-
 class SeqModel(nn.Module):
     """Encoder (one-hot for symbols, identity for real-valued channels) -> recurrent core -> head
     read at the last step (a class per symbol, or one number for regression)."""
@@ -332,5 +315,5 @@ def expected_forget(model: SeqModel) -> float | None:
 __all__ = [
     "SeqModel", "Kind", "MODELS", "register", "model_kinds", "build_model", "lstm_cell", "gru_cell",
     "rnn_cell", "init_forget_bias", "init_rnn", "init_update_bias", "FORGET_INITS", "RNN_INITS", "GRU_INITS",
-    "MODEL_NAMES", "model_title", "init_of", "n_params", "expected_forget", "expected_keep",
+    "MODEL_NAMES", "init_of", "n_params", "expected_forget", "expected_keep",
 ]
