@@ -274,6 +274,18 @@ def parse_variants(models: str | tuple | list) -> tuple[str, ...]:
     return models
 
 
+def variant_choices() -> tuple[str, ...]:
+    """Every variant the lab offers: each kind (at its default init), then kind:init for its other
+    inits ('rnn', 'rnn:orthogonal', 'rnn:irnn', 'lstm', 'lstm:zero', ...)."""
+    out = []
+    for kind, spec in MODELS.items():
+        out.append(kind)
+        if spec.init_field is not None:
+            r, default = rule("model", spec.init_field), getattr(ModelConfig, spec.init_field)
+            out += [f"{kind}:{how}" for how in r.choices() if how != default]
+    return tuple(out)
+
+
 def with_variant(cfg: RunConfig, variant: str) -> RunConfig:
     """The single-model config of a variant: 'rnn:irnn' -> cfg with rnn_init='irnn', models=('rnn',);
     a bare kind keeps cfg's own setting for its init."""
@@ -300,6 +312,13 @@ def variant_of(single: RunConfig) -> str:
     kind = single.models[0]
     how, f = init_of(kind, single.model), MODELS[kind].init_field
     return kind if how is None or how == getattr(ModelConfig, f) else f"{kind}:{how}"
+
+
+def variant_label(key: str) -> str:
+    """The display name of a variant key: 'rnn' -> 'Vanilla RNN', 'rnn:irnn' -> 'Vanilla RNN (IRNN
+    init)' (a bare kind means its default init, as `variant_of` writes it)."""
+    kind, _, how = key.partition(":")
+    return model_title(kind, ModelConfig(**{MODELS[kind].init_field: how}) if how else None)
 
 
 def variant_title(single: RunConfig) -> str:
