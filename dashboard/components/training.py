@@ -27,8 +27,7 @@ import streamlit as st
 import torch
 
 from core.charts import ChartItem, color_of, learning_curves, run_charts
-from core.config import RunConfig, config_hash
-from core.models import MODEL_NAMES
+from core.config import RunConfig, config_hash, model_title
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
 from core.tasks import make_task
@@ -196,12 +195,12 @@ def panel(cfg: RunConfig | None) -> None:
         return
     shown = lookup(cfg)
     if shown is None:
-        names = " and ".join(MODEL_NAMES[k] for k in cfg.models)
+        names = " and ".join(model_title(k, cfg.model) for k in cfg.models)
         st.info(f"Not trained yet. Press **Train** in the sidebar to train {names} side by side on the "
                 f"same batches ({cfg.train.steps:,} steps at T = {cfg.task.seq_len}).")
         stored, missing = _stored(cfg)
         if stored is not None and stored.runs:
-            have = ", ".join(MODEL_NAMES[k] for k in stored.runs)
+            have = ", ".join(r.title for r in stored.runs.values())
             st.caption(f"Already in the run store, so not trained again: {have}.")
         return
     set_current_result(shown.result)  # the other pages inspect what is on screen here
@@ -249,17 +248,17 @@ def _progress_text(job: Job, result: RunResult) -> str:
     if step and step < total:
         text += f" · about {job.wall_s / step * (total - step):.0f} s left"
     task = result.task
-    now = [f"{MODEL_NAMES[k]} {format_metric(r.final_metric, task)}" for k, r in result.runs.items()]
+    now = [f"{r.title} {format_metric(r.final_metric, task)}" for r in result.runs.values()]
     return text + " · " + " · ".join(now)
 
 
 def _reused_note(job: Job) -> str:
-    return "Taken from the run store, not retrained: " + ", ".join(MODEL_NAMES[k] for k in job.reused) + "."
+    return "Taken from the run store, not retrained: " + ", ".join(model_title(k, job.cfg.model) for k in job.reused) + "."
 
 
 def _train_live(job: Job) -> None:
     cfg = job.cfg
-    names = " and ".join(MODEL_NAMES[k] for k in cfg.models)
+    names = " and ".join(model_title(k, cfg.model) for k in cfg.models)
     st.subheader(f"Training {names} side by side")
     bar = st.progress(0.0, text="starting")
     note = "Training goes on while this page is open (another page pauses it). Stop keeps what is done."
@@ -275,7 +274,8 @@ def _train_live(job: Job) -> None:
         if len(metrics) != drawn and time.perf_counter() - last >= REDRAW_S:  # no download buttons live
             drawn, n, last = len(metrics), n + 1, time.perf_counter()
             item = ChartItem(name="learning_curves", title="Learning curves", data=metrics,
-                             chart=learning_curves(metrics, task, list(cfg.models)),
+                             chart=learning_curves(metrics, task, list(cfg.models),
+                                                   titles={k: model_title(k, cfg.model) for k in cfg.models}),
                              caption="Live: redrawn as each evaluation comes in (every "
                                      f"{cfg.train.eval_every} steps).")
             with chart.container():
