@@ -227,3 +227,20 @@ def test_sweep_cli_takes_kind_colon_init(tmp_path):
     assert list(df["init"]) == ["orthogonal", "chrono"] and list(df["variant"]) == ["rnn:orthogonal", "gru:chrono"]
     bad = cli("--models", "rnn:chrono", "--no-store", "--out", str(tmp_path / "b"))
     assert bad.returncode == 2 and "unknown rnn init 'chrono'" in bad.stderr
+
+
+def test_sweep_page_offers_every_start():
+    at = AppTest.from_file(str(ROOT / "dashboard" / "views" / "sweep.py"), default_timeout=120)
+    at.run()
+    box = at.multiselect(key="sweep-models")
+    assert {"Vanilla RNN (IRNN init)", "Vanilla RNN (orthogonal init)", "GRU (chrono init)",
+            "LSTM (zero init)"} <= set(box.options)
+    box.set_value(["rnn", "rnn:irnn"])
+    at.text_input(key="sweep-lengths").input("8")
+    at.text_input(key="sweep-seeds").input("0")
+    at.number_input(key="sweep-steps").set_value(10)
+    at.number_input(key="sweep-hidden").set_value(8)
+    at.button(key="sweep-start").click().run()
+    assert not at.exception and "2 runs:" in at.success[0].value
+    shown = at.dataframe[0].value
+    assert list(shown["model"]) == ["Vanilla RNN", "Vanilla RNN (IRNN init)"]
