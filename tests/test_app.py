@@ -107,6 +107,17 @@ def test_explainer_is_tied_to_the_numbers_on_screen():
     assert "Vanilla RNN" in story and "LSTM" in story
 
 
+def test_explainer_names_each_start_and_what_it_buys():
+    cfg = validate(RunConfig(task=TaskConfig(seq_len=100), model=ModelConfig(rnn_init="irnn", gru_init="chrono"),
+                             models=("rnn", "gru", "lstm")))
+    story = explainer.start_story(cfg)
+    assert "start (irnn)" in story and r"\mathrm{relu}" in story and "identity" in story
+    assert "start (chrono)" in story and "u between 1 and 99" in story
+    assert "close the gap? Not on this budget" in story and "62%" in story  # the measured verdict
+    assert story in "\n\n".join(explainer.paragraphs(cfg, None))
+    assert explainer.start_story(validate(RunConfig(models=("lstm",)))) == ""  # nothing to say
+
+
 # --- the page -------------------------------------------------------------------------------
 def test_starts_and_every_control_has_its_key():
     at = app(**TINY)
