@@ -88,7 +88,8 @@ START_STORY = (
     "step 225 and the chrono GRU at 175; at T = 200 only the orthogonal RNN touched the target once (step "
     "325) and ended at 37%. On the adding problem the IRNN is the one start that moves the RNN well below "
     "the always-answer-1 baseline (MSE {adding_irnn} at T = 50, against 0.15 for the other starts), yet it "
-    "does not reach the target that the LSTM and the GRU reach. A good start helps the RNN; it does not "
+    "does not reach the target that the LSTM and the GRU reach, and at T = 100 it stays at the baseline "
+    "too. A good start helps the RNN; it does not "
     "give it the LSTM's protected memory.")
 
 
