@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core.models import FORGET_INITS, model_kinds
+from core.models import FORGET_INITS, GRU_INITS, MODELS, RNN_INITS, init_of, model_kinds
 from core.tasks import TASKS, task_names
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -86,6 +86,15 @@ class ModelConfig:
     forget_init: str = field(default="chrono", metadata=choice(
         lambda: FORGET_INITS, "LSTM forget-gate bias init: zero (PyTorch), one (Gers 2000), chrono (Tallec 2018)",
         only_for=("lstm",)))
+    # PyTorch's default stays the RNN's default: the lab's RNN is the textbook tanh RNN, and the
+    # measured table (README: calibration) says what orthogonal and IRNN starts buy against it.
+    rnn_init: str = field(default="default", metadata=choice(
+        lambda: RNN_INITS, "vanilla RNN init: default (PyTorch), orthogonal (W_hh orthogonal), "
+        "irnn (Le et al. 2015: relu, W_hh = I, zero bias)", only_for=("rnn",)))
+    # chrono on the update gate z (PyTorch keeps z * h_{t-1}): b_z = log U(1, T-1)
+    gru_init: str = field(default="default", metadata=choice(
+        lambda: GRU_INITS, "GRU update-gate bias init: default (PyTorch), chrono (b_z = log U(1, T-1))",
+        only_for=("gru",)))
 
 
 @dataclass(frozen=True)
@@ -243,6 +252,79 @@ def parse_models(models: str | tuple | list) -> tuple[str, ...]:
     for k in models:
         _choice("model", k, model_kinds())
     return models
+
+
+# --- model variants: a kind with a chosen initialisation ("rnn:irnn") ------------------------------
+def parse_variants(models: str | tuple | list) -> tuple[str, ...]:
+    """'rnn, rnn:irnn, lstm:zero' -> ('rnn', 'rnn:irnn', 'lstm:zero'): each a known kind, optionally
+    with one of its initialisations after a colon; repeats dropped. Canonical forms come from
+    `variant_of`, once the variant is applied to a config."""
+    if isinstance(models, str):
+        models = [s.strip() for s in models.split(",") if s.strip()]
+    models = tuple(dict.fromkeys(m.strip() for m in models))
+    if not models:
+        raise ConfigError(f"choose at least one model ({', '.join(model_kinds())})")
+    for m in models:
+        kind, _, how = m.partition(":")
+        _choice("model", kind, model_kinds())
+        if how:
+            f = MODELS[kind].init_field
+            if f is None:
+                raise ConfigError(f"model {kind!r} has no initialisation to choose; use {kind}")
+            rule("model", f).check(f"{kind} init", how)
+    return models
+
+
+def variant_choices() -> tuple[str, ...]:
+    """Every variant the lab offers: each kind (at its default init), then kind:init for its other
+    inits ('rnn', 'rnn:orthogonal', 'rnn:irnn', 'lstm', 'lstm:zero', ...)."""
+    out = []
+    for kind, spec in MODELS.items():
+        out.append(kind)
+        if spec.init_field is not None:
+            r, default = rule("model", spec.init_field), getattr(ModelConfig, spec.init_field)
+            out += [f"{kind}:{how}" for how in r.choices() if how != default]
+    return tuple(out)
+
+
+def with_variant(cfg: RunConfig, variant: str) -> RunConfig:
+    """The single-model config of a variant: 'rnn:irnn' -> cfg with rnn_init='irnn', models=('rnn',);
+    a bare kind keeps cfg's own setting for its init."""
+    kind, _, how = variant.partition(":")
+    if how:
+        cfg = cfg.replace(model=dataclasses.replace(cfg.model, **{MODELS[kind].init_field: how}))
+    return cfg.single(kind)
+
+
+def model_title(kind: str, model: ModelConfig | None = None) -> str:
+    """A model's display name with its initialisation when that is not the lab's default:
+    'Vanilla RNN', 'Vanilla RNN (IRNN init)', 'LSTM (zero init)'. Every verdict, chart and caption
+    names a model through this, so a non-default start is never shown as the plain model."""
+    spec = MODELS[kind]
+    how = init_of(kind, model) if model is not None else None
+    if how is None or how == getattr(ModelConfig, spec.init_field):
+        return spec.title
+    return f"{spec.title} ({(spec.init_labels or {}).get(how, how)} init)"
+
+
+def variant_of(single: RunConfig) -> str:
+    """A single-model config's variant key: the kind, plus ':init' when its init is not the default
+    ('rnn', 'rnn:irnn', 'lstm:zero')."""
+    kind = single.models[0]
+    how, f = init_of(kind, single.model), MODELS[kind].init_field
+    return kind if how is None or how == getattr(ModelConfig, f) else f"{kind}:{how}"
+
+
+def variant_label(key: str) -> str:
+    """The display name of a variant key: 'rnn' -> 'Vanilla RNN', 'rnn:irnn' -> 'Vanilla RNN (IRNN
+    init)' (a bare kind means its default init, as `variant_of` writes it)."""
+    kind, _, how = key.partition(":")
+    return model_title(kind, ModelConfig(**{MODELS[kind].init_field: how}) if how else None)
+
+
+def variant_title(single: RunConfig) -> str:
+    """'Vanilla RNN (IRNN init)': what every chart and verdict calls this model."""
+    return model_title(single.models[0], single.model)
 
 
 def validate(cfg: RunConfig) -> RunConfig:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.models import MODEL_NAMES, MODELS
+from core.models import MODELS
 from core.probes import decay_ratio, grad_frame, model_from_weights, probe_batch, traces
 from core.results import ModelRun, RunResult
 from core.tasks import Task
@@ -37,7 +37,7 @@ def resolve_step(run: ModelRun, step: int | None = None) -> int:
     """The model's kept checkpoint nearest to `step` (default: its last one); models that stopped
     or diverged early keep fewer checkpoints, so each answers with the nearest one it has."""
     if not run.checkpoints:
-        raise ValueError(f"{MODEL_NAMES[run.kind]} has no kept checkpoint")
+        raise ValueError(f"{run.title} has no kept checkpoint")
     steps = sorted(run.checkpoints)
     if step is None:
         return steps[-1]
@@ -52,7 +52,7 @@ def with_checkpoints(result: RunResult) -> dict[str, ModelRun]:
 def grad_table(result: RunResult) -> pd.DataFrame:
     """model, name, step, t, grad_norm: the probe at every kept checkpoint (computed if missing)."""
     df = grad_frame(result)
-    df.insert(1, "name", df["model"].map(MODEL_NAMES))
+    df.insert(1, "name", df["model"].map(result.titles()))
     return df
 
 
@@ -87,7 +87,7 @@ def decay_table(result: RunResult, step: int | None = None) -> pd.DataFrame:
         first, at = min(run.checkpoints), resolve_step(run, step)
         r0 = decay_ratio(g[g.step == first].sort_values("t").grad_norm.to_numpy())
         r1 = decay_ratio(g[g.step == at].sort_values("t").grad_norm.to_numpy())
-        name = MODEL_NAMES[kind]
+        name = run.title
         rows.append({
             "model": kind, "name": name, "init_step": first, "init_ratio": r0, "init_orders_lost": _orders(r0),
             "step": at, "ratio": r1, "orders_lost": _orders(r1),
@@ -115,7 +115,7 @@ def grad_norm_frame(result: RunResult, max_points: int = 1500) -> pd.DataFrame:
         parts.append(g.reset_index(drop=True))
     out = pd.concat(parts, ignore_index=True) if parts else df
     out = out.astype({"step": "int64", "grad_norm": "float64", "clipped": "bool"})  # typed even when empty
-    out.insert(1, "name", out["model"].map(MODEL_NAMES))
+    out.insert(1, "name", out["model"].map(result.titles()))
     return out
 
 

@@ -23,8 +23,10 @@ if TYPE_CHECKING:  # type hints only: config imports this module for its registr
     from core.config import ModelConfig
     from core.tasks import Task
 
-# LSTM forget-gate bias initialisations (init_forget_bias); config's forget_init reads them here.
-FORGET_INITS = ("zero", "one", "chrono")
+# Initialisations per kind; config's forget_init / rnn_init / gru_init read their choices here.
+FORGET_INITS = ("zero", "one", "chrono")  # LSTM forget-gate bias (init_forget_bias)
+RNN_INITS = ("default", "orthogonal", "irnn")  # vanilla RNN (init_rnn)
+GRU_INITS = ("default", "chrono")  # GRU update-gate bias (init_update_bias)
 
 
 def lstm_cell(x_t, h, c, w_ih, w_hh, b_ih, b_hh):
@@ -51,9 +53,11 @@ def gru_cell(x_t, h, w_ih, w_hh, b_ih, b_hh):
     return h, (r, z, n)
 
 
-def rnn_cell(x_t, h, w_ih, w_hh, b_ih, b_hh):
-    """One vanilla RNN step: everything passes through the same tanh every step."""
-    return torch.tanh(x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+def rnn_cell(x_t, h, w_ih, w_hh, b_ih, b_hh, nonlinearity: str = "tanh"):
+    """One vanilla RNN step: everything passes through the same squashing every step (tanh; the
+    IRNN uses relu, so an identity W_hh carries h forward unchanged)."""
+    pre = x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+    return torch.relu(pre) if nonlinearity == "relu" else torch.tanh(pre)
 
 
 # --- the registry of model kinds -----------------------------------------------------------------
@@ -72,8 +76,8 @@ def _gru_step(x_t, state, *w):
     return (h,), gates
 
 
-def _rnn_step(x_t, state, *w):
-    return (rnn_cell(x_t, state[0], *w),), ()
+def _rnn_step(x_t, state, *w, nonlinearity: str = "tanh"):
+    return (rnn_cell(x_t, state[0], *w, nonlinearity=nonlinearity),), ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,11 @@ class Kind:
     seed_offset: int  # initial weights depend on (seed, kind) only
     config_fields: tuple[str, ...] = ()  # ModelConfig fields only this kind reads
     init: Callable[[nn.RNNBase, "ModelConfig", int], None] | None = None  # after PyTorch's init
+    init_field: str | None = None  # the ModelConfig field naming its initialisation (sweep variants)
+    init_labels: Mapping[str, str] | None = None  # init -> how titles name it ("irnn" -> "IRNN")
+    # keyword arguments the config sets on both the fused module and the trace's step (the IRNN's
+    # nonlinearity="relu"), so the two paths always compute the same function
+    options: Callable[["ModelConfig"], dict] | None = None
 
 
 MODELS: dict[str, Kind] = {}
@@ -120,6 +129,12 @@ def model_kinds() -> tuple[str, ...]:
     return tuple(MODELS)
 
 
+def init_of(kind: str, cfg: "ModelConfig") -> str | None:
+    """The initialisation a kind gets from a config ("irnn", "chrono", ...), None if it has no choice."""
+    f = MODELS[kind].init_field
+    return getattr(cfg, f) if f is not None else None
+
+
 class SeqModel(nn.Module):
     """Encoder (one-hot for symbols, identity for real-valued channels) -> recurrent core -> head
     read at the last step (a class per symbol, or one number for regression)."""
@@ -129,7 +144,8 @@ class SeqModel(nn.Module):
         spec = MODELS[kind]
         self.kind, self.input_kind = kind, task.input_kind
         self.input_size, self.hidden_size = task.input_size, cfg.hidden_size
-        self.core = spec.fused(self.input_size, cfg.hidden_size, batch_first=True)
+        self.options = spec.options(cfg) if spec.options is not None else {}  # e.g. nonlinearity
+        self.core = spec.fused(self.input_size, cfg.hidden_size, batch_first=True, **self.options)
         self.head = nn.Linear(cfg.hidden_size, task.output_size)
         if spec.init is not None:
             spec.init(self.core, cfg, task.seq_len)
@@ -169,7 +185,7 @@ class SeqModel(nn.Module):
         kept: dict[str, list[torch.Tensor]] = {n: [] for n in (*spec.state, *spec.gates)}
         w = self.params()
         for t in range(T):
-            state, gs = spec.step(xe[:, t], state, *w)
+            state, gs = spec.step(xe[:, t], state, *w, **self.options)
             for name, v in zip((*spec.state, *spec.gates), (*state, *gs)):
                 kept[name].append(v)
         result = {name: torch.stack(vs, 1) for name, vs in kept.items()}  # each (B, T, H)
@@ -205,12 +221,63 @@ def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int) -> None:
             raise ValueError(f"unknown forget_init {how!r}")
 
 
-register(Kind("rnn", "Vanilla RNN", nn.RNN, _rnn_step, gates=(), state=("h",), panels=("h",), seed_offset=0))
+def init_rnn(rnn: nn.RNN, how: str) -> None:
+    """The vanilla RNN's start: default (PyTorch's uniform ±1/sqrt(H), left as it is), orthogonal
+    (W_hh orthogonal, gain 1: every eigenvalue on the unit circle, so at initialisation the
+    recurrence neither shrinks nor grows a signal; tanh) or irnn (Le, Jaitly & Hinton 2015: W_hh =
+    I, biases 0, input weights N(0, 0.001²), used with relu: h_t = relu(h_{t-1} + W x_t) copies the
+    state forward until the input writes to it). Uses the global RNG (seeded with the rest of the
+    initialisation); "default" draws nothing, so default runs keep their weights and hashes.
+    """
+    with torch.no_grad():
+        if how == "default":
+            return
+        if how == "orthogonal":
+            nn.init.orthogonal_(rnn.weight_hh_l0)
+        elif how == "irnn":
+            if rnn.nonlinearity != "relu":
+                raise ValueError("the IRNN needs nn.RNN(nonlinearity='relu')")
+            rnn.weight_hh_l0.copy_(torch.eye(rnn.hidden_size))
+            rnn.weight_ih_l0.normal_(0.0, 0.001)  # the paper's non-recurrent weights
+            rnn.bias_ih_l0.zero_()
+            rnn.bias_hh_l0.zero_()
+        else:
+            raise ValueError(f"unknown rnn_init {how!r}")
+
+
+def init_update_bias(gru: nn.GRU, how: str, seq_len: int) -> None:
+    """The GRU's update-gate bias: default (PyTorch's, left as it is) or chrono (Tallec & Ollivier
+    2018, applied to the gate that keeps the old state). PyTorch's GRU computes h_t = (1 - z) * n
+    + z * h_{t-1}, so z is the fraction KEPT per step and the time scale of a unit is 1 / (1 - z):
+    b_z = log u, u ~ U(1, T-1) gives z = u / (1 + u) and time scales 2 .. T. Like the LSTM's chrono,
+    the value goes in bias_hh and the z part of bias_ih is zeroed.
+    """
+    H = gru.hidden_size
+    z = slice(H, 2 * H)  # gate order r, z, n
+    with torch.no_grad():
+        if how == "default":
+            return
+        if how == "chrono":
+            t_max = max(seq_len - 1, 2)
+            gru.bias_ih_l0[z] = 0.0
+            gru.bias_hh_l0[z] = torch.log(torch.empty(H).uniform_(1.0, t_max))
+        else:
+            raise ValueError(f"unknown gru_init {how!r}")
+
+
+RNN_LABELS = {"default": "PyTorch default", "orthogonal": "orthogonal", "irnn": "IRNN"}
+
+register(Kind("rnn", "Vanilla RNN", nn.RNN, _rnn_step, gates=(), state=("h",), panels=("h",), seed_offset=0,
+              config_fields=("rnn_init",), init_field="rnn_init", init_labels=RNN_LABELS,
+              init=lambda core, cfg, seq_len: init_rnn(core, cfg.rnn_init),
+              options=lambda cfg: {"nonlinearity": "relu"} if cfg.rnn_init == "irnn" else {}))
 register(Kind("lstm", "LSTM", nn.LSTM, _lstm_step, gates=("i", "f", "g", "o"), state=("h", "c"),
               panels=("c", "f", "i", "o"), seed_offset=1, config_fields=("forget_init",),
+              init_field="forget_init",
               init=lambda core, cfg, seq_len: init_forget_bias(core, cfg.forget_init, seq_len)))
 register(Kind("gru", "GRU", nn.GRU, _gru_step, gates=("r", "z", "n"), state=("h",), panels=("h", "z"),
-              seed_offset=2))
+              seed_offset=2, config_fields=("gru_init",), init_field="gru_init",
+              init=lambda core, cfg, seq_len: init_update_bias(core, cfg.gru_init, seq_len)))
 
 
 def build_model(kind: str, task: Task, cfg: ModelConfig, seed: int) -> SeqModel:
@@ -225,6 +292,17 @@ def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def expected_keep(model: SeqModel) -> float | None:
+    """Mean fraction of the old state an untrained model keeps per step from its bias alone:
+    sigmoid(b_f) for the LSTM, sigmoid(b_z) for the GRU (z keeps h_{t-1}); None for the RNN."""
+    H = model.hidden_size
+    gate = {"lstm": slice(H, 2 * H), "gru": slice(H, 2 * H)}.get(model.kind)
+    if gate is None:
+        return None
+    b = model.core.bias_ih_l0[gate] + model.core.bias_hh_l0[gate]
+    return float(torch.sigmoid(b.detach()).mean())
+
+
 def expected_forget(model: SeqModel) -> float | None:
     """Mean of sigmoid(b_f) at initialisation: how much an untrained LSTM keeps per step."""
     if model.kind != "lstm":
@@ -236,5 +314,6 @@ def expected_forget(model: SeqModel) -> float | None:
 
 __all__ = [
     "SeqModel", "Kind", "MODELS", "register", "model_kinds", "build_model", "lstm_cell", "gru_cell",
-    "rnn_cell", "init_forget_bias", "FORGET_INITS", "MODEL_NAMES", "n_params", "expected_forget",
+    "rnn_cell", "init_forget_bias", "init_rnn", "init_update_bias", "FORGET_INITS", "RNN_INITS", "GRU_INITS",
+    "MODEL_NAMES", "init_of", "n_params", "expected_forget", "expected_keep",
 ]

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.config import RunConfig, config_hash
-from core.models import MODEL_NAMES
+from core.config import RunConfig, config_hash, model_title
 from core.tasks import Task, make_task
 
 
@@ -35,6 +34,11 @@ class ModelRun:
         return config_hash(self.config)
 
     @property
+    def title(self) -> str:
+        """'Vanilla RNN (IRNN init)': the kind, with its start when that is not the default."""
+        return model_title(self.kind, self.config.model)
+
+    @property
     def final_metric(self) -> float:
         return self.evals[-1]["metric"] if self.evals else float("nan")
 
@@ -46,7 +50,7 @@ class ModelRun:
             best = max(ms) if task.higher_is_better else min(ms)
         return {
             "model": self.kind,
-            "name": MODEL_NAMES[self.kind],
+            "name": self.title,
             "metric_name": task.metric,
             "final_metric": self.final_metric,
             "best_metric": best,
@@ -81,6 +85,10 @@ class RunResult:
         rows = [{"model": k, **s} for k, r in self.runs.items() for s in r.steps]
         return pd.DataFrame(rows, columns=["model", "step", "loss", "grad_norm", "clipped"])
 
+    def titles(self) -> dict[str, str]:
+        """kind -> display name with its init ('Vanilla RNN (IRNN init)'), for charts and words."""
+        return {k: r.title for k, r in self.runs.items()}
+
     def summary(self) -> dict[str, dict]:
         task = self.task
         return {k: r.summary(task) for k, r in self.runs.items()}
@@ -105,7 +113,7 @@ def format_metric(metric: float, task: Task) -> str:
 def verdict(run: ModelRun, task: Task) -> str:
     """One plain sentence, e.g. 'LSTM remembered the first token over 100 steps: 100% (chance
     12.5%), reaching the 99% target at step 175 (3.1 s).'"""
-    name = MODEL_NAMES[run.kind]
+    name = run.title
     todo, done = task.goal_words()
     chance = f"chance {task.chance:.1%}" if task.metric == "accuracy" else f"chance {task.chance:.3f}"
     target = f"{task.target:.0%}" if task.metric == "accuracy" else f"{task.target:.4f}"

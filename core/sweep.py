@@ -5,9 +5,13 @@ setting (`SweepConfig.base`). Runs already in the run store are reused, not trai
 others go through an executor (core.executors) and each is written to the store as soon as it
 finishes, so a stopped or killed sweep keeps every finished run and the next one resumes.
 
+A model of a sweep is a variant: a kind, or a kind with its initialisation ('rnn:irnn',
+'lstm:zero'), so one sweep answers what each start buys against T. Each variant is a single-model
+config with that init set (`core.config.with_variant`); a bare kind is exactly today's run.
+
 The result is one table, a row per run:
-    task, model, seq_len, seed, metric, chance, steps_to_target, wall_s, status,
-    then target, steps_run, hash and reused.
+    task, model, init, seq_len, seed, metric, chance, steps_to_target, wall_s, status,
+    then target, steps_run, hash, reused and variant ('rnn' or 'rnn:irnn': what charts group by).
 `metric` is the held-out metric at the run's last evaluation; `wall_s` the run's own training
 and evaluation seconds (for a reused run: when it was trained); `status` finished, diverged,
 stopped (not kept) or failed.
@@ -30,14 +34,16 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from core.config import ConfigError, RunConfig, config_hash, rule, seq_len_range, validate
+from core.config import (ConfigError, ModelConfig, RunConfig, config_hash, parse_variants, rule, seq_len_range,
+                         validate, variant_label, variant_of, with_variant)
 from core.executors import InProcessExecutor
-from core.models import MODEL_NAMES
+from core.models import init_of
 from core.runio import begin_folder, check_folder, check_writable, ends_with_newline, write_manifest
 from core.store import REUSABLE, RunStore
 
-COLUMNS = ["task", "model", "seq_len", "seed", "metric", "chance", "steps_to_target", "wall_s", "status"]
-EXTRA = ["target", "steps_run", "hash", "reused"]
+COLUMNS = ["task", "model", "init", "seq_len", "seed", "metric", "chance", "steps_to_target", "wall_s", "status"]
+EXTRA = ["target", "steps_run", "hash", "reused", "variant"]
+ADDED = ("init", "variant")  # columns a sweep.csv written before variants lacks (filled on load)
 DEFAULT_LENGTHS = (10, 25, 50, 100, 200)
 DEFAULT_SEEDS = (0, 1, 2)
 DEFAULT_STEPS = 1500  # the issue's sweep: enough for the RNN to show its ceiling at every T
@@ -54,13 +60,14 @@ class SweepFolderError(ValueError):
 
 @dataclass(frozen=True)
 class SweepConfig:
-    base: RunConfig  # every setting but seq_len and seed; base.models are the models swept
+    base: RunConfig  # every setting but seq_len and seed; base.models are the kinds swept
     lengths: tuple[int, ...] = DEFAULT_LENGTHS
     seeds: tuple[int, ...] = DEFAULT_SEEDS
+    variants: tuple[str, ...] = ()  # 'rnn', 'rnn:irnn', ... (empty: base.models as they are)
 
     @property
     def models(self) -> tuple[str, ...]:
-        return self.base.models
+        return self.variants or self.base.models
 
     def jobs(self) -> list[RunConfig]:
         """Single-model configs, shortest T first so the first answers come early."""
@@ -69,7 +76,7 @@ class SweepConfig:
             for seed in self.seeds:
                 cfg = self.base.replace(task=_replace(self.base.task, seq_len=T),
                                         train=_replace(self.base.train, seed=seed))
-                out += [cfg.single(kind) for kind in self.models]
+                out += [with_variant(cfg, v) for v in self.models]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,7 +85,7 @@ class SweepConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SweepConfig":
-        return make_sweep(RunConfig.from_dict(d["base"]), d["lengths"], d["seeds"])
+        return make_sweep(RunConfig.from_dict(d["base"]), d["lengths"], d["seeds"], d.get("models"))
 
 
 def _replace(obj, **kw):
@@ -103,9 +110,14 @@ def parse_ints(name: str, text: str | list | tuple) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
-def make_sweep(base: RunConfig, lengths, seeds) -> SweepConfig:
-    """Validate a sweep at the edge: every grid point must be a valid config."""
-    base = validate(base)
+def make_sweep(base: RunConfig, lengths, seeds, variants=None) -> SweepConfig:
+    """Validate a sweep at the edge: every grid point must be a valid config. `variants` ('rnn,
+    rnn:irnn,lstm:zero'; default base.models) are written canonically: 'lstm:chrono' is 'lstm'
+    when chrono is the default, and a variant named twice runs once."""
+    variants = parse_variants(base.models if variants is None else variants)
+    kinds = tuple(dict.fromkeys(v.partition(":")[0] for v in variants))
+    base = validate(base.replace(models=kinds))
+    variants = tuple(dict.fromkeys(variant_of(with_variant(base, v)) for v in variants))
     lengths, seeds = parse_ints("lengths", lengths), parse_ints("seeds", seeds)
     lo, hi = seq_len_range(base.task.name)
     for T in lengths:
@@ -115,10 +127,10 @@ def make_sweep(base: RunConfig, lengths, seeds) -> SweepConfig:
     for s in seeds:
         if not seed_rule.lo <= s <= seed_rule.hi:
             raise ConfigError(f"seeds must be between {seed_rule.lo:g} and {seed_rule.hi:g}, got {s}")
-    n = len(lengths) * len(seeds) * len(base.models)
+    n = len(lengths) * len(seeds) * len(variants)
     if n > MAX_RUNS:
         raise ConfigError(f"the sweep has {n} runs; at most {MAX_RUNS} at once")
-    return SweepConfig(base=base, lengths=lengths, seeds=seeds)
+    return SweepConfig(base=base, lengths=lengths, seeds=seeds, variants=variants)
 
 
 # --- rows of the table -----------------------------------------------------------------
@@ -127,11 +139,14 @@ def _num(v) -> float:
 
 
 def row_from_summary(cfg: RunConfig, s: dict, reused: bool) -> dict[str, Any]:
-    return {"task": cfg.task.name, "model": cfg.models[0], "seq_len": cfg.task.seq_len, "seed": cfg.train.seed,
+    kind = cfg.models[0]
+    return {"task": cfg.task.name, "model": kind, "init": init_of(kind, cfg.model) or "",
+            "seq_len": cfg.task.seq_len, "seed": cfg.train.seed,
             "metric": _num(s.get("final_metric")), "chance": _num(s.get("chance")),
             "steps_to_target": s.get("steps_to_target"), "wall_s": _num(s.get("elapsed_s")),
             "status": s.get("status", "finished"), "target": _num(s.get("target")),
-            "steps_run": s.get("steps_run"), "hash": config_hash(cfg), "reused": reused}
+            "steps_run": s.get("steps_run"), "hash": config_hash(cfg), "reused": reused,
+            "variant": variant_of(cfg)}
 
 
 def table(rows: list[dict]) -> pd.DataFrame:
@@ -156,17 +171,18 @@ class Progress:
     done: int  # runs finished (trained or reused)
     reused: int
     seq_len: int
-    model: str
+    model: str  # the kind
     seed: int
     elapsed_s: float
     eta_s: float | None  # None until a run has given a rate
     fraction: float
     row: dict | None = None  # set when a run has just finished
+    variant: str = ""  # 'rnn:irnn' when the sweep names a start (default: the kind)
 
     @property
     def message(self) -> str:
         left = f" · about {_clock(self.eta_s)} left" if self.eta_s is not None else ""
-        what = f"T={self.seq_len} · {MODEL_NAMES[self.model]} · seed {self.seed}"
+        what = f"T={self.seq_len} · {variant_label(self.variant or self.model)} · seed {self.seed}"
         if self.row is None:  # a run is training (in-process executors report it)
             head = f"run {self.index} of {self.total} · {what}"
         else:  # a run has finished (pools finish runs in any order)
@@ -230,7 +246,8 @@ def run_sweep(sweep: SweepConfig, store: RunStore | None = None, executor=None,
         frac = (done_cost + partial) / total_cost if total_cost else 1.0
         on_progress(Progress(index=reused + order.get(i, 0) + 1, total=n, done=len(rows), reused=reused, seq_len=c.task.seq_len,
                              model=c.models[0], seed=c.train.seed, elapsed_s=elapsed,
-                             eta_s=None if eta is None else max(0.0, eta), fraction=min(1.0, frac), row=row))
+                             eta_s=None if eta is None else max(0.0, eta), fraction=min(1.0, frac), row=row,
+                             variant=variant_of(c)))
 
     if reused and on_progress is not None and todo:
         report(todo[0])
@@ -314,19 +331,24 @@ def sweep_from_store(sweep: SweepConfig, store: RunStore) -> pd.DataFrame:
 def completed(sweep: pd.DataFrame) -> pd.DataFrame:
     """The completed runs (finished or diverged; a stopped run is incomplete), with display names."""
     out = sweep[sweep["status"].isin(REUSABLE)].copy()
-    out["name"] = out["model"].map(MODEL_NAMES)
+    if "variant" not in out:
+        out["variant"] = out["model"]
+    out["name"] = out["variant"].map(variant_label)
     return out
 
 
 def aggregate(sweep: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, T) over seeds: the metric's mean, min and max, how many seeds reached
-    the target, the steps they took (mean, min, max) and wall seconds per run (mean, min, max)."""
+    """One row per (variant, T) over seeds: the metric's mean, min and max, how many seeds reached
+    the target, the steps they took (mean, min, max) and wall seconds per run (mean, min, max).
+    Variants keep the order they first appear in (the order the sweep named them)."""
     df = completed(sweep)
+    order = {v: i for i, v in enumerate(dict.fromkeys(df["variant"]))}
     rows = []
-    for (model, T), g in df.groupby(["model", "seq_len"], sort=True):
+    for (_, variant, T), g in df.assign(_o=df["variant"].map(order)).groupby(["_o", "variant", "seq_len"], sort=True):
         m, hit = g["metric"].dropna(), g["steps_to_target"].dropna()
         rows.append({
-            "model": model, "name": g["name"].iloc[0], "seq_len": int(T), "seeds": len(g),
+            "model": g["model"].iloc[0], "variant": variant, "init": g["init"].iloc[0] if "init" in g else "",
+            "name": g["name"].iloc[0], "seq_len": int(T), "seeds": len(g),
             "metric_mean": m.mean(), "metric_min": m.min(), "metric_max": m.max(),
             "chance": g["chance"].iloc[0], "target": g["target"].iloc[0] if "target" in g else float("nan"),
             "reached": len(hit), "steps_mean": hit.mean() if len(hit) else float("nan"),
@@ -374,7 +396,7 @@ def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         df = pd.read_csv(path / "sweep.csv")
     except (OSError, ValueError) as e:
         raise SweepFolderError(f"{folder} is not a readable sweep folder: {e}") from None
-    missing = [c for c in COLUMNS if c not in df.columns]
+    missing = [c for c in COLUMNS if c not in df.columns and c not in ADDED]
     if missing or not isinstance(info, dict):
         raise SweepFolderError(f"{folder}/sweep.csv lacks the columns {', '.join(missing) or '(sweep.json)'}")
     if not whole:
@@ -382,4 +404,10 @@ def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     for c in ("steps_to_target", "steps_run"):
         if c in df.columns:
             df[c] = df[c].astype("Int64")
+    if "variant" not in df.columns:  # written before variants: every row is its kind at the base's init
+        df["variant"] = df["model"]
+    if "init" not in df.columns:
+        model = ModelConfig(**info.get("base", {}).get("model", {})) if isinstance(info, dict) else ModelConfig()
+        df.insert(df.columns.get_loc("model") + 1, "init", [init_of(k, model) or "" for k in df["model"]])
+    df["init"] = df["init"].fillna("")
     return df, info

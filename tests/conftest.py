@@ -17,3 +17,19 @@ def _isolated_store(tmp_path, monkeypatch):
 def _threads():
     torch.set_num_threads(2)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_job_left_running():
+    """A test's background jobs end with it: the queue runs one job at a time, so a job left
+    running would hold up every later test's jobs."""
+    yield
+    from core import jobs
+
+    q = jobs.default_queue()
+    for j in q.jobs():
+        j.stop()
+    q.wake()
+    for j in q.jobs():
+        q.wait(j, timeout=60)
+        q.forget(j)

@@ -20,7 +20,8 @@ from dashboard.components import controls, explainer, training
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TIMEOUT = 180  # seconds per script run: generous, the machine is shared
 TINY = {"seq_len": "8", "steps": "30", "hidden_size": "8", "batch_size": "32"}
-KEYS = ("task", "seq_len", "models", "hidden_size", "forget_init", "lr", "steps", "batch_size", "seed")
+KEYS = ("task", "seq_len", "models", "hidden_size", "forget_init", "rnn_init", "gru_init", "lr", "steps", "batch_size",
+        "seed")
 
 
 @pytest.fixture(autouse=True)
@@ -106,6 +107,20 @@ def test_link_round_trip_and_refusals():
     assert cfg.model.hidden_size == controls.DEFAULT.model.hidden_size and "GB of memory" in problems[0]
 
 
+def test_each_models_init_is_a_control_in_the_link():
+    assert tuple(controls.FIELDS) == KEYS
+    q = controls.to_query(controls.DEFAULT)
+    assert (q["rnn_init"], q["gru_init"], q["forget_init"]) == ("default", "default", "chrono")
+    cfg, problems = controls.from_query({"rnn_init": "irnn", "gru_init": "chrono", "models": "rnn,gru"})
+    assert problems == [] and (cfg.model.rnn_init, cfg.model.gru_init) == ("irnn", "chrono")
+    assert controls.from_query(controls.to_query(cfg))[0] == cfg
+    line = controls.describe(cfg)
+    assert "Vanilla RNN init irnn" in line and "GRU init chrono" in line
+    assert "rnn_init (default default)" in line
+    _, problems = controls.from_query({"rnn_init": "chrono", "gru_init": "one"})
+    assert [p.split("`")[1] for p in problems] == ["rnn_init=chrono", "gru_init=one"]
+
+
 def test_explainer_is_tied_to_the_numbers_on_screen():
     cfg = validate(RunConfig(task=TaskConfig(seq_len=100), model=ModelConfig(forget_init="zero")))
     paras = explainer.paragraphs(cfg, None)
@@ -119,12 +134,23 @@ def test_explainer_is_tied_to_the_numbers_on_screen():
     assert "Vanilla RNN" in story and "LSTM" in story
 
 
+def test_explainer_names_each_start_and_what_it_buys():
+    cfg = validate(RunConfig(task=TaskConfig(seq_len=100), model=ModelConfig(rnn_init="irnn", gru_init="chrono"),
+                             models=("rnn", "gru", "lstm")))
+    story = explainer.start_story(cfg)
+    assert "start (irnn)" in story and r"\mathrm{relu}" in story and "identity" in story
+    assert "start (chrono)" in story and "u between 1 and 99" in story
+    assert "close the gap? Not on this budget" in story and "62%" in story  # the measured verdict
+    assert story in "\n\n".join(explainer.paragraphs(cfg, None))
+    assert explainer.start_story(validate(RunConfig(models=("lstm",)))) == ""  # nothing to say
+
+
 # --- the page -------------------------------------------------------------------------------
 def test_starts_and_every_control_has_its_key():
     at = app(**TINY)
     assert not at.exception
     assert at.slider(key="seq_len").value == 8
-    for key in ("task", "forget_init"):
+    for key in ("task", "forget_init", "rnn_init", "gru_init"):
         assert at.selectbox(key=key).help
     assert at.multiselect(key="models").value == ["rnn", "lstm"]
     for key in ("hidden_size", "lr", "steps", "batch_size", "seed"):
@@ -178,6 +204,21 @@ def test_query_parameters_set_the_controls_and_the_url_follows_them():
             at.number_input(key="seed").value) == (40, 16, 3)
     at.slider(key="seq_len").set_value(20).run()
     assert at.query_params["seq_len"] == "20" and at.query_params["models"] == "lstm"
+
+
+def test_a_start_chosen_in_the_link_trains_and_is_named_on_every_card():
+    at = app(**TINY, models="rnn,gru", rnn_init="irnn", gru_init="chrono")
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="rnn_init").value == "irnn" and at.selectbox(key="gru_init").value == "chrono"
+    click(at, "train")
+    assert not at.exception
+    page = texts(at)
+    for name in ("Vanilla RNN (IRNN init)", "GRU (chrono init)"):
+        assert f"■ {name}" in page
+        assert any(m.value.startswith(name) for m in at.markdown)  # the verdict names the start
+    assert set(chart_data(at)["name"]) == {"Vanilla RNN (IRNN init)", "GRU (chrono init)"}
+    at.selectbox(key="rnn_init").set_value("orthogonal").run()
+    assert at.query_params["rnn_init"] == "orthogonal" and "Not trained yet" in at.info[0].value
 
 
 def test_changing_the_task_sets_its_suggested_steps_unless_the_user_chose_some():

@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import tasks
 from core.cli import main
-from core.config import (HASHED_V1, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash, rule,
-                         seq_len_range, validate)
+from core.config import (HASHED_V1, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash,
+                         parse_variants, rule, seq_len_range, validate, variant_of, variant_title, with_variant)
 from core.store import RunStore
 from core.trainer import train
 from dashboard.components import controls
@@ -81,6 +81,42 @@ def test_single_resets_only_what_the_model_does_not_read():
     cfg = validate(RunConfig(model=ModelConfig(forget_init="zero")))
     assert cfg.single("rnn").model.forget_init == ModelConfig.forget_init  # the RNN has no forget gate
     assert cfg.single("lstm").model.forget_init == "zero"
+
+
+def test_each_models_init_joins_only_its_own_hash():
+    d = validate(RunConfig(models=("rnn", "lstm", "gru")))
+    # the new init fields at their defaults: every pinned hash above is unchanged
+    assert (d.model.rnn_init, d.model.gru_init) == ("default", "default")
+    assert "rnn_init" not in HASHED_V1["model"] and "gru_init" not in HASHED_V1["model"]
+    changed = d.replace(model=dataclasses.replace(d.model, rnn_init="irnn", gru_init="chrono"))
+    for kind, moved in (("rnn", True), ("gru", True), ("lstm", False)):
+        assert (config_hash(changed.single(kind)) != config_hash(d.single(kind))) == moved, kind
+    assert changed.single("lstm").model.rnn_init == "default"  # the LSTM does not read it
+    assert changed.single("rnn").model.gru_init == "default"
+    with pytest.raises(ConfigError, match="rnn_init"):
+        validate(RunConfig(model=ModelConfig(rnn_init="identity")))
+
+
+def test_variants_name_a_kind_and_its_init():
+    d = validate(RunConfig())
+    assert parse_variants("rnn, rnn:irnn,lstm:zero,rnn") == ("rnn", "rnn:irnn", "lstm:zero")
+    irnn = with_variant(d, "rnn:irnn")
+    assert irnn.models == ("rnn",) and irnn.model.rnn_init == "irnn"
+    assert config_hash(with_variant(d, "rnn")) == PINNED["default, rnn alone"]  # a bare kind is today's run
+    assert config_hash(with_variant(d, "lstm:chrono")) == PINNED["default, lstm alone"]
+    assert variant_of(with_variant(d, "lstm:chrono")) == "lstm"  # the default is the bare kind
+    assert variant_of(irnn) == "rnn:irnn" and variant_title(irnn) == "Vanilla RNN (IRNN init)"
+    for bad, why in (("rnn:chrono", "rnn init"), ("gru:zero", "gru init"), ("cnn", "model"), ("", "at least")):
+        with pytest.raises(ConfigError, match=why):
+            parse_variants(bad)
+
+
+def test_cli_has_a_flag_for_each_init(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--rnn-init" in out and "--gru-init" in out and "--forget-init" in out
+    assert "irnn" in out and "orthogonal" in out
 
 
 # --- one home for each bound ------------------------------------------------------------------------

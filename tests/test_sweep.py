@@ -206,3 +206,63 @@ def test_sweep_page_trains_a_tiny_grid_and_then_reuses_it():
     at.text_input(key="sweep-lengths").input("8,nope")
     at.button(key="sweep-start").click().run()
     assert not at.exception and "lengths must be whole numbers" in at.error[0].value
+
+
+def test_a_sweep_of_starts_keys_rows_and_charts_by_variant(tmp_path):
+    """'rnn,rnn:irnn,lstm,lstm:zero': one single-model run per variant, a column naming each
+    row's init, one colour and one line per variant, and the bare kinds are today's runs."""
+    store = RunStore(tmp_path / "s")
+    plain = run_sweep(make_sweep(BASE, "8", "0"), store)  # rnn, lstm at their defaults
+    sweep = make_sweep(BASE, "8", "0", "rnn,rnn:irnn,lstm:chrono,lstm:zero,rnn:irnn")
+    assert sweep.models == ("rnn", "rnn:irnn", "lstm", "lstm:zero")  # canonical, no repeats
+    assert sweep.base.models == ("rnn", "lstm")
+    result = run_sweep(sweep, store)
+    t = result.table
+    assert result.reused == 2 and result.trained == 2  # the bare kinds were found in the store
+    assert list(t["variant"]) == ["rnn", "rnn:irnn", "lstm", "lstm:zero"]
+    assert list(t["init"]) == ["default", "irnn", "chrono", "zero"]
+    assert set(plain.table["hash"]) <= set(t["hash"]) and t["hash"].nunique() == 4
+    items = sweep_charts(t)
+    names = list(items[0].data["name"])
+    assert names == ["Vanilla RNN", "Vanilla RNN (IRNN init)", "LSTM", "LSTM (zero init)"]
+    spec = json.dumps(items[0].chart.to_dict())
+    assert "Vanilla RNN (IRNN init)" in spec and "LSTM (zero init)" in spec
+    save_sweep(tmp_path / "out", t, result.info())
+    df, info = load_sweep(tmp_path / "out")
+    assert info["models"] == ["rnn", "rnn:irnn", "lstm", "lstm:zero"] and list(df["init"]) == list(t["init"])
+    from core.charts.export import sweep_reproduce_command
+    assert "--models rnn,rnn:irnn,lstm,lstm:zero" in sweep_reproduce_command(info)
+    # a sweep.csv written before variants loads with its kinds and the base's inits
+    t.drop(columns=["init", "variant"]).to_csv(tmp_path / "out" / "sweep.csv", index=False)
+    (tmp_path / "out" / "manifest.json").unlink()  # such a folder also predates manifests
+    old, _ = load_sweep(tmp_path / "out")
+    assert list(old["variant"]) == list(t["model"]) and list(old["init"]) == ["default", "default", "chrono", "chrono"]
+
+
+def test_sweep_cli_takes_kind_colon_init(tmp_path):
+    p = cli("--lengths", "8", "--seeds", "0", "--models", "rnn:orthogonal,gru:chrono", "--steps", "10",
+            "--eval-every", "5", "--hidden-size", "8", "--no-store", "--quiet", "--out", str(tmp_path / "a"))
+    assert p.returncode == 0, p.stderr
+    assert "Vanilla RNN (orthogonal init)" in p.stdout and "GRU (chrono init)" in p.stdout
+    df = pd.read_csv(tmp_path / "a" / "sweep.csv")
+    assert list(df["init"]) == ["orthogonal", "chrono"] and list(df["variant"]) == ["rnn:orthogonal", "gru:chrono"]
+    bad = cli("--models", "rnn:chrono", "--no-store", "--out", str(tmp_path / "b"))
+    assert bad.returncode == 2 and "unknown rnn init 'chrono'" in bad.stderr
+
+
+def test_sweep_page_offers_every_start():
+    at = AppTest.from_file(str(ROOT / "dashboard" / "views" / "sweep.py"), default_timeout=120)
+    at.run()
+    box = at.multiselect(key="sweep-models")
+    assert {"Vanilla RNN (IRNN init)", "Vanilla RNN (orthogonal init)", "GRU (chrono init)",
+            "LSTM (zero init)"} <= set(box.options)
+    box.set_value(["rnn", "rnn:irnn"])
+    at.text_input(key="sweep-lengths").input("8")
+    at.text_input(key="sweep-seeds").input("0")
+    at.number_input(key="sweep-steps").set_value(10)
+    at.number_input(key="sweep-hidden").set_value(8)
+    at.button(key="sweep-start").click().run()
+    finish_sweep(at)
+    assert not at.exception and "2 runs:" in at.success[0].value
+    shown = at.dataframe[0].value
+    assert list(shown["model"]) == ["Vanilla RNN", "Vanilla RNN (IRNN init)"]

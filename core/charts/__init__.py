@@ -15,11 +15,15 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
+from core.config import variant_label
 from core.models import MODEL_NAMES
 from core.tasks import Task
 
 # One colour per model everywhere: the RNN warm, the LSTM blue, the GRU green.
 MODEL_COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
+# A sweep over starts ('rnn:irnn') draws each variant in its own colour, near its kind's where it can.
+VARIANT_COLORS = {"rnn:orthogonal": "#ff7f0e", "rnn:irnn": "#e377c2", "lstm:zero": "#17becf",
+                  "lstm:one": "#9467bd", "gru:chrono": "#8c564b"}
 SPARE_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#ff7f0e")  # for kinds registered later
 CHANCE_COLOR = "#7f7f7f"
 TARGET_COLOR = "#bcbd22"
@@ -28,27 +32,33 @@ WIDTH = 320  # one panel; two panels side by side fit a laptop-width page
 
 
 def color_of(kind: str) -> str:
-    """A model kind's colour, the same in every chart (a kind without one gets a spare, by its place)."""
+    """A model kind's (or variant's) colour, the same in every chart (a kind without one gets a
+    spare, by its place)."""
     if kind in MODEL_COLORS:
         return MODEL_COLORS[kind]
+    if kind in VARIANT_COLORS:
+        return VARIANT_COLORS[kind]
     others = [k for k in MODEL_NAMES if k not in MODEL_COLORS]
     return SPARE_COLORS[others.index(kind) % len(SPARE_COLORS)] if kind in others else SPARE_COLORS[0]
 
 
-def model_scale(kinds: list[str] | None = None) -> alt.Scale:
-    """Colour scale over model display names, fixed so a model keeps its colour in every chart."""
-    kinds = kinds or list(MODEL_NAMES)
-    return alt.Scale(domain=[MODEL_NAMES[k] for k in kinds], range=[color_of(k) for k in kinds])
+def model_scale(kinds: list[str] | None = None, titles: dict[str, str] | None = None) -> alt.Scale:
+    """Colour scale over model display names, fixed so a model keeps its colour in every chart.
+    `kinds` are kinds or variant keys ('rnn:irnn'); `titles` names them when a run's config does
+    ('Vanilla RNN (IRNN init)'), else the key's own label."""
+    kinds, titles = kinds or list(MODEL_NAMES), titles or {}
+    return alt.Scale(domain=[titles.get(k) or variant_label(k) for k in kinds], range=[color_of(k) for k in kinds])
 
 
-def model_color(kinds: list[str] | None = None, legend_title: str = "model") -> alt.Color:
-    return alt.Color("name:N", scale=model_scale(kinds), title=legend_title)
+def model_color(kinds: list[str] | None = None, legend_title: str = "model",
+                titles: dict[str, str] | None = None) -> alt.Color:
+    return alt.Color("name:N", scale=model_scale(kinds, titles), title=legend_title)
 
 
-def with_names(df: pd.DataFrame) -> pd.DataFrame:
-    """Add the display name column `name` next to `model`."""
-    out = df.copy()
-    out["name"] = out["model"].map(MODEL_NAMES)
+def with_names(df: pd.DataFrame, titles: dict[str, str] | None = None) -> pd.DataFrame:
+    """Add the display name column `name` next to `model` (with its init when not the default)."""
+    out, titles = df.copy(), titles or {}
+    out["name"] = out["model"].map(lambda k: titles.get(k) or variant_label(k))
     return out
 
 
@@ -66,12 +76,14 @@ def metric_title(task: Task) -> str:
     return "held-out accuracy" if task.metric == "accuracy" else "held-out MSE"
 
 
-def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None = None) -> alt.TopLevelMixin:
+def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None = None,
+                    titles: dict[str, str] | None = None) -> alt.TopLevelMixin:
     """Held-out metric and training loss against step, one colour per model; the chance baseline
-    (grey) and the target (olive, dashed) drawn as rules on the metric panel."""
-    df = with_names(metrics)
+    (grey) and the target (olive, dashed) drawn as rules on the metric panel. `titles`: kind ->
+    display name with its init (RunResult.titles())."""
+    df = with_names(metrics, titles)
     kinds = kinds or list(dict.fromkeys(df["model"]))
-    color = model_color(kinds)
+    color = model_color(kinds, titles=titles)
     fmt = ".1%" if task.metric == "accuracy" else ".4f"
     tips = [alt.Tooltip("name:N", title="model"), alt.Tooltip("step:Q"),
             alt.Tooltip("metric:Q", title=metric_title(task), format=fmt),
@@ -111,11 +123,12 @@ class ChartItem:
 
 def run_charts(result) -> list[ChartItem]:
     """The charts of a training run's main page (core.results.RunResult)."""
-    task = result.task
+    task, titles = result.task, result.titles()
     metrics = result.metrics_frame()
     return [ChartItem(
-        name="learning_curves", title="Learning curves", chart=learning_curves(metrics, task), data=metrics,
-        caption=(f"Held-out {task.metric} and training loss of each model against training step on "
-                 f"'{task.title}' at T = {task.seq_len}. The grey rule is chance ({task.chance:.3g}); the dashed "
-                 f"rule is the target ({task.target:.3g})."),
+        name="learning_curves", title="Learning curves", chart=learning_curves(metrics, task, titles=titles),
+        data=metrics,
+        caption=(f"Held-out {task.metric} and training loss of {', '.join(titles.values())} against training "
+                 f"step on '{task.title}' at T = {task.seq_len}. The grey rule is chance ({task.chance:.3g}); "
+                 f"the dashed rule is the target ({task.target:.3g})."),
     )]

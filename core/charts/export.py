@@ -185,12 +185,13 @@ class Report:
     reproduce: str | None = None  # the CLI command that runs the experiment again
 
 
-def _flags(cfg: RunConfig, skip: tuple[str, ...] = ()) -> str:
-    """Every config field as its CLI flag (device left to the machine that runs it)."""
+def _flags(cfg: RunConfig, skip: tuple[str, ...] = (), models: list[str] | None = None) -> str:
+    """Every config field as its CLI flag (device left to the machine that runs it); `models`: the
+    sweep's variants ('rnn:irnn') when it names starts, else the config's kinds."""
     d = cfg.to_dict()
     args = [f"--{flag_of(section, k)} {v}" for section in ("task", "model", "train")
             for k, v in d[section].items() if k not in ("device", *skip)]
-    return " ".join(args + [f"--models {','.join(cfg.models)}"])
+    return " ".join(args + [f"--models {','.join(models or cfg.models)}"])
 
 
 def reproduce_command(cfg: RunConfig) -> str:
@@ -204,9 +205,10 @@ def sweep_reproduce_command(config: dict) -> str | None:
         base = RunConfig.from_dict(config["base"])
         lengths = ",".join(str(int(t)) for t in config["lengths"])
         seeds = ",".join(str(int(s)) for s in config["seeds"])
+        models = [str(m) for m in config.get("models", [])]
     except (KeyError, TypeError, ValueError):
         return None
-    return (f"python -m core sweep {_flags(base, skip=('seq_len', 'seed'))} --lengths {lengths} "
+    return (f"python -m core sweep {_flags(base, skip=('seq_len', 'seed'), models=models)} --lengths {lengths} "
             f"--seeds {seeds} --out runs/sweep-reproduced")
 
 

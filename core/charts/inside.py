@@ -63,7 +63,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         line = alt.Chart(g).mark_line(point=alt.OverlayMarkDef(size=12) if task.seq_len <= 60 else False).encode(
             x=alt.X("t:Q", title="time step t (the answer is read at the last step)", scale=alt.Scale(padding=8)),
             y=alt.Y("grad_norm:Q", title="||dL/dh_t|| (log scale)", scale=alt.Scale(type="log")),
-            color=model_color(list(result.runs)),
+            color=model_color(list(result.runs), titles=result.titles()),
             strokeDash=alt.StrokeDash("when:N", sort="descending", title="weights at",
                                       scale=alt.Scale(range=[[1, 0], [5, 4]])),
             opacity=alt.condition(alt.datum.when == "initialisation", alt.value(0.55), alt.value(1.0)),
@@ -71,7 +71,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         lost = decay.loc[kind, "orders_lost"]
         sub = f"h_1 gets {10 ** -lost:.2g} of h_T's gradient" if np.isfinite(lost) else ""
         panels.append(alt.layer(_info_rules(info), line).properties(
-            width=WIDTH, height=240, title=alt.TitleParams(f"{MODEL_NAMES[kind]}, step {at}", subtitle=sub)))
+            width=WIDTH, height=240, title=alt.TitleParams(f"{run.title}, step {at}", subtitle=sub)))
     chart = alt.hconcat(*panels).resolve_scale(y="shared", strokeDash="independent")
     steps = sorted({int(s) for s in decay["step"]})
     chart = finalize(chart, title=f"Gradients through time: {task.title}, T = {task.seq_len}",
@@ -92,12 +92,12 @@ def grad_norm_item(result) -> ChartItem:
     threshold dashed, and a strip of the steps at which clipping acted."""
     clip = result.config.train.clip
     df = grad_norm_frame(result)
-    kinds = list(result.runs)
+    kinds, titles = list(result.runs), result.titles()
     shown = df[(df.grad_norm > 0) & np.isfinite(df.grad_norm)]
     line = alt.Chart(shown).mark_line(strokeWidth=1.2).encode(
         x=alt.X("step:Q", title="training step"),
         y=alt.Y("grad_norm:Q", title="global gradient norm (log scale)", scale=alt.Scale(type="log")),
-        color=model_color(kinds), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")])
+        color=model_color(kinds, titles=titles), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")])
     layers = [line]
     if clip > 0:
         layers.append(alt.Chart(pd.DataFrame({"clip": [clip]})).mark_rule(color="#555555", strokeDash=[5, 4]).encode(
@@ -107,12 +107,12 @@ def grad_norm_item(result) -> ChartItem:
     share = {k: float(g.clipped.mean()) if len(g) else 0.0 for k, g in df.groupby("model")}
     strip = alt.Chart(clipped).mark_tick(thickness=1, size=12).encode(
         x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, int(df.step.max()) if len(df) else 1])),
-        y=alt.Y("name:N", title="clipped", scale=alt.Scale(domain=[MODEL_NAMES[k] for k in kinds])),
-        color=model_color(kinds), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")],
+        y=alt.Y("name:N", title="clipped", scale=alt.Scale(domain=[titles[k] for k in kinds])),
+        color=model_color(kinds, titles=titles), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")],
     ).properties(width=WIDE, height=18 * max(1, len(kinds)))
     chart = alt.vconcat(top, strip) if clip > 0 else top
     how = (f"Clipping is on at {clip:g}: the strip below marks the steps where a model's norm exceeded it and was "
-           "scaled down (" + ", ".join(f"{MODEL_NAMES[k]} {share.get(k, 0):.0%} of steps" for k in kinds) + ")."
+           "scaled down (" + ", ".join(f"{titles[k]} {share.get(k, 0):.0%} of steps" for k in kinds) + ")."
            if clip > 0 else "Clipping is off.")
     return ChartItem(
         name="grad_norm", title="Gradient norm over training",

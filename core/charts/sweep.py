@@ -25,7 +25,7 @@ def _task_of(sweep: pd.DataFrame):
 
 def metric_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     agg, task = aggregate(sweep), _task_of(sweep)
-    kinds = list(dict.fromkeys(agg["model"]))
+    kinds = list(dict.fromkeys(agg["variant"]))  # one colour per variant ('rnn:irnn')
     lengths = sorted(agg["seq_len"].unique().tolist())
     acc = task.metric == "accuracy"
     title = "held-out accuracy" if acc else "held-out MSE"
@@ -57,7 +57,7 @@ def metric_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
 
 def steps_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     agg = aggregate(sweep)
-    kinds = list(dict.fromkeys(agg["model"]))
+    kinds = list(dict.fromkeys(agg["variant"]))  # one colour per variant ('rnn:irnn')
     lengths = sorted(agg["seq_len"].unique().tolist())
     color, x = model_color(kinds), _x(lengths)
     agg = agg.assign(reached_of=agg["reached"].astype(str) + " of " + agg["seeds"].astype(str))
@@ -76,7 +76,7 @@ def steps_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
 
 def wall_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     agg = aggregate(sweep)
-    kinds = list(dict.fromkeys(agg["model"]))
+    kinds = list(dict.fromkeys(agg["variant"]))  # one colour per variant ('rnn:irnn')
     lengths = sorted(agg["seq_len"].unique().tolist())
     color, x = model_color(kinds), _x(lengths)
     y = alt.Y("wall_mean:Q", title="seconds per run (log scale)", scale=alt.Scale(type="log"))
@@ -100,13 +100,13 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
     never = agg[agg["reached"] < agg["seeds"]]
     missed = "; ".join(f"{r['name']} at T = {r['seq_len']}: {r['reached']} of {r['seeds']} seeds"
                        for _, r in never.iterrows())
-    steps_cols = ["model", "name", "seq_len", "seeds", "reached", "steps_mean", "steps_min", "steps_max"]
-    wall_cols = ["model", "name", "seq_len", "seeds", "wall_mean", "wall_min", "wall_max"]
+    steps_cols = ["model", "variant", "init", "name", "seq_len", "seeds", "reached", "steps_mean", "steps_min", "steps_max"]
+    wall_cols = ["model", "variant", "init", "name", "seq_len", "seeds", "wall_mean", "wall_min", "wall_max"]
     budget = f"{int(sweep['steps_run'].max())}" if "steps_run" in sweep and sweep["steps_run"].notna().any() else "the"
     return [
         ChartItem(
             name="sweep_metric", title="Final metric against sequence length", chart=metric_vs_length(sweep),
-            data=agg[["model", "name", "seq_len", "seeds", "metric_mean", "metric_min", "metric_max",
+            data=agg[["model", "variant", "init", "name", "seq_len", "seeds", "metric_mean", "metric_min", "metric_max",
                       "chance", "target"]],
             caption=(f"Held-out {task.metric} at the end of training against sequence length T (log axis) on "
                      f"'{task.title}'. Each line is the mean over seeds, the band spans the worst to the best "

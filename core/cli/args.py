@@ -31,7 +31,7 @@ def _help(section: str, f: dataclasses.Field) -> str:
 
 
 def add_config_args(p: argparse.ArgumentParser, skip: tuple[str, ...] = (),
-                    defaults: dict[str, Any] | None = None) -> None:
+                    defaults: dict[str, Any] | None = None, models_help: str | None = None) -> None:
     """One flag per config field (except `skip`), defaults from the dataclasses unless `defaults`
     names another; values are checked by validate()."""
     defaults = defaults or {}
@@ -43,16 +43,17 @@ def add_config_args(p: argparse.ArgumentParser, skip: tuple[str, ...] = (),
             p.add_argument("--" + flag_of(section, f.name), dest=f"cfg_{f.name}", default=default,
                            metavar=f.name.upper(), help=f"{_help(section, f)} (default: {default})")
     p.add_argument("--models", default="rnn,lstm",
-                   help=f"comma-separated: {', '.join(model_kinds())} (default: rnn,lstm)")
+                   help=models_help or f"comma-separated: {', '.join(model_kinds())} (default: rnn,lstm)")
 
 
-def config_from_args(args: argparse.Namespace, **fixed: Any) -> RunConfig:
-    """The validated config the flags describe; `fixed` sets fields that have no flag here."""
+def config_from_args(args: argparse.Namespace, models: Any = None, **fixed: Any) -> RunConfig:
+    """The validated config the flags describe; `fixed` sets fields that have no flag here, and
+    `models` the models when they are not --models as given (the sweep's variants)."""
     def section(cls):
         return cls(**{f.name: fixed[f.name] if f.name in fixed else getattr(args, f"cfg_{f.name}")
                       for f in dataclasses.fields(cls) if f.name in fixed or hasattr(args, f"cfg_{f.name}")})
 
-    return validate(RunConfig(**{name: section(cls) for name, cls in SECTIONS.items()}, models=args.models))
+    return validate(RunConfig(**{name: section(cls) for name, cls in SECTIONS.items()}, models=args.models if models is None else models))
 
 
 __all__ = ["OneLineParser", "add_config_args", "config_from_args"]

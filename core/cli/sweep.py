@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from core.charts.sweep import write_chart_data
 from core.cli.args import add_config_args, config_from_args
+from core.config import parse_variants, variant_choices
 from core.executors import EXECUTORS, make_executor
 from core.runio import check_writable
 from core.store import RunStore
@@ -33,7 +34,9 @@ def add_parser(sub) -> None:
                                    "already in the run store) and write sweep.csv, sweep.json and the "
                                    "charts' data to --out.")
     # the grid replaces --seq-len and --seed (--lengths, --seeds); other fields keep their flags
-    add_config_args(p, skip=("seq_len", "seed"), defaults=SWEEP_DEFAULTS)
+    add_config_args(p, skip=("seq_len", "seed"), defaults=SWEEP_DEFAULTS, models_help=(
+        "comma-separated kinds, each optionally with its init as kind:init, to compare starts: "
+        f"{', '.join(variant_choices())} (default: rnn,lstm)"))
     for flag in ("--seq-len", "--seed"):  # accepted only to say what to use instead
         p.add_argument(flag, dest=f"single_{flag[2:].replace('-', '_')}", default=None, help=argparse.SUPPRESS)
     p.add_argument("--lengths", default=",".join(map(str, DEFAULT_LENGTHS)),
@@ -56,11 +59,12 @@ def add_parser(sub) -> None:
 
 def summary_lines(result_table) -> list[str]:
     agg = aggregate(result_table)
-    lines = [f"{'model':12s} {'T':>5s} {'metric mean':>11s} {'min..max':>15s} {'reached':>8s} "
+    w = max([12, *(len(n) for n in agg["name"])]) if not agg.empty else 12
+    lines = [f"{'model':{w}s} {'T':>5s} {'metric mean':>11s} {'min..max':>15s} {'reached':>8s} "
              f"{'steps':>6s} {'s/run':>6s}"]
     for _, r in agg.iterrows():
         steps = f"{r['steps_mean']:.0f}" if r["reached"] else "-"
-        lines.append(f"{r['name']:12s} {r['seq_len']:5d} {r['metric_mean']:11.3f} "
+        lines.append(f"{r['name']:{w}s} {r['seq_len']:5d} {r['metric_mean']:11.3f} "
                      f"{r['metric_min']:7.3f}..{r['metric_max']:<6.3f} {r['reached']:>4d}/{r['seeds']:<3d} "
                      f"{steps:>6s} {r['wall_mean']:6.1f}")
     return lines
@@ -72,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0 or args.threads < 0:
         raise ValueError("--workers and --threads must be 0 (the default) or more")
     # seq_len and seed: placeholders that pass validation for every task; the grid sets both per run
-    base = config_from_args(args, seq_len=max(c.min_seq_len for c in TASKS.values()), seed=0)
-    sweep = make_sweep(base, args.lengths, args.seeds)
+    variants = parse_variants(args.models)  # 'rnn,rnn:irnn,lstm:zero'
+    kinds = tuple(dict.fromkeys(v.partition(":")[0] for v in variants))
+    base = config_from_args(args, models=kinds, seq_len=max(c.min_seq_len for c in TASKS.values()), seed=0)
+    sweep = make_sweep(base, args.lengths, args.seeds, variants)
     out = check_writable(args.out)
     store = None if args.no_store else RunStore(args.store)
     n = len(sweep.jobs())

@@ -16,12 +16,13 @@ from typing import Any, Callable, Mapping
 import streamlit as st
 
 from core.config import ConfigError, RunConfig, rule, suggested_steps, validate
-from core.models import FORGET_INITS, MODEL_NAMES, model_kinds
+from core.models import FORGET_INITS, GRU_INITS, MODEL_NAMES, RNN_INITS, init_of, model_kinds
 from core.tasks import TASKS, task_names
 
 DEFAULT = validate(RunConfig())  # the core's defaults are the dashboard's defaults
 # The query parameters, in the order they are applied (task first: it sets seq_len's minimum).
-FIELDS = ("task", "seq_len", "models", "hidden_size", "forget_init", "lr", "steps", "batch_size", "seed")
+FIELDS = ("task", "seq_len", "models", "hidden_size", "forget_init", "rnn_init", "gru_init", "lr", "steps",
+          "batch_size", "seed")
 # Widget bounds come from the config fields' rules (core.config), the one home of each bound. Two
 # are tighter in the dashboard (`ui_lo`): the slider starts at T = 5, and the learning rate at
 # 1e-6; a number_input refuses a value below its minimum, so the link check applies them too.
@@ -41,12 +42,15 @@ _PROBLEMS = "lab_controls_link_problems"  # messages about refused link values
 _TASK_SHOWN = "lab_controls_task_shown"  # the task the controls showed last (for _task_changed)
 FORGET_LABELS = {"zero": "zero (PyTorch default)", "one": "one (Gers et al.)",
                  "chrono": "chrono (Tallec & Ollivier)"}
+RNN_LABELS = {"default": "default (PyTorch)", "orthogonal": "orthogonal", "irnn": "IRNN (Le et al.)"}
+GRU_LABELS = {"default": "default (PyTorch)", "chrono": "chrono (Tallec & Ollivier)"}
 
 
 def values_of(cfg: RunConfig) -> dict[str, Any]:
     """A config as the widgets hold it (key -> value)."""
     return {"task": cfg.task.name, "seq_len": cfg.task.seq_len, "models": list(cfg.models),
             "hidden_size": cfg.model.hidden_size, "forget_init": cfg.model.forget_init,
+            "rnn_init": cfg.model.rnn_init, "gru_init": cfg.model.gru_init,
             "lr": float(cfg.train.lr), "steps": cfg.train.steps, "batch_size": cfg.train.batch_size,
             "seed": cfg.train.seed}
 
@@ -57,7 +61,9 @@ def config_from_values(v: Mapping[str, Any], base: RunConfig | None = None) -> R
     base = base or DEFAULT
     cfg = base.replace(  # replace, never rebuild: a field without a control keeps its value
         task=dataclasses.replace(base.task, name=v["task"], seq_len=v["seq_len"]),
-        model=dataclasses.replace(base.model, hidden_size=v["hidden_size"], forget_init=v["forget_init"]),
+        model=dataclasses.replace(base.model, hidden_size=v["hidden_size"], forget_init=v["forget_init"],
+                                  rnn_init=v.get("rnn_init", base.model.rnn_init),
+                                  gru_init=v.get("gru_init", base.model.gru_init)),
         train=dataclasses.replace(base.train, steps=v["steps"], lr=v["lr"], batch_size=v["batch_size"],
                                   seed=v["seed"]),
         models=v["models"],
@@ -162,8 +168,9 @@ def describe(cfg: RunConfig) -> str:
     """The whole experiment in one line, with what differs from the defaults named."""
     task = TASKS[cfg.task.name]
     tr = cfg.train
+    inits = "".join(f"{MODEL_NAMES[k]} init {init_of(k, cfg.model)} · " for k in ("rnn", "gru") if k in cfg.models)
     line = (f"{task.title} · T = {cfg.task.seq_len} · {' vs '.join(MODEL_NAMES[k] for k in cfg.models)} · "
-            f"hidden {cfg.model.hidden_size} · LSTM forget-gate init {cfg.model.forget_init} · "
+            f"hidden {cfg.model.hidden_size} · LSTM forget-gate init {cfg.model.forget_init} · {inits}"
             f"{tr.optimizer.capitalize()}, learning rate {tr.lr:g}, gradient clip {tr.clip:g} · "
             f"{tr.steps:,} steps of {tr.batch_size} sequences · seed {tr.seed} · "
             f"evaluated every {tr.eval_every} steps on a fixed held-out batch.")
@@ -228,6 +235,17 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None] | None = None,
                  help=f"How the LSTM's forget-gate bias starts. Default {d['forget_init']}: the gate starts "
                       "open (close to 1) for time scales up to T, so memory survives from the start. "
                       "With zero or one the LSTM usually cannot learn T >= 50 in a few hundred steps.")
+    sb.selectbox("Vanilla RNN init", RNN_INITS, key="rnn_init", format_func=RNN_LABELS.get, **kw,
+                 help=f"How the vanilla RNN starts (default {d['rnn_init']}). default: PyTorch's small random "
+                      "weights and tanh. orthogonal: the recurrent matrix is a rotation, so a signal neither "
+                      "shrinks nor grows at the start. IRNN (Le, Jaitly & Hinton 2015): relu, the recurrent "
+                      "matrix is the identity and the biases zero, so the state is copied forward unchanged "
+                      "until the input writes to it.")
+    sb.selectbox("GRU init", GRU_INITS, key="gru_init", format_func=GRU_LABELS.get, **kw,
+                 help=f"How the GRU's update gate z starts (default {d['gru_init']}); z is the share of the "
+                      "old state kept each step. default: PyTorch's small random bias, so about half is kept "
+                      "per step. chrono: b_z = log u with u between 1 and T-1, so units start keeping their "
+                      "state over 2 to T steps, as the LSTM's chrono forget gate does.")
     c1, c2 = sb.columns(2)
     c1.number_input("Hidden size", *_range("model", "hidden_size"), step=16, key="hidden_size", **kw,
                     help=f"Units in each model's hidden state. Default {d['hidden_size']}.")

@@ -1,5 +1,8 @@
 """The sweep's controls: task, lengths, models, seeds and the training budget, in one form.
 
+A model here is a variant: a kind at its default start, or a kind with another initialisation
+('Vanilla RNN (IRNN init)'), so one sweep compares what each start buys against T.
+
 Returns a validated core SweepConfig when the user presses Start, else None; a bad value is
 shown as one line. Keys start with "sweep-" (this component owns them).
 """
@@ -7,8 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, rule
-from core.models import MODEL_NAMES, model_kinds
+from core.config import ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, rule, variant_choices, variant_label
 from core.tasks import TASKS, task_names
 from core.sweep import DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepConfig, make_sweep
 
@@ -23,8 +25,11 @@ def sweep_form(busy: bool = False) -> SweepConfig | None:
         seeds = c3.text_input("Seeds", ",".join(map(str, DEFAULT_SEEDS)), key="sweep-seeds",
                               help="Comma-separated; every seed is a separate run of every model", disabled=busy)
         c4, c5, c6, c7 = st.columns(4)
-        models = c4.multiselect("Models", model_kinds(), default=["rnn", "lstm"], key="sweep-models",
-                                format_func=MODEL_NAMES.get, disabled=busy)
+        models = c4.multiselect("Models", variant_choices(), default=["rnn", "lstm"], key="sweep-models",
+                                format_func=variant_label, disabled=busy,
+                                help="Each model at its default start, or with another initialisation "
+                                     "(IRNN, orthogonal, chrono, ...): pick several starts of one model to "
+                                     "see what each buys against T. Every one is a separate run.")
         steps = c5.number_input("Training steps", int(rule("train", "steps").lo), int(rule("train", "steps").hi), DEFAULT_STEPS, step=100, key="sweep-steps",
                                 disabled=busy)
         hidden = c6.number_input("Hidden units", int(rule("model", "hidden_size").lo), int(rule("model", "hidden_size").hi),
@@ -37,10 +42,11 @@ def sweep_form(busy: bool = False) -> SweepConfig | None:
         started = st.form_submit_button("Start sweep", type="primary", disabled=busy, key="sweep-start")
     if not started:
         return None
+    kinds = tuple(dict.fromkeys(m.partition(":")[0] for m in models))
     base = RunConfig(task=TaskConfig(name=task), model=ModelConfig(hidden_size=int(hidden)),
-                     train=TrainConfig(steps=int(steps), patience=int(patience)), models=tuple(models))
+                     train=TrainConfig(steps=int(steps), patience=int(patience)), models=kinds)
     try:
-        return make_sweep(base, lengths, seeds)
+        return make_sweep(base, lengths, seeds, tuple(models))
     except ConfigError as e:
         st.error(str(e))
         return None

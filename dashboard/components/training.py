@@ -23,9 +23,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.charts import ChartItem, color_of, learning_curves, run_charts
-from core.config import RunConfig, config_hash
-from core.jobs import ENDED, PAUSED, QUEUED, QueueFull, TrainJob, default_queue
-from core.models import MODEL_NAMES
+from core.config import RunConfig, config_hash, model_title
+from core.jobs import PAUSED, QUEUED, QueueFull, TrainJob, default_queue
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
 from dashboard.components.chart import show_chart
@@ -241,12 +240,12 @@ def panel(cfg: RunConfig | None) -> None:
         return
     shown = lookup(cfg)
     if shown is None:
-        names = " and ".join(MODEL_NAMES[k] for k in cfg.models)
+        names = " and ".join(model_title(k, cfg.model) for k in cfg.models)
         st.info(f"Not trained yet. Press **Train** in the sidebar to train {names} side by side on the "
                 f"same batches ({cfg.train.steps:,} steps at T = {cfg.task.seq_len}).")
         stored, missing = _stored(cfg)
         if stored is not None and stored.runs:
-            have = ", ".join(MODEL_NAMES[k] for k in stored.runs)
+            have = ", ".join(r.title for r in stored.runs.values())
             st.caption(f"Already in the run store, so not trained again: {have}.")
         return
     set_current_result(shown.result)  # the other pages inspect what is on screen here
@@ -265,7 +264,7 @@ def live() -> None:
         st.rerun()
     result = j.result()
     cfg = j.cfg
-    names = " and ".join(MODEL_NAMES[k] for k in cfg.models)
+    names = " and ".join(model_title(k, cfg.model) for k in cfg.models)
     if j.state == QUEUED and (ahead := default_queue().ahead(j)):
         st.subheader(f"Waiting to train {names}")
         st.info(f"Queued: {ahead} job{'s' if ahead > 1 else ''} ahead (training runs one at a time on "
@@ -349,7 +348,8 @@ def _live_chart(j: TrainJob, result: RunResult) -> ChartItem | None:
     if metrics.empty:
         return None
     item = ChartItem(name="learning_curves", title="Learning curves", data=metrics,
-                     chart=learning_curves(metrics, result.task, list(j.cfg.models)),
+                     chart=learning_curves(metrics, result.task, list(j.cfg.models),
+                                           titles={k: model_title(k, j.cfg.model) for k in j.cfg.models}),
                      caption="Live: redrawn as each evaluation comes in (every "
                              f"{j.cfg.train.eval_every} steps); step 0 is the untrained start.")
     st.session_state["_lab_live_chart"] = ((j.id, n), item)
@@ -362,12 +362,12 @@ def _progress_text(j: TrainJob, result: RunResult) -> str:
     if step and step < total and j.state != PAUSED:
         text += f" · about {j.wall_s / step * (total - step):.0f} s left"
     task = result.task
-    now = [f"{MODEL_NAMES[k]} {format_metric(r.final_metric, task)}" for k, r in result.runs.items()]
+    now = [f"{r.title} {format_metric(r.final_metric, task)}" for r in result.runs.values()]
     return text + (" · " + " · ".join(now) if now else "")
 
 
 def _reused_note(j: TrainJob) -> str:
-    return "Taken from the run store, not retrained: " + ", ".join(MODEL_NAMES[k] for k in j.reused) + "."
+    return "Taken from the run store, not retrained: " + ", ".join(model_title(k, j.cfg.model) for k in j.reused) + "."
 
 
 def _finish(j: TrainJob) -> None:

@@ -2,7 +2,6 @@
 import streamlit as st
 
 from core.charts.inside import states_charts
-from core.models import MODEL_NAMES
 from dashboard.components import inspect_source, inspect_widgets
 from dashboard.components.chart import show_chart
 
@@ -17,7 +16,7 @@ if result is None:
     st.stop()
 if "lstm" not in result.runs:
     st.warning("This run has no LSTM: only the hidden states of "
-               f"{', '.join(MODEL_NAMES[k] for k in result.runs)} are shown. Train with the LSTM to see its gates.")
+               f"{', '.join(r.title for r in result.runs.values())} are shown. Train with the LSTM to see its gates.")
 
 step = inspect_source.step_picker(result, "inside")
 x, example = inspect_widgets.example_picker(result)
