@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,13 +27,23 @@ from core.config import RunConfig
 from core.results import ModelRun, RunResult
 from core.store import RunStore
 from core.sweep import Progress, SweepConfig, SweepResult, run_sweep, sweep_from_store, table
-from core.trainer import Trainer
+from core.trainer import Trainer, torch_threads
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = "queued", "running", "paused", "finished", "stopped", "failed"
 ENDED = (FINISHED, STOPPED, FAILED)
 CHUNK_S = 0.5  # seconds of training between two checks of pause / stop (and two published snapshots)
+
+
+def job_threads() -> int:
+    """Torch intra-op threads while a job works: $LAB_TORCH_THREADS, else 1. A training job already
+    puts one model on each core; and on shared cores a second OpenMP thread made a step up to 30x
+    slower here (README "Speed"), evaluation included."""
+    try:
+        return max(1, int(os.environ.get("LAB_TORCH_THREADS", "1")))
+    except ValueError:
+        return 1
 
 
 class QueueFull(RuntimeError):
@@ -89,6 +100,7 @@ class TrainJob(Job):
         self._stop_asked = False
         self._chunk = 5  # steps per chunk, adapted to CHUNK_S
         self._published = RunResult(config=cfg, runs=dict(self.reused))
+        self.started = threading.Event()  # set once step 0 is evaluated and published
         self.saved: list[str] = []  # models written to the run store
         self.notes: list[str] = []  # one-line problems met on the way (e.g. the store is unwritable)
 
@@ -167,12 +179,15 @@ class TrainJob(Job):
         t0 = time.perf_counter()
         try:
             if self._stop_asked and self.trainer is None:  # stopped before it began
+                self.started.set()
                 return True
             if self.pause_asked and not self._stop_asked:  # paused before this chunk began
                 return False
             if self.trainer is None:  # build and evaluate step 0: the first chart comes from this
-                self.trainer = Trainer(self.cfg.replace(models=self.to_train), parallel=self._parallel)
+                with torch_threads(job_threads()):
+                    self.trainer = Trainer(self.cfg.replace(models=self.to_train), parallel=self._parallel)
                 self._publish()
+                self.started.set()
                 self._maybe_pause()
                 return False
             limit = None
@@ -180,7 +195,8 @@ class TrainJob(Job):
                 limit = max(0, self._pause_at - self.trainer.step)
             n = self._chunk if limit is None else min(self._chunk, limit)
             c0 = time.perf_counter()
-            self.trainer.advance(n)
+            with torch_threads(job_threads()):
+                self.trainer.advance(n)
             dt = time.perf_counter() - c0
             self._chunk = max(1, min(200, round(self._chunk * CHUNK_S / max(dt, 1e-3))))
             self._publish()
@@ -200,6 +216,7 @@ class TrainJob(Job):
 
     def failed(self, e: BaseException) -> None:
         """The worker met an exception: keep what was trained (as stopped), say what happened."""
+        self.started.set()
         step = self.step
         self.error = f"Training failed at step {step:,}: {type(e).__name__}: {e}"
         if self.trainer is not None:

@@ -106,7 +106,6 @@ class Trainer:
         for kind in cfg.models:
             model = build_model(kind, self.task, cfg.model, tr.seed).to(self.device)
             self.models[kind] = model
-            self.opts[kind] = make_optimizer(tr.optimizer, model.parameters(), tr.lr)
             self.gens[kind] = torch.Generator().manual_seed(tr.seed)  # the same stream for every model
             self.runs[kind] = ModelRun(kind=kind, config=cfg.single(kind), n_params=n_params(model))
             self._loss_sum[kind], self._loss_n[kind], self._held[kind] = 0.0, 0, 0
@@ -118,14 +117,22 @@ class Trainer:
             self._pending.append(self._evaluate(kind, first=True))
             self._checkpoint(kind)
 
+    def _opt(self, kind: str) -> torch.optim.Optimizer:
+        """The model's optimizer, made at its first training step: the first Adam of a process
+        costs ~0.7 s (torch imports its compiler), which the step-0 evaluation need not wait for."""
+        if kind not in self.opts:
+            self.opts[kind] = make_optimizer(self.cfg.train.optimizer, self.models[kind].parameters(),
+                                             self.cfg.train.lr)
+        return self.opts[kind]
+
     # --- resuming from a run folder -------------------------------------------------------------
     def state(self) -> dict[str, np.ndarray]:
         """What a run folder needs, beside the runs, to train on exactly as this trainer would:
         each model's optimizer state and data-stream position, and the loop's counters. Plain
         arrays ('opt/KIND/PARAM/NAME', 'gen/KIND', 'loop/KIND'), never pickles."""
         out: dict[str, np.ndarray] = {"step": np.array(self.step)}
-        for kind, opt in self.opts.items():
-            for idx, st in opt.state_dict()["state"].items():
+        for kind in self.models:
+            for idx, st in self._opt(kind).state_dict()["state"].items():
                 for name, v in st.items():
                     out[f"opt/{kind}/{idx}/{name}"] = (v.detach().cpu().numpy() if torch.is_tensor(v)
                                                         else np.asarray(v))
@@ -144,7 +151,7 @@ class Trainer:
             if last != run.steps_run and run.status != "diverged":
                 raise ValueError(f"{kind}: the last kept weights (step {last}) are not those of step {run.steps_run}")
             self.models[kind].load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in run.checkpoints[last].items()})
-            opt_state = self.opts[kind].state_dict()
+            opt_state = self._opt(kind).state_dict()
             per_param: dict[int, dict[str, torch.Tensor]] = {}
             for key, v in state.items():
                 parts = key.split("/")
@@ -269,7 +276,7 @@ class Trainer:
     def _train_model(self, kind: str, step: int) -> list[Snapshot]:
         """One training step of one model (and its evaluation and checkpoint when due)."""
         tr = self.cfg.train
-        model, opt, run = self.models[kind], self.opts[kind], self.runs[kind]
+        model, opt, run = self.models[kind], self._opt(kind), self.runs[kind]
         x, y = self.task.sample(tr.batch_size, self.gens[kind])
         x, y = x.to(self.device), y.to(self.device)
         max_norm = tr.clip if tr.clip > 0 else math.inf

@@ -62,7 +62,7 @@ def settle(at: AppTest, until=lambda j: j.ended, timeout: float = TIMEOUT) -> Ap
     deadline = time.monotonic() + timeout
     while (j := job_of(at)) is not None and time.monotonic() < deadline:
         if until(j) and j.ended is False:
-            return at
+            return at.run()  # the page as it is once the job got there
         time.sleep(0.1)
         at.run()
     assert job_of(at) is None or until(job_of(at)), "the job did not get there in time"

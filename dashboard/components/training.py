@@ -36,7 +36,9 @@ RESULTS = "lab_train_results"
 AUTO = "lab_train_autostart_done"
 NOTES = "lab_train_notes"  # one-line problems to show on the next run (e.g. the store is unreadable)
 OWNER = "lab_session_owner"  # this browser session's id on the job queue
-POLL_S = 1.0  # how often a page with a job in progress redraws it (a redraw costs ~0.1 s of CPU here)
+POLL_S = 1.0  # how often a page with a job in progress redraws its progress bar
+CHART_POLL_S = 2.5  # ... and its learning curves (measured: README "Speed")
+FIRST_CHART_WAIT_S = 2.0  # a new run's page waits this long at most for its step-0 evaluation
 MAX_KEPT = 12  # finished runs kept in a session (each holds ~11 weight checkpoints per model)
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,7 @@ def panel(cfg: RunConfig | None) -> None:
         st.error(msg)
     if job() is not None:
         live()
+        live_chart()
         if job() is not None:
             return
     if cfg is None:
@@ -277,14 +280,26 @@ def live() -> None:
     if j.reused:
         note += " " + _reused_note(j)
     st.caption(note)
-    item = _live_chart(j, result)
+    if j.state == PAUSED and not st.session_state.get("_lab_paused_drawn") == (j.id, j.step):
+        st.session_state["_lab_paused_drawn"] = (j.id, j.step)
+        st.rerun()  # the sidebar's buttons and the chart follow the pause
+
+
+@st.fragment(run_every=CHART_POLL_S)
+def live_chart() -> None:
+    """The learning curves so far, redrawn less often than the progress bar: on this 2-core machine
+    every redraw also costs the browser a re-render, and redrawing each second made the default
+    run train at half speed (README "Speed")."""
+    j = job()
+    if j is None or j.ended or (j.state == QUEUED and default_queue().ahead(j)):
+        return
+    item = _live_chart(j, j.result())
+    if item is None and j.started.wait(FIRST_CHART_WAIT_S):  # step 0 comes within ~0.2 s: draw it now
+        item = _live_chart(j, j.result())
     if item is None:
         st.caption("Building the models and evaluating them at step 0...")
         return
     show_chart(item, key="train-live", downloads=False)
-    if j.state == PAUSED and not st.session_state.get("_lab_paused_drawn") == (j.id, j.step):
-        st.session_state["_lab_paused_drawn"] = (j.id, j.step)
-        st.rerun()  # the sidebar's buttons follow the pause
 
 
 def show_result(shown: Shown) -> None:
