@@ -70,9 +70,9 @@ def show(store: RunStore) -> None:
         workers = os.cpu_count() or 1
         st.info("No sweep yet. The form above holds the default grid: first token at T = "
                 f"{', '.join(map(str, DEFAULT_LENGTHS))}, vanilla RNN and LSTM, seeds "
-                f"{', '.join(map(str, DEFAULT_SEEDS))}. Press **Start sweep** to run it: it takes at most about "
+                f"{', '.join(map(str, DEFAULT_SEEDS))}. Press **Start sweep** to run it: about "
                 f"{_minutes(estimate_seconds(_default_sweep(), workers, store))} on this machine's {workers} "
-                "cores (runs that reach the target stop early). The chart fills in as runs finish.")
+                "cores (measured; runs that reach the target stop early). The chart fills in as runs finish.")
         return
     table = sweep_from_store(sweep, store)
     n = len(sweep.jobs())
