@@ -16,16 +16,17 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="RNN vs LSTM Lab", page_icon="🧠", layout="wide")
 
 VIEWS = Path(__file__).resolve().parent / "views"
+TRAIN = "Train side by side"
 # Material icons: they come with Streamlit's own font, so they show where no emoji font is installed.
 nav = st.navigation([
-    st.Page(VIEWS / "train.py", title="Train side by side", icon=":material/compare_arrows:",
+    st.Page(VIEWS / "train.py", title=TRAIN, icon=":material/compare_arrows:",
             url_path="train", default=True),
     st.Page(VIEWS / "gradients.py", title="Gradients through time", icon=":material/trending_down:",
             url_path="gradients"),
     st.Page(VIEWS / "inside.py", title="Inside the LSTM", icon=":material/biotech:", url_path="inside"),
     st.Page(VIEWS / "sweep.py", title="Sweep sequence length", icon=":material/show_chart:", url_path="sweep"),
 ])
-if nav.url_path != "train":  # elsewhere, the session's training run goes on and shows in the sidebar
+if nav.title != TRAIN:  # elsewhere, the session's training run goes on and shows in the sidebar
     from dashboard.components.training import sidebar_status
 
     with st.sidebar:

@@ -77,7 +77,7 @@ def metric_title(task: Task) -> str:
 
 
 def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None = None,
-                    titles: dict[str, str] | None = None) -> alt.TopLevelMixin:
+                    titles: dict[str, str] | None = None, steps: int | None = None) -> alt.TopLevelMixin:
     """Held-out metric and training loss against step, one colour per model; the chance baseline
     (grey) and the target (olive, dashed) drawn as rules on the metric panel. `titles`: kind ->
     display name with its init (RunResult.titles())."""
@@ -92,7 +92,9 @@ def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None =
     y_metric = alt.Y("metric:Q", title=metric_title(task),
                      scale=alt.Scale(domain=[0, 1]) if task.metric == "accuracy" else alt.Scale(type="log"),
                      axis=alt.Axis(format="%" if task.metric == "accuracy" else "~g"))
-    base = alt.Chart(df).encode(x=alt.X("step:Q", title="training step"), color=color)
+    # `steps`: the run's length, so a live chart grows along a fixed axis instead of rescaling
+    x_scale = alt.Scale(domain=[0, steps]) if steps else alt.Undefined
+    base = alt.Chart(df).encode(x=alt.X("step:Q", title="training step", scale=x_scale), color=color)
     metric = base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(y=y_metric, tooltip=tips)
     rules = pd.DataFrame({"y": [task.chance, task.target],
                           "what": [f"chance ({task.chance:.3g})", f"target ({task.target:.3g})"]})

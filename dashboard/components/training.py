@@ -364,7 +364,8 @@ def _live_chart(j: TrainJob, result: RunResult) -> ChartItem | None:
         return None
     item = ChartItem(name="learning_curves", title="Learning curves", data=metrics,
                      chart=learning_curves(metrics, result.task, list(j.cfg.models),
-                                           titles={k: model_title(k, j.cfg.model) for k in j.cfg.models}),
+                                           titles={k: model_title(k, j.cfg.model) for k in j.cfg.models},
+                                           steps=j.total),
                      caption="Live: redrawn as each evaluation comes in (every "
                              f"{j.cfg.train.eval_every} steps); step 0 is the untrained start.")
     st.session_state["_lab_live_chart"] = ((j.id, n), item)
