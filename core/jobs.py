@@ -46,6 +46,9 @@ def job_threads() -> int:
         return 1
 
 
+KEEP_ENDED_S = 3600.0  # an ended job waits this long for its page to take its result
+
+
 class QueueFull(RuntimeError):
     """More jobs wait than the queue holds; the message is one line for a person."""
 
@@ -63,6 +66,7 @@ class Job:
     error: str | None = None
     pause_asked: bool = False  # the worker pauses the job once its chunk in flight is over
     created: float = field(default_factory=time.time)
+    ended_at: float | None = None
     wall_s: float = 0.0  # seconds spent working (not waiting in the queue, not paused)
 
     @property
@@ -320,6 +324,9 @@ class JobQueue:
 
     def submit(self, job: Job) -> Job:
         with self._cv:
+            # a job whose page never came back for it (a closed tab) is dropped after a while
+            now = time.time()
+            self._jobs = [j for j in self._jobs if j.ended_at is None or now - j.ended_at < KEEP_ENDED_S]
             waiting = [j for j in self._jobs if j.state in (QUEUED, RUNNING) and j is not job]
             if len(waiting) > self.max_waiting:
                 raise QueueFull(f"the lab is busy: {len(waiting)} jobs are waiting; try again in a minute")
@@ -394,6 +401,7 @@ class JobQueue:
             with self._cv:
                 if done:
                     job.state = job.end_state()
+                    job.ended_at = time.time()
                 elif job.pause_asked and job.state in (RUNNING, QUEUED):
                     job.state = PAUSED
                 self._cv.notify_all()
