@@ -157,8 +157,7 @@ def lab_link(chapter: story.Chapter) -> None:
 
 def configs_line(chapter: story.Chapter) -> str:
     cfgs = story.experiments()
-    return " ".join(f"**{name}**: {controls.describe(cfgs[name]).split(' Changed from')[0].split(' These are')[0]}"
-                    for name in chapter.needs)
+    return " ".join(f"**{name}**: {controls.describe(cfgs[name], changes=False)}" for name in chapter.needs)
 
 
 def show(chapter: story.Chapter) -> None:
