@@ -6,8 +6,9 @@ pages and `python -m core inspect`, all computed from the real weights at the ke
   gradient norm over training with clipping events (`grad_norm_frame`);
 - states and gates: traces of chosen examples (`example_traces`), as units x time tables
   (`heatmap_frame`) and per-step gate means (`gate_means_frame`);
-- the explainer's step-by-step table (`step_table`, `sentiment_table` for a typed sentence) and
-  its forget-gate arithmetic with real numbers (`forget_arithmetic`).
+- the explainer's step-by-step table (`step_table`, `sentiment_table` for a typed sentence), the
+  per-word read-out of every model side by side (`readout_table`, `sentence_table`) and the
+  forget-gate arithmetic with real numbers (`forget_arithmetic`).
 
 The charts drawn from these tables live in core.charts.inside.
 """
@@ -197,6 +198,29 @@ def sentiment_table(result: RunResult, text: str, kind: str = "lstm", step: int 
     return step_table(result, kind, step, task.encode_text(text))
 
 
+def readout_table(result: RunResult, x: torch.Tensor, step: int | None = None, example: int = 0) -> pd.DataFrame:
+    """The step-by-step table of example x[example] for every model with kept weights, one block of
+    rows per model (columns `model` and `name` first); gate columns are empty for models without them."""
+    parts = []
+    for kind, run in with_checkpoints(result).items():
+        df = step_table(result, kind, step, x, example)
+        df.insert(0, "model", kind)
+        df.insert(1, "name", run.title)
+        parts.append(df)
+    if not parts:
+        return pd.DataFrame(columns=["model", "name", "t", "input", "info"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def sentence_table(result: RunResult, text: str, step: int | None = None) -> pd.DataFrame:
+    """What every model reads out after each word of a typed sentence (sentiment_but only):
+    `readout_table` of the sentence. ValueError (one line) names a word outside the vocabulary."""
+    task = result.task
+    if task.name != "sentiment_but":
+        raise ValueError("typed sentences need a run of the sentiment_but task")
+    return readout_table(result, task.encode_text(text), step)
+
+
 # --- the forget gate, with real numbers -------------------------------------------------------
 def forget_arithmetic(result: RunResult, x: torch.Tensor, t: int, step: int | None = None,
                       example: int = 0) -> pd.DataFrame:
@@ -263,6 +287,6 @@ def inspect_data(result: RunResult, step: int | None = None, example: int = 0, t
     kind = "lstm" if "lstm" in runs else next(iter(runs), None)
     if kind is not None:
         data["step_table"] = step_table(result, kind, step, x, example)
-        if text is not None:
-            data["sentence_table"] = sentiment_table(result, text, kind, step)
+    if text is not None:  # every model's read-out, word by word
+        data["sentence_table"] = sentence_table(result, text, step)
     return data

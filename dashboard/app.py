@@ -2,7 +2,8 @@
 
 The page folder is `views/`, not `pages/`: a folder named `pages` beside the entry file switches
 Streamlit to its legacy auto-discovered multipage mode even with st.navigation. Listed here, every
-page's address (/gradients, /inside, /sweep) is routed by st.navigation alone.
+page's address (/story, also served at /; /train, /gradients, /inside, /sweep) is routed by
+st.navigation alone.
 """
 import sys
 from pathlib import Path
@@ -19,8 +20,9 @@ VIEWS = Path(__file__).resolve().parent / "views"
 TRAIN = "Train side by side"
 # Material icons: they come with Streamlit's own font, so they show where no emoji font is installed.
 nav = st.navigation([
-    st.Page(VIEWS / "train.py", title=TRAIN, icon=":material/compare_arrows:",
-            url_path="train", default=True),
+    st.Page(VIEWS / "story.py", title="The story (start here)", icon=":material/menu_book:", url_path="story",
+            default=True),
+    st.Page(VIEWS / "train.py", title=TRAIN, icon=":material/compare_arrows:", url_path="train"),
     st.Page(VIEWS / "gradients.py", title="Gradients through time", icon=":material/trending_down:",
             url_path="gradients"),
     st.Page(VIEWS / "inside.py", title="Inside the LSTM", icon=":material/biotech:", url_path="inside"),

@@ -43,7 +43,9 @@ def tiny_default(monkeypatch) -> RunConfig:
 
 
 def app(**params: str) -> AppTest:
+    """The training page (/train; the tour is the app's landing page)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("views/train.py")
     for k, v in params.items():
         at.query_params[k] = v
     return settle(at.run())

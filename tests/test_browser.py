@@ -5,6 +5,7 @@ tests (a skip would hide a broken install). Run as a script, this file measures 
 `streamlit run` to the first chart and to the end of the default experiment:
 
     python tests/test_browser.py
+    python tests/test_browser.py --story /tmp   # the tour, from an empty run store to every chapter
 """
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def server(tmp_path) -> Iterator[str]:
 
 def test_train_a_tiny_config_in_the_browser(server, tmp_path):
     with browser_page() as page:
-        page.goto(f"{server}/?{TINY}")
+        page.goto(f"{server}/train?{TINY}")
         wait_idle(page)
         page.wait_for_selector("text=Not trained yet", timeout=60_000)
         assert_no_exception(page)
@@ -142,7 +143,7 @@ def test_train_a_tiny_config_in_the_browser(server, tmp_path):
 
 def test_stop_keeps_what_was_trained(server, tmp_path):
     with browser_page() as page:
-        page.goto(f"{server}/?seq_len=8&steps=100000&hidden_size=8&batch_size=16&models=lstm")
+        page.goto(f"{server}/train?seq_len=8&steps=100000&hidden_size=8&batch_size=16&models=lstm")
         wait_idle(page)
         click(page, "train")
         page.wait_for_selector("[data-testid='stProgress']", timeout=60_000)
@@ -172,6 +173,35 @@ def test_a_page_address_opened_first_goes_through_app(server, tmp_path):
         assert "Train side by side" in nav and "Inside the LSTM" in nav, nav
         assert "app" not in nav.split()
         assert_no_exception(page)
+        page.goto(f"{server}/story?chapter=2")  # the landing page has its own address too
+        page.wait_for_selector("h2:has-text('2. Why: the gradient vanishes')", timeout=60_000)
+        assert_no_exception(page)
+
+
+def test_the_tour_opens_fills_chapter_1_and_links_to_a_preset_lab(server, tmp_path):
+    """A fresh server (empty run store): the landing page is the tour; chapter 1's models train in
+    the background (the real configs, ~10-30 s here) and its charts appear; its "try it in the lab"
+    link opens the training page with that experiment, some controls hidden, shown from the store."""
+    with browser_page() as page:
+        page.goto(server)
+        page.wait_for_selector("h1:has-text('The story')", timeout=60_000)
+        page.wait_for_selector("text=fills in when its models have trained", timeout=60_000)
+        page.wait_for_selector("text=What the models here did", timeout=300_000)
+        wait_idle(page)
+        charts = page.locator("[data-testid='stVegaLiteChart']")
+        charts.first.locator("canvas, svg").first.wait_for(timeout=60_000)
+        assert charts.count() >= 2  # learning curves at the short and the long gap
+        assert "chapter=1" in page.url
+        assert_no_exception(page)
+        page.screenshot(path=str(tmp_path / "story.png"), full_page=True)
+        page.locator("[data-testid='stPageLink'] a", has_text="Try it in the lab").first.click()
+        page.wait_for_selector("h1:has-text('Train a vanilla RNN and an LSTM')", timeout=60_000)
+        page.wait_for_selector("text=Loaded from the run store", timeout=60_000)
+        wait_idle(page)
+        assert "/train" in page.url and "hide=" in page.url and "preset" not in page.url
+        assert page.locator(".st-key-lr").count() == 0 and page.locator(".st-key-seq_len").count() == 1
+        assert page.locator("text=learning rate 0.003").count() >= 1  # hidden, and still stated
+        assert_no_exception(page)
 
 
 # --- a benchmark, not a test: python tests/test_browser.py --------------------------------------
@@ -183,7 +213,7 @@ def measure(out_dir: Path) -> None:
         with streamlit_server(Path(store), out_dir / "streamlit.log") as url:
             t_health = time.perf_counter() - t0
             with browser_page() as page:
-                page.goto(url)
+                page.goto(f"{url}/train")
                 page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg",
                                        timeout=300_000)
                 t_chart = time.perf_counter() - t0
@@ -199,5 +229,27 @@ def measure(out_dir: Path) -> None:
     print(f"screenshot: {out_dir / 'default.png'}")
 
 
+def measure_story(out_dir: Path) -> None:
+    """`streamlit run` on an empty run store -> the tour's chapter 1 drawn, and every chapter filled in."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as store:
+        t0 = time.perf_counter()
+        with streamlit_server(Path(store), out_dir / "streamlit.log") as url:
+            with browser_page() as page:
+                page.goto(url)
+                page.wait_for_selector("text=What the models here did", timeout=600_000)
+                t_first = time.perf_counter() - t0
+                page.wait_for_selector("text=The tour is complete", timeout=900_000)
+                t_all = time.perf_counter() - t0
+                page.screenshot(path=str(out_dir / "story.png"), full_page=True)
+    print(f"streamlit run -> the tour's chapter 1 filled in (empty run store): {t_first:.1f} s")
+    print(f"streamlit run -> every chapter filled in: {t_all:.1f} s")
+
+
 if __name__ == "__main__":
-    measure(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp"))
+    args = sys.argv[1:]
+    if args[:1] == ["--story"]:
+        measure_story(Path(args[1]) if len(args) > 1 else Path("/tmp"))
+    else:
+        measure(Path(args[0]) if args else Path("/tmp"))

@@ -171,6 +171,7 @@ def test_a_registered_task_reaches_the_cli_and_a_verdict(throwaway_task, tmp_pat
 
 def test_a_registered_task_reaches_the_sidebar_and_its_verdict_card(throwaway_task):
     at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("views/train.py")  # the lab (the tour is the landing page)
     for k, v in {"task": throwaway_task.name, "seq_len": "6", "steps": "20", "hidden_size": "4",
                  "batch_size": "8", "models": "rnn"}.items():
         at.query_params[k] = v

@@ -135,6 +135,7 @@ def test_train_page_has_downloads_and_the_export_report(media):
     RunStore().put_result(train(cfg))
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"),
                            default_timeout=180)
+    at.switch_page("views/train.py")
     for k, v in params.items():
         at.query_params[k] = v
     at.run()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
 from core.charts.inside import inspect_charts
 from core.inspection import (decay_table, default_focus_step, forget_arithmetic, grad_norm_frame, grad_table,
-                             heatmap_frame, inspect_data, kept_steps, resolve_step, sentiment_table, showcase,
+                             heatmap_frame, inspect_data, kept_steps, resolve_step, sentence_table, sentiment_table, showcase,
                              step_table, example_traces)
 from core.models import build_model
 from core.probes import grad_through_time, model_from_weights, probe_batch, state_arrays
@@ -140,6 +140,21 @@ def test_typed_sentence_table_and_unknown_words(sentiment_run):
         sentiment_table(untrained(RunConfig(task=TaskConfig(seq_len=8))), "i loved it")
 
 
+def test_sentence_table_reads_out_every_model_word_by_word(sentiment_run):
+    text = "I loved the movie, but the ending was disappointing"
+    df = sentence_table(sentiment_run, text)
+    assert list(dict.fromkeys(df.model)) == list(sentiment_run.runs)  # rnn, lstm, gru: every model
+    for kind in sentiment_run.runs:
+        rows = df[df.model == kind].reset_index(drop=True)
+        alone = sentiment_table(sentiment_run, text, kind=kind)  # the same rows, computed model by model
+        assert list(rows.input) == list(alone.input) and len(rows) == 10
+        assert rows.p_positive.to_numpy() == pytest.approx(alone.p_positive.to_numpy())
+        assert rows.name.iloc[0] == sentiment_run.runs[kind].title
+    assert df[df.model == "rnn"].forget_mean.isna().all() and df[df.model == "lstm"].forget_mean.notna().all()
+    with pytest.raises(ValueError, match="zebra"):
+        sentence_table(sentiment_run, "i loved the zebra")
+
+
 def test_heatmap_frame_holds_every_unit_and_step(sentiment_run):
     x, _, _ = showcase(sentiment_run.task)
     tr = {k: example_traces(sentiment_run, k, 10, x) for k in ("rnn", "lstm")}
@@ -204,7 +219,9 @@ def test_cli_inspect_writes_its_files(tmp_path, sentiment_run):
     for name in ("decay", "step_table", "forget_arithmetic", "sentence_table"):
         got = pd.read_csv(out / f"{name}.csv")
         assert len(got) == len(expected[name]), name
-    assert list(pd.read_csv(out / "sentence_table.csv").input) == ["we", "hated", "the", "plot"]
+    sentence = pd.read_csv(out / "sentence_table.csv")  # every model's rows, not only the LSTM's
+    assert list(sentence.model) == [k for k in sentiment_run.runs for _ in range(4)]
+    assert list(sentence.input) == ["we", "hated", "the", "plot"] * len(sentiment_run.runs)
     assert pd.read_csv(out / "decay.csv").step.tolist() == [10, 10, 10]
     bad = cli("--out", str(tmp_path / "bad"), "--text", "we hated the zebra")
     assert bad.returncode == 2 and "zebra" in bad.stderr and "Traceback" not in bad.stderr

@@ -40,6 +40,10 @@ MAX_RUN_GB = 4.0
 _READY = "lab_controls_ready"  # set once the link has been read for this session
 _PROBLEMS = "lab_controls_link_problems"  # messages about refused link values
 _TASK_SHOWN = "lab_controls_task_shown"  # the task the controls showed last (for _task_changed)
+_HIDDEN = "lab_controls_hidden"  # the controls a link's `hide=` leaves out (their values are kept)
+# `?preset=1`: a link made by the lab (the tour's "try it in the lab") sets the controls even when
+# this session has read a link before; the page then rewrites the URL without it.
+PRESET, HIDE = "preset", "hide"
 FORGET_LABELS = {"zero": "zero (PyTorch default)", "one": "one (Gers et al.)",
                  "chrono": "chrono (Tallec & Ollivier)"}
 RNN_LABELS = {"default": "default (PyTorch)", "orthogonal": "orthogonal", "irnn": "IRNN (Le et al.)"}
@@ -91,14 +95,14 @@ def _check_slider_range(v: Any) -> None:
     except (TypeError, ValueError):
         return  # not a number: validate() words that error
     if math.isfinite(f) and f == int(f) and not SEQ_MIN <= f <= MAX_SEQ_LEN:
-        shown = _echo(v) if isinstance(v, str) else int(f)  # what was typed, not a 100-digit integer
+        shown = echo(v) if isinstance(v, str) else int(f)  # what was typed, not a 100-digit integer
         raise ConfigError(f"seq_len must be between {SEQ_MIN} and {MAX_SEQ_LEN}, got {shown}")
 
 
 ECHO_CHARS = 60  # a link value is echoed up to this length
 
 
-def _echo(raw: str) -> str:
+def echo(raw: str) -> str:
     """A link value as the user typed it, on one line: control characters (a newline) escaped,
     and cut after ECHO_CHARS characters."""
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw.strip())
@@ -121,7 +125,7 @@ def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> t
         except ConfigError as e:
             shown = ",".join(values[key]) if key == "models" else values[key]
             why = " ".join(str(e).split())  # one line, whatever the value held
-            problems.append(f"Ignored `{key}={_echo(raw)}` from the link: {why}. Using {shown}.")
+            problems.append(f"Ignored `{key}={echo(raw)}` from the link: {why}. Using {shown}.")
     return config_from_values(values, default), problems
 
 
@@ -136,16 +140,38 @@ def to_query(cfg: RunConfig) -> dict[str, str]:
 def init() -> None:
     """Before any widget: once per session seed the widgets from the link (or the defaults);
     afterwards only refill a value that is missing (the widgets then never start at their minimum)."""
-    if st.session_state.get(_READY):
+    params = st.query_params.to_dict()
+    if st.session_state.get(_READY) and params.get(PRESET) != "1":
         for k, v in values_of(DEFAULT).items():
             if k not in st.session_state:
                 st.session_state[k] = v
+        for k in hidden():  # a control not drawn keeps its value: held as plain session state
+            st.session_state[k] = st.session_state[k]
         return
-    cfg, problems = from_query(st.query_params.to_dict())
+    cfg, problems = from_query(params)
     for k, v in values_of(cfg).items():
         st.session_state[k] = v
-    st.session_state[_PROBLEMS] = problems
+    st.session_state[_HIDDEN], more = hide_from_query(params)
+    st.session_state[_PROBLEMS] = problems + more
     st.session_state[_READY] = True
+
+
+def hide_from_query(params: Mapping[str, str]) -> tuple[tuple[str, ...], list[str]]:
+    """The controls a link's `hide=lr,batch_size` leaves out, and a one-line message for names
+    that are no control (ignored)."""
+    names = [n.strip() for n in params.get(HIDE, "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in FIELDS]
+    problems = [f"Ignored `hide={echo(','.join(unknown))}` from the link: not a control "
+                f"(controls: {', '.join(FIELDS)})."] if unknown else []
+    return tuple(dict.fromkeys(n for n in names if n in FIELDS)), problems
+
+
+def hidden() -> tuple[str, ...]:
+    return st.session_state.get(_HIDDEN, ())
+
+
+def show_all() -> None:
+    st.session_state[_HIDDEN] = ()
 
 
 def current() -> tuple[RunConfig | None, str | None]:
@@ -164,7 +190,7 @@ def clear_link_problems() -> None:
     st.session_state[_PROBLEMS] = []
 
 
-def describe(cfg: RunConfig) -> str:
+def describe(cfg: RunConfig, changes: bool = True) -> str:
     """The whole experiment in one line, with what differs from the defaults named."""
     task = TASKS[cfg.task.name]
     tr = cfg.train
@@ -174,6 +200,8 @@ def describe(cfg: RunConfig) -> str:
             f"{tr.optimizer.capitalize()}, learning rate {tr.lr:g}, gradient clip {tr.clip:g} · "
             f"{tr.steps:,} steps of {tr.batch_size} sequences · seed {tr.seed} · "
             f"evaluated every {tr.eval_every} steps on a fixed held-out batch.")
+    if not changes:
+        return line
     now, d = values_of(cfg), values_of(DEFAULT)
     changed = [f"{k} (default {','.join(d[k]) if k == 'models' else d[k]})" for k in FIELDS if now[k] != d[k]]
     return line + (" Changed from the defaults: " + ", ".join(changed) + "." if changed
@@ -219,48 +247,64 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None] | None = None,
     kw = dict(disabled=busy, persist_state="session")
     sb = st.sidebar
     sb.header("Experiment")
-    sb.selectbox("Task", task_names(), key="task", format_func=lambda n: TASKS[n].title, **kw,
-                 on_change=_task_changed,
-                 help="What the models must learn, always with the key information far from the answer: "
-                      "recall the first symbol; add two marked numbers; tell the order of X and Y; read "
-                      "a review's sentiment when a late 'but' turns it round. Default: first token.")
-    sb.slider("Sequence length T", SEQ_MIN, MAX_SEQ_LEN, key="seq_len", **kw,
-              help=f"Time steps between the information and the question. Default {d['seq_len']}. "
-                   "Longer sequences are harder to remember and slower to train.")
-    sb.multiselect("Models to compare", model_kinds(), key="models", format_func=MODEL_NAMES.get, **kw,
-                   help="All chosen models train on exactly the same batches. Default: vanilla RNN "
-                        "and LSTM.")
-    sb.selectbox("LSTM forget-gate init", FORGET_INITS, key="forget_init", format_func=FORGET_LABELS.get,
-                 **kw,
-                 help=f"How the LSTM's forget-gate bias starts. Default {d['forget_init']}: the gate starts "
-                      "open (close to 1) for time scales up to T, so memory survives from the start. "
-                      "With zero or one the LSTM usually cannot learn T >= 50 in a few hundred steps.")
-    sb.selectbox("Vanilla RNN init", RNN_INITS, key="rnn_init", format_func=RNN_LABELS.get, **kw,
-                 help=f"How the vanilla RNN starts (default {d['rnn_init']}). default: PyTorch's small random "
-                      "weights and tanh. orthogonal: the recurrent matrix is a rotation, so a signal neither "
-                      "shrinks nor grows at the start. IRNN (Le, Jaitly & Hinton 2015): relu, the recurrent "
-                      "matrix is the identity and the biases zero, so the state is copied forward unchanged "
-                      "until the input writes to it.")
-    sb.selectbox("GRU init", GRU_INITS, key="gru_init", format_func=GRU_LABELS.get, **kw,
-                 help=f"How the GRU's update gate z starts (default {d['gru_init']}); z is the share of the "
-                      "old state kept each step. default: PyTorch's small random bias, so about half is kept "
-                      "per step. chrono: b_z = log u with u between 1 and T-1, so units start keeping their "
-                      "state over 2 to T steps, as the LSTM's chrono forget gate does.")
+    hide = set(hidden())  # a link's `hide=`: those controls are not drawn, their values are kept
+    if hide:
+        sb.caption("Some controls are hidden by the link: " + ", ".join(sorted(hide)) + " (their values are in "
+                   "the line above the charts).")
+        sb.button("Show all controls", key="show_all_controls", on_click=show_all, type="tertiary")
+    if "task" not in hide:
+        sb.selectbox("Task", task_names(), key="task", format_func=lambda n: TASKS[n].title, **kw,
+                     on_change=_task_changed,
+                     help="What the models must learn, always with the key information far from the answer: "
+                          "recall the first symbol; add two marked numbers; tell the order of X and Y; read "
+                          "a review's sentiment when a late 'but' turns it round. Default: first token.")
+    if "seq_len" not in hide:
+        sb.slider("Sequence length T", SEQ_MIN, MAX_SEQ_LEN, key="seq_len", **kw,
+                  help=f"Time steps between the information and the question. Default {d['seq_len']}. "
+                       "Longer sequences are harder to remember and slower to train.")
+    if "models" not in hide:
+        sb.multiselect("Models to compare", model_kinds(), key="models", format_func=MODEL_NAMES.get, **kw,
+                       help="All chosen models train on exactly the same batches. Default: vanilla RNN "
+                            "and LSTM.")
+    if "forget_init" not in hide:
+        sb.selectbox("LSTM forget-gate init", FORGET_INITS, key="forget_init", format_func=FORGET_LABELS.get,
+                     **kw,
+                     help=f"How the LSTM's forget-gate bias starts. Default {d['forget_init']}: the gate starts "
+                          "open (close to 1) for time scales up to T, so memory survives from the start. "
+                          "With zero or one the LSTM usually cannot learn T >= 50 in a few hundred steps.")
+    if "rnn_init" not in hide:
+        sb.selectbox("Vanilla RNN init", RNN_INITS, key="rnn_init", format_func=RNN_LABELS.get, **kw,
+                     help=f"How the vanilla RNN starts (default {d['rnn_init']}). default: PyTorch's small random "
+                          "weights and tanh. orthogonal: the recurrent matrix is a rotation, so a signal neither "
+                          "shrinks nor grows at the start. IRNN (Le, Jaitly & Hinton 2015): relu, the recurrent "
+                          "matrix is the identity and the biases zero, so the state is copied forward unchanged "
+                          "until the input writes to it.")
+    if "gru_init" not in hide:
+        sb.selectbox("GRU init", GRU_INITS, key="gru_init", format_func=GRU_LABELS.get, **kw,
+                     help=f"How the GRU's update gate z starts (default {d['gru_init']}); z is the share of the "
+                          "old state kept each step. default: PyTorch's small random bias, so about half is kept "
+                          "per step. chrono: b_z = log u with u between 1 and T-1, so units start keeping their "
+                          "state over 2 to T steps, as the LSTM's chrono forget gate does.")
     c1, c2 = sb.columns(2)
-    c1.number_input("Hidden size", *_range("model", "hidden_size"), step=16, key="hidden_size", **kw,
-                    help=f"Units in each model's hidden state. Default {d['hidden_size']}.")
-    c2.number_input("Learning rate", LR_MIN, LR_MAX, step=1e-4, format="%g", key="lr", **kw,
-                    help=f"Adam's step size, the same for every model. Default {d['lr']:g}.")
-    c1.number_input("Training steps", *_range("train", "steps"), step=100, key="steps", **kw,
-                    help=f"Batches each model trains on. Default {d['steps']}; changing the task sets "
-                         "the steps it needs (" + ", ".join(f"{c.title}: {c.suggested_steps}"
-                                                            for c in TASKS.values()) +
-                         ") unless you chose your own.")
-    c2.number_input("Batch size", *_range("train", "batch_size"), step=16, key="batch_size", **kw,
-                    help=f"Sequences per training step. Default {d['batch_size']}.")
-    sb.number_input("Seed", *_range("train", "seed"), step=1, key="seed", **kw,
-                    help="Seeds the data stream and each model's initial weights. Same seed, same "
-                         "numbers.")
+    if "hidden_size" not in hide:
+        c1.number_input("Hidden size", *_range("model", "hidden_size"), step=16, key="hidden_size", **kw,
+                        help=f"Units in each model's hidden state. Default {d['hidden_size']}.")
+    if "lr" not in hide:
+        c2.number_input("Learning rate", LR_MIN, LR_MAX, step=1e-4, format="%g", key="lr", **kw,
+                        help=f"Adam's step size, the same for every model. Default {d['lr']:g}.")
+    if "steps" not in hide:
+        c1.number_input("Training steps", *_range("train", "steps"), step=100, key="steps", **kw,
+                        help=f"Batches each model trains on. Default {d['steps']}; changing the task sets "
+                             "the steps it needs (" + ", ".join(f"{c.title}: {c.suggested_steps}"
+                                                                for c in TASKS.values()) +
+                             ") unless you chose your own.")
+    if "batch_size" not in hide:
+        c2.number_input("Batch size", *_range("train", "batch_size"), step=16, key="batch_size", **kw,
+                        help=f"Sequences per training step. Default {d['batch_size']}.")
+    if "seed" not in hide:
+        sb.number_input("Seed", *_range("train", "seed"), step=1, key="seed", **kw,
+                        help="Seeds the data stream and each model's initial weights. Same seed, same "
+                             "numbers.")
     st.session_state[_TASK_SHOWN] = st.session_state["task"]
     cfg, why = current()
 
@@ -302,10 +346,13 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None] | None = None,
         sb.warning(f"Cannot train this: {why}.")
     if cfg is not None:
         q = to_query(cfg)
+        if hidden():
+            q[HIDE] = ",".join(hidden())
         if st.query_params.to_dict() != q:  # write only on change: each write is a message to the browser
             st.query_params.from_dict(q)
     return cfg
 
 
 __all__ = ["DEFAULT", "FIELDS", "from_query", "to_query", "values_of", "config_from_values", "init",
-           "current", "describe", "memory_gb", "sidebar", "link_problems", "clear_link_problems"]
+           "current", "describe", "memory_gb", "sidebar", "link_problems", "clear_link_problems", "echo",
+           "hide_from_query", "hidden", "show_all", "PRESET", "HIDE"]

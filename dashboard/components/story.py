@@ -1,0 +1,189 @@
+"""The tour (core.story) on screen: its runs taken from the run store or trained as background jobs,
+progress per chapter, one chapter at a time (`?chapter=N`), and a "try it in the lab" link each.
+
+The tour's jobs are shared by every browser session (owner "story"): two visitors of a fresh
+server wait for the same training, not for two. Each finished run lands in the run store, so a
+second open shows the tour at once.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import story
+from core.charts.story import chapter_charts
+from core.config import RunConfig, config_hash
+from core.jobs import QueueFull, TrainJob, default_queue
+from core.results import RunResult
+from core.store import RunStore
+from dashboard.components import controls
+from dashboard.components.chart import show_chart
+
+CHAPTER = "story_chapter"  # the chapter on screen (its widget's key)
+RESULTS = "story_results"  # experiment name -> RunResult, complete
+JOBS = "story_jobs"  # experiment name -> TrainJob training it
+NOTES = "story_notes"
+READY = "story_link_read"
+OWNER = "story"  # the tour's jobs, shared between sessions
+POLL_S = 1.0
+HIDE = ("lr", "batch_size", "seed", "rnn_init", "gru_init")  # the lab's controls a tour link leaves out
+
+
+def _store() -> RunStore | None:
+    try:
+        return RunStore()
+    except Exception as e:  # the tour still trains, it just cannot keep its runs
+        st.session_state.setdefault(NOTES, []).append(f"The run store cannot be used ({e}); the tour trains "
+                                                      "its models in this session only.")
+        return None
+
+
+def _shared_job(cfg: RunConfig) -> TrainJob | None:
+    """A tour job for this config that another session already submitted (running or just ended)."""
+    h = config_hash(cfg)
+    for j in default_queue().jobs(OWNER):
+        if isinstance(j, TrainJob) and config_hash(j.cfg) == h and not j.error:
+            return j
+    return None
+
+
+def start() -> None:
+    """Find every run the tour needs: from this session, the run store or a tour job in flight;
+    submit a job for the rest (in chapter order, so chapter 1 fills in first)."""
+    results, jobs = st.session_state.setdefault(RESULTS, {}), st.session_state.setdefault(JOBS, {})
+    cfgs = story.experiments()
+    store = None
+    for name in story.needed():
+        if name in results or name in jobs:
+            continue
+        cfg = cfgs[name]
+        store = store or _store()
+        stored, missing = (store.get_result(cfg) if store is not None else (None, list(cfg.models)))
+        if stored is not None and not missing:
+            results[name] = stored
+            continue
+        job = _shared_job(cfg)
+        if job is None:
+            job = TrainJob(cfg, reused=dict(stored.runs) if stored is not None else {}, owner=OWNER,
+                           store=RunStore)
+            try:
+                default_queue().submit(job)
+            except QueueFull as e:
+                st.session_state.setdefault(NOTES, []).append(f"Chapter runs not started: {e}.")
+                return
+        jobs[name] = job
+
+
+def collect() -> bool:
+    """Take the results of tour jobs that have ended; True if any did."""
+    results, jobs = st.session_state.setdefault(RESULTS, {}), st.session_state.setdefault(JOBS, {})
+    done = [n for n, j in jobs.items() if j.ended]
+    for name in done:
+        j = jobs.pop(name)
+        if j.error:
+            st.session_state.setdefault(NOTES, []).append(f"{name}: {j.error}")
+        else:
+            results[name] = j.result()
+        default_queue().forget(j)
+    return bool(done)
+
+
+def pending() -> bool:
+    return bool(st.session_state.get(JOBS))
+
+
+def chapter_picker() -> story.Chapter:
+    """Which chapter is on screen: `?chapter=N` on the first open, then the picker (mirrored in the URL)."""
+    numbers = [c.number for c in story.CHAPTERS]
+    if not st.session_state.get(READY):
+        st.session_state[READY] = True
+        raw = st.query_params.get("chapter")
+        if raw is not None:
+            if raw.strip().isdigit() and int(raw) in numbers:
+                st.session_state[CHAPTER] = int(raw)
+            else:
+                st.warning(f"Ignored `chapter={controls.echo(raw)}` from the link: chapters are "
+                           f"{numbers[0]}-{numbers[-1]}. Starting at chapter {numbers[0]}.")
+    st.session_state.setdefault(CHAPTER, numbers[0])
+    st.segmented_control("Chapter", numbers, key=CHAPTER, required=True,
+                         format_func=lambda n: f"{n}. {story.BY_NUMBER[n].title}",
+                         help="The tour's chapters; each is told with models trained on this machine.")
+    n = st.session_state.get(CHAPTER) or numbers[0]
+    if st.query_params.get("chapter") != str(n):
+        st.query_params["chapter"] = str(n)
+    return story.BY_NUMBER[n]
+
+
+def _status(chapter: story.Chapter) -> tuple[float, str]:
+    """(share done, one line) of a chapter's runs."""
+    results, jobs = st.session_state.get(RESULTS, {}), st.session_state.get(JOBS, {})
+    done = total = 0
+    waiting = []
+    for name in chapter.needs:
+        j = jobs.get(name)
+        if name in results:
+            done, total = done + 1, total + 1
+        elif j is not None:
+            done, total = done + min(j.step / max(j.total, 1), 1.0), total + 1
+            waiting.append(f"T = {j.cfg.task.seq_len}: step {j.step:,} of {j.total:,}" if j.step
+                           else f"T = {j.cfg.task.seq_len}: queued")
+        else:
+            total += 1
+            waiting.append(f"{name}: not started")
+    share = done / max(total, 1)
+    return share, "ready" if not waiting else "training " + "; ".join(waiting)
+
+
+@st.fragment(run_every=POLL_S)
+def progress() -> None:
+    """Every chapter's progress, redrawn on its own while the tour's runs train; a finished run
+    reruns the page so its chapter fills in."""
+    if collect():
+        st.rerun()
+    if not pending():
+        return
+    with st.container(border=True, key="story-progress"):
+        st.caption("The tour's models are training on this machine (once: they are kept in the run store).")
+        for c in story.CHAPTERS:
+            share, line = _status(c)
+            st.progress(share, text=f"Chapter {c.number}. {c.title}: {line}")
+
+
+def lab_link(chapter: story.Chapter) -> None:
+    cfg = story.experiments()[chapter.lab]
+    query = {**controls.to_query(cfg), "hide": ",".join(HIDE), "preset": "1"}
+    st.page_link("views/train.py", label="Try it in the lab", icon=":material/science:", query_params=query,
+                 help="Opens the training page with this chapter's experiment; change T or the models and train.")
+
+
+def configs_line(chapter: story.Chapter) -> str:
+    cfgs = story.experiments()
+    return " ".join(f"**{name}**: {controls.describe(cfgs[name], changes=False)}" for name in chapter.needs)
+
+
+def show(chapter: story.Chapter) -> None:
+    """The chapter: the explainer's claim, then (once its runs are in) the numbers, charts and verdict."""
+    for msg in dict.fromkeys(st.session_state.pop(NOTES, [])):
+        st.error(msg)
+    st.header(f"{chapter.number}. {chapter.title}")
+    st.markdown(f"**The explainer:** {chapter.claim}")
+    st.caption("Trained here: " + configs_line(chapter))
+    results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
+    if any(n not in results for n in chapter.needs):
+        share, line = _status(chapter)
+        st.info(f"This chapter fills in when its models have trained ({line}).")
+        lab_link(chapter)
+        return
+    told = story.tell(chapter, results)
+    st.markdown("**What the models here did:**\n\n" + "\n".join(f"- {s}" for s in told.sentences))
+    (st.success if told.holds else st.warning if told.holds is False else st.info)(told.verdict)
+    for item in chapter_charts(chapter, results):
+        show_chart(item, key=f"story-{chapter.number}-{item.name}")
+    lab_link(chapter)
+
+
+def complete() -> bool:
+    results = st.session_state.get(RESULTS, {})
+    return all(n in results for n in story.needed())
+
+
+__all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "lab_link", "complete", "HIDE"]

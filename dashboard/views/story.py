@@ -1,0 +1,17 @@
+"""The story: the LSTM explainer's claims, chapter by chapter, told with models trained here."""
+import streamlit as st
+
+from dashboard.components import story
+
+st.title("The story: why LSTMs remember what RNNs forget")
+st.markdown("A tour of the classic LSTM explainer. Each chapter states one of its claims, then shows what "
+            "small models trained on this machine actually did: the numbers and the verdict are computed from "
+            "them, and where the claim does not hold here, the chapter says so. Each chapter ends with a link "
+            "that opens its experiment in the lab.")
+
+story.start()  # every run the tour needs: from the run store, or trained in the background
+story.progress()  # redrawn on its own while runs train
+chapter = story.chapter_picker()
+story.show(chapter)
+if story.complete():
+    st.caption("The tour is complete: every chapter's models are trained and kept in the run store.")

@@ -1,0 +1,209 @@
+"""The tour (core.story, core.charts.story, the story page): chapter sentences are computed from the
+trained results (two different results give two different stories; a claim that fails in the models
+is said to fail), and the page, with tiny configs, trains what is missing, walks every chapter, opens
+at ?chapter=N and links to a preset lab page. The lab's ?hide= is tested here too."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import story
+from core.charts.story import chapter_charts
+from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
+from core.inspection import EXPLAINER_SENTENCE, example_traces, sentence_table, showcase
+from core.results import ModelRun, RunResult
+from core.store import RunStore
+from core.trainer import train
+from dashboard.components import controls
+from dashboard.components import story as story_ui
+from tests.conftest import ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+TIMEOUT = 180
+
+
+def tiny_experiments() -> dict[str, RunConfig]:
+    small = dict(model=ModelConfig(hidden_size=8), train=TrainConfig(steps=20, eval_every=10, n_checkpoints=2,
+                                                                     batch_size=16))
+    return {
+        "short": validate(RunConfig(task=TaskConfig(seq_len=5), **small)),
+        "long": validate(RunConfig(task=TaskConfig(seq_len=8), **small)),
+        "zero_forget": validate(RunConfig(task=TaskConfig(seq_len=8), models=("lstm",),
+                                          model=ModelConfig(hidden_size=8, forget_init="zero"),
+                                          train=small["train"])),
+        "but_short": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=10), **small)),
+        "but_long": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=12), **small)),
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_results() -> dict[str, RunResult]:
+    return {name: train(cfg) for name, cfg in tiny_experiments().items()}
+
+
+@pytest.fixture
+def tiny_tour(monkeypatch):
+    monkeypatch.setattr(story, "experiments", tiny_experiments)
+
+
+# --- the library -------------------------------------------------------------------------------
+def test_every_chapter_names_runs_that_exist_and_the_default_run_is_shared_with_the_lab():
+    cfgs = story.experiments()
+    assert set(story.needed()) == set(cfgs)
+    for c in story.CHAPTERS:
+        assert set(c.needs) <= set(cfgs) and c.lab in cfgs and c.claim
+    assert cfgs["long"] == controls.DEFAULT  # the lab's first open and the tour train one run, not two
+    assert all(cfg.model.hidden_size == 64 for cfg in cfgs.values())
+    assert [c.number for c in story.CHAPTERS] == list(range(1, len(story.CHAPTERS) + 1))
+
+
+def fake(cfg: RunConfig, finals: dict[str, float], reached: dict[str, int | None]) -> RunResult:
+    """A result with the given final metric and steps to target per model (no weights)."""
+    runs = {k: ModelRun(kind=k, config=cfg.single(k), evals=[{"step": cfg.train.steps, "metric": finals[k]}],
+                        steps_run=cfg.train.steps, steps_to_target=reached[k], status="finished")
+            for k in cfg.models}
+    return RunResult(config=cfg, runs=runs)
+
+
+def test_the_gap_chapter_is_told_from_the_numbers_and_says_when_the_claim_fails():
+    cfgs = story.experiments()
+    short = fake(cfgs["short"], {"rnn": 1.0, "lstm": 1.0}, {"rnn": 100, "lstm": 75})
+    as_claimed = fake(cfgs["long"], {"rnn": 0.51, "lstm": 1.0}, {"rnn": None, "lstm": 225})
+    told = story.tell_gap(short, as_claimed)
+    assert told.holds is True and told.verdict.startswith("Holds here")
+    text = " ".join(told.sentences)
+    assert "step 225" in text and "ended at 51% after 500 steps" in text and "chance 12.5%" in text
+    assert "above chance" in text
+    # the same chapter with an RNN that learned the long gap: the claim does not hold, and it says so
+    rnn_wins = fake(cfgs["long"], {"rnn": 0.995, "lstm": 0.4}, {"rnn": 300, "lstm": None})
+    told = story.tell_gap(short, rnn_wins)
+    assert told.holds is False and told.verdict.startswith("Does not hold here")
+    assert "Vanilla RNN reached the 99% target at training step 300" in " ".join(told.sentences)
+
+
+def test_the_start_chapter_needs_the_zero_init_lstm_to_fail_to_say_so(tiny_results):
+    long = fake(story.experiments()["long"], {"rnn": 0.5, "lstm": 1.0}, {"rnn": None, "lstm": 225})
+    zero_cfg = story.experiments()["zero_forget"]
+    assert story.tell_start(long, fake(zero_cfg, {"lstm": 0.12}, {"lstm": None})).holds is False
+    assert story.tell_start(long, fake(zero_cfg, {"lstm": 1.0}, {"lstm": 400})).holds is True
+
+
+def test_forget_retention_is_the_product_of_the_forget_gates_after_the_information(tiny_results):
+    result = tiny_results["long"]
+    got = story.forget_retention(result)
+    x, _, _ = showcase(result.task)
+    f = example_traces(result, "lstm", None, x[:1])["f"][0].astype(np.float64)  # (T, H)
+    after = 1  # first_token: the information is the first symbol
+    by_hand = np.array([np.prod([f[t, u] for t in range(after, len(f))]) for u in range(f.shape[1])])
+    assert got["best"] == pytest.approx(by_hand.max()) and got["half"] == int((by_hand >= 0.5).sum())
+    assert got["steps"] == result.task.seq_len - 1 and got["units"] == 8
+
+
+def test_every_chapter_is_told_and_drawn_from_tiny_models(tiny_results):
+    for c in story.CHAPTERS:
+        told = story.tell(c, tiny_results)
+        assert told.sentences and told.verdict and told.holds in (True, False, None)
+        items = chapter_charts(c, tiny_results)
+        assert items
+        for item in items:
+            assert item.chart.to_dict()["datasets"] and len(item.data) and item.caption
+    told = story.tell(story.BY_NUMBER[5], tiny_results)
+    table = sentence_table(tiny_results["but_short"], EXPLAINER_SENTENCE)
+    last = table.groupby("model").p_positive.last()
+    for kind, p in last.items():  # the sentence quotes each model's own last read-out
+        title = tiny_results["but_short"].runs[kind].title
+        assert any(title in s and f"{p:.0%} after \"disappointing\"" in s for s in told.sentences)
+
+
+# --- the page ---------------------------------------------------------------------------------
+def settle(at: AppTest, timeout: float = TIMEOUT) -> AppTest:
+    """Rerun the tour (as its polling fragment would) until none of its runs is training."""
+    deadline = time.monotonic() + timeout
+    at.run()
+    while at.session_state[story_ui.JOBS] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert not at.session_state[story_ui.JOBS], "the tour's runs did not finish in time"
+    return at.run()
+
+
+def open_tour(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def test_the_tour_is_the_landing_page_trains_what_is_missing_and_walks_every_chapter(tiny_tour, monkeypatch):
+    built = []
+
+    class Counting(story_ui.TrainJob):
+        def __init__(self, cfg, **kw):
+            built.append(cfg)
+            super().__init__(cfg, **kw)
+
+    monkeypatch.setattr(story_ui, "TrainJob", Counting)
+    at = open_tour().run()
+    assert not at.exception
+    assert "The story" in at.title[0].value
+    assert len(built) == len(story.needed())  # every run the tour needs, submitted on the first open
+    assert at.get("progress"), "progress per chapter while the runs train"
+    at = settle(at)
+    for n in [c.number for c in story.CHAPTERS]:
+        at.segmented_control(key=story_ui.CHAPTER).set_value(n).run()
+        assert not at.exception, at.exception
+        assert at.header[0].value.startswith(f"{n}.")
+        assert at.get("vega_lite_chart"), f"chapter {n} has no chart"
+        assert any(m.value.startswith("**What the models here did:**") for m in at.markdown)
+        assert at.query_params["chapter"] in (str(n), [str(n)])
+        link = at.get("page_link")[0].proto
+        assert "train" in link.page and "hide=" in link.query_string and "preset=1" in link.query_string
+    assert any("The tour is complete" in c.value for c in at.caption)
+    # a second open (a new session) takes every run from the store: nothing trains
+    built.clear()
+    at = open_tour(chapter="4").run()
+    assert not at.exception and built == [] and not at.session_state[story_ui.JOBS]
+    assert at.header[0].value.startswith("4.") and at.get("vega_lite_chart")
+    assert len(RunStore()) >= 9  # 2 models x 4 runs + 1 LSTM
+
+
+def test_a_chapter_link_opens_that_chapter_and_a_bad_one_is_refused(tiny_tour):
+    at = open_tour(chapter="3").run()
+    assert not at.exception and at.header[0].value.startswith("3.")
+    assert "fills in when its models have trained" in at.info[0].value  # nothing in the store yet
+    at = open_tour(chapter="9").run()
+    assert at.header[0].value.startswith("1.")
+    assert any("chapter=9" in w.value for w in at.warning)
+
+
+def test_hide_leaves_out_controls_but_keeps_their_values(tiny_tour):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("views/train.py")
+    for k, v in {"seq_len": "8", "steps": "30", "hidden_size": "8", "lr": "0.01", "hide": "lr,batch_size,nope"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    keys = {w.key for w in at.number_input}
+    assert "lr" not in keys and "batch_size" not in keys and "hidden_size" in keys
+    assert "learning rate 0.01" in at.caption[0].value  # the hidden control's value from the link is used
+    assert any("hide=nope" in w.value for w in at.warning)
+    assert at.query_params["hide"] in ("lr,batch_size", ["lr,batch_size"])
+    at.slider(key="seq_len").set_value(9).run()  # another control changes; the hidden ones keep their values
+    assert "learning rate 0.01" in at.caption[0].value and "lr" not in {w.key for w in at.number_input}
+    at.button(key="show_all_controls").click().run()
+    assert at.number_input(key="lr").value == 0.01
+
+
+def test_a_preset_link_sets_the_lab_even_after_another_link(tiny_tour):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("views/train.py")
+    at.query_params["seq_len"] = "8"
+    at.run()
+    assert at.slider(key="seq_len").value == 8
+    at.query_params["seq_len"] = "12"
+    at.query_params["preset"] = "1"
+    at.run()
+    assert at.slider(key="seq_len").value == 12 and "preset" not in at.query_params
