@@ -1,6 +1,6 @@
 """What a training run leaves behind, as plain data: per-model histories, kept checkpoints and
 probes, a summary and a verdict in words. No torch modules live here, only arrays and dicts;
-probes are computed from the kept weights elsewhere (core.probes.grad_frame)."""
+probes are computed from the kept weights elsewhere (core.inspection.grad_frame)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

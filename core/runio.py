@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import RunConfig, config_hash
-from core.probes import checkpoint_traces, grad_frame
+from core.inspection import checkpoint_traces, grad_frame
 from core.results import ModelRun, RunResult
 
 

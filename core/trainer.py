@@ -25,7 +25,7 @@ import torch
 
 from core.config import RunConfig
 from core.models import SeqModel, build_model, n_params
-from core.probes import state_arrays
+from core.inspection import state_arrays
 from core.results import ModelRun, RunResult
 from core.tasks import make_task
 
@@ -342,7 +342,7 @@ class Trainer:
         run, model = self.runs[kind], self.models[kind]
         if step in run.checkpoints:
             return
-        # weights only (~0.1 ms); probes are computed from them when asked (probes.grad_frame)
+        # weights only (~0.1 ms); probes are computed from them when asked (inspection.grad_frame)
         run.checkpoints[step] = state_arrays(model)
 
     def _finish(self, status: str) -> None:

@@ -18,7 +18,7 @@ from core.inspection import (decay_table, default_focus_step, forget_arithmetic,
                              heatmap_frame, inspect_data, kept_steps, resolve_step, sentence_table, sentiment_table, showcase,
                              step_table, example_traces)
 from core.models import build_model
-from core.probes import grad_through_time, model_from_weights, probe_batch, state_arrays
+from core.inspection import grad_through_time, model_from_weights, probe_batch, state_arrays
 from core.results import ModelRun, RunResult
 from core.runio import save_run
 from core.tasks import make_task

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from core.config import ModelConfig, TaskConfig
 from core.models import build_model
-from core.probes import decay_ratio, grad_through_time, model_from_weights, state_arrays, traces
+from core.inspection import decay_ratio, grad_through_time, model_from_weights, state_arrays, traces
 from core.tasks import make_task
 
 

@@ -20,7 +20,7 @@ from core.inspection import (with_checkpoints, decay_table, example_traces, gate
                              grad_table, heatmap_frame, info_frame, resolve_step, showcase)
 from core.results import RunResult
 from core.models import MODEL_NAMES, MODELS
-from core.probes import probe_batch
+from core.inspection import probe_batch
 from core.tasks import Task
 
 INFO_COLOR = "#9467bd"  # information positions, in every chart of these pages

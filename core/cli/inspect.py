@@ -11,7 +11,7 @@ import torch
 from core.charts.inside import inspect_charts
 from core.inspection import (example_traces, forget_arithmetic, inspect_data, kept_steps, resolve_step, showcase,
                              step_table)
-from core.probes import grad_through_time, model_from_weights, probe_batch
+from core.inspection import grad_through_time, model_from_weights, probe_batch
 from core.results import RunResult
 from core.runio import check_writable, load_run
 
