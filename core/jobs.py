@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -395,6 +396,8 @@ class JobQueue:
             try:
                 done = job.work()
             except Exception as e:  # a job's failure is its own, never the queue's
+                if sys.is_finalizing() or "interpreter shutdown" in str(e):
+                    return  # the process is exiting under a running job: nothing to report to
                 log.exception("job %s failed", job.id)
                 job.failed(e)
                 done = True
