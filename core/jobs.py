@@ -92,7 +92,7 @@ class TrainJob(Job):
 
     def __init__(self, cfg: RunConfig, reused: dict[str, ModelRun] | None = None, owner: str = "",
                  store: Callable[[], RunStore | None] | None = None, parallel: bool | None = None,
-                 pause_at: int | None = None):
+                 pause_at: int | None = None, recheck_store: bool = False):
         super().__init__(owner=owner)
         self.cfg = cfg
         self.reused = dict(reused or {})
@@ -102,6 +102,7 @@ class TrainJob(Job):
         self.trainer: Trainer | None = None
         self._lock = threading.Lock()
         self._pause_at = pause_at  # pause once the trainer reaches this step (0: right after step 0)
+        self._recheck = recheck_store  # look in the store again when the job starts (it may have waited)
         self._stop_asked = False
         self._chunk = 5  # steps per chunk, adapted to CHUNK_S
         self._published = RunResult(config=cfg, runs=dict(self.reused))
@@ -188,6 +189,10 @@ class TrainJob(Job):
                 return True
             if self.pause_asked and not self._stop_asked:  # paused before this chunk began
                 return False
+            if self.trainer is None and self._recheck and self._take_stored():
+                self._publish()
+                self.started.set()
+                return True  # everything was stored while this job waited: nothing to train
             if self.trainer is None:  # build and evaluate step 0: the first chart comes from this
                 with torch_threads(job_threads()):
                     self.trainer = Trainer(self.cfg.replace(models=self.to_train), parallel=self._parallel)
@@ -213,6 +218,18 @@ class TrainJob(Job):
         finally:
             self.wall_s += time.perf_counter() - t0
 
+    def _take_stored(self) -> bool:
+        """Reuse models another job stored while this one waited; True if none is left to train."""
+        try:
+            store = self._store() if self._store is not None else None
+            found, _ = store.get_result(self.cfg.replace(models=self.to_train)) if store else (None, None)
+        except Exception:  # the store is a convenience here: train instead
+            return False
+        if found is not None and found.runs:
+            self.reused.update(found.runs)
+            self.to_train = tuple(k for k in self.cfg.models if k not in self.reused)
+        return not self.to_train
+
     def _maybe_pause(self) -> None:
         if self._pause_at is not None and self.trainer is not None and self.trainer.step >= self._pause_at:
             with self._lock:
@@ -233,6 +250,8 @@ class TrainJob(Job):
     def end_state(self) -> str:
         if self.error:
             return FAILED
+        if self.trainer is None and not self.to_train:
+            return FINISHED  # all taken from the store
         runs = self.trainer.runs.values() if self.trainer is not None else []
         return STOPPED if self._stop_asked or any(r.status == "stopped" for r in runs) else FINISHED
 

@@ -143,3 +143,16 @@ def test_a_sweep_job_fills_in_as_runs_finish():
     q.submit(again)
     q.wait(again)
     assert again.result.reused == 4 and len(again.rows()) == 4  # from the store, at once
+
+
+def test_a_waiting_job_takes_what_another_job_stored_meanwhile():
+    """The tour and the lab may queue the same experiment: the second one to run trains nothing."""
+    store = RunStore()
+    q = JobQueue()
+    first = TrainJob(cfg(seed=5), store=lambda: store)
+    second = TrainJob(cfg(seed=5), store=lambda: store, recheck_store=True)
+    q.submit(first)
+    q.submit(second)
+    assert q.wait(first) and q.wait(second)
+    assert second.state == jobs.FINISHED and second.trainer is None and set(second.reused) == {"rnn", "lstm"}
+    assert numbers(second.result()) == numbers(first.result())

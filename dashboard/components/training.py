@@ -138,13 +138,15 @@ def _new_job(cfg: RunConfig, reuse: bool = True, pause_at: int | None = None) ->
     """A job for `cfg`: models complete in the store are reused (unless every model is, in which
     case the user asked to watch it train again, or `reuse` is off)."""
     reused: dict[str, ModelRun] = {}
+    recheck = False
     if reuse:
         kept = _results().get(config_hash(cfg))
         if kept is None or kept.stopped:
             stored, missing = _stored(cfg)
             if stored is not None and missing:
                 reused = dict(stored.runs)
-    return TrainJob(cfg, reused=reused, owner=owner(), store=RunStore, pause_at=pause_at)
+                recheck = True  # a job ahead in the queue may store the rest (the tour trains this one too)
+    return TrainJob(cfg, reused=reused, owner=owner(), store=RunStore, pause_at=pause_at, recheck_store=recheck)
 
 
 def start(cfg: RunConfig) -> None:
@@ -395,13 +397,15 @@ def _finish(j: TrainJob) -> None:
         _note(j.error)
     stopped = any(r.status == "stopped" for r in result.runs.values())
     step, total = j.step, j.total
-    if stopped:
+    if j.trainer is None and not j.to_train and not j.error:  # another job stored it while this one waited
+        origin = "Loaded from the run store: trained on this machine while this run waited, not retrained."
+    elif stopped:
         origin = (f"Stopped at step {step:,} of {total:,} after {j.wall_s:.1f} s: everything trained so "
                   "far is shown. Stopped runs stay in this session only; press Train to run it to the end.")
     else:
         origin = f"Trained just now: {step:,} steps in {j.wall_s:.1f} s"
         origin += ", saved in the run store." if j.saved else "."
-    if j.reused:
+    if j.reused and j.to_train:
         origin += " " + _reused_note(j)
     _remember(j.cfg, Shown(result, origin, stopped=stopped))
     set_current_result(result)
