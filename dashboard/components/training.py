@@ -257,16 +257,23 @@ def panel(cfg: RunConfig | None) -> None:
     show_result(shown)
 
 
+def _running_job() -> TrainJob | None:
+    """The session's job if it has not ended; an ended one is taken in (its result kept) and the
+    whole page reruns to show it."""
+    j = job()
+    if j is not None and j.ended:
+        _finish(j)
+        st.rerun()
+    return j
+
+
 @st.fragment(run_every=POLL_S)
 def live() -> None:
     """The session's job as it stands: progress, queue position, the learning curves so far. Redrawn
     every POLL_S seconds on its own; when the job ends (or pauses) the whole page reruns."""
-    j = job()
+    j = _running_job()
     if j is None:
         return
-    if j.ended:
-        _finish(j)
-        st.rerun()
     result = j.result()
     cfg = j.cfg
     names = " and ".join(model_title(k, cfg.model) for k in cfg.models)
@@ -343,12 +350,9 @@ def verdict_cards(result: RunResult) -> None:
 def sidebar_status() -> None:
     """On the other pages: the session's run in progress, in one line with a bar, redrawn as it
     learns. When it ends, its result becomes the one the inspection pages show (the page reruns)."""
-    j = job()
+    j = _running_job()
     if j is None:
         return
-    if j.ended:
-        _finish(j)
-        st.rerun()
     with st.container(border=True, key="train-status"):
         what = "Paused" if j.state == PAUSED else "Queued" if j.state == QUEUED else "Training"
         st.progress(min(j.step / max(j.total, 1), 1.0), text=f"{what}: step {j.step:,} of {j.total:,}")
