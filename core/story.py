@@ -340,7 +340,8 @@ def tell_but(short: RunResult, long: RunResult, text: str = EXPLAINER_SENTENCE) 
         drop = float(np.mean(f) - f[k])
         dip = k >= clause and drop >= DIP
         sentences.append(f"The LSTM's mean forget gate is lowest at \"{words[k]}\" ({f[k]:.2f}, against "
-                         f"{np.mean(f):.2f} over the sentence); at \"but\" it is {f[words.index('but')]:.2f}. " + (
+                         f"{np.mean(f):.2f} over the sentence)" + (
+                             "" if words[k] == "but" else f"; at \"but\" it is {f[words.index('but')]:.2f}") + ". " + (
                              "That is the dip the explainer describes." if dip else
                              f"That is no clear dip in the \"but\" clause (less than {DIP} below the mean, or "
                              "elsewhere): this LSTM turns its answer round without visibly clearing its cell."))

@@ -281,6 +281,9 @@ def test_the_tour_is_the_landing_page_trains_what_is_missing_and_walks_every_cha
             assert len(at.get("page_link")) > len(story.experiments())  # every experiment, preset
             assert all("preset=1" in p.proto.query_string for p in at.get("page_link"))
         assert any(d.proto.label == "The tour as a report (HTML)" for d in at.get("download_button"))
+        labels = [d.proto.label for d in at.get("download_button")]
+        for fmt in ("PNG", "SVG", "HTML", "CSV"):  # every chart has the lab's export buttons
+            assert labels.count(fmt) == len(at.get("vega_lite_chart")), (n, fmt, labels)
     assert any("The tour is complete" in c.value for c in at.caption)
     # a second open (a new session) takes every run from the store: nothing trains
     built.clear()
