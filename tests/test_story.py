@@ -200,6 +200,15 @@ def test_the_sentence_tables_per_word_and_per_unit(tiny_results):
     np.testing.assert_allclose(units.f_at, f[t, units.unit], atol=1e-6)
 
 
+def test_the_novel_is_told_in_the_charts_orders_of_magnitude(tiny_results):
+    from core.inspection import decay_table
+    result = tiny_results["long"]
+    novel = [s for s in story.tell_gradients(result).sentences if s.startswith("The novel")]
+    assert len(novel) == 1 and f"word {result.task.seq_len}" in novel[0]
+    for row in decay_table(result).itertuples():  # each model's share left after training, from its own ratio
+        assert f"1/{10 ** row.orders_lost:,.0f} in the {row.name}" in novel[0]
+
+
 def test_the_gates_chapter_measures_each_gate(tiny_results):
     result = tiny_results["long"]
     g = story.gate_summary(result)
