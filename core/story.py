@@ -14,9 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
-from core.inspection import (EXPLAINER_SENTENCE, decay_table, example_traces, resolve_step, sentence_table,
-                             showcase)
+import pandas as pd
+
+from core.inspection import (EXPLAINER_SENTENCE, decay_table, example_traces, forget_arithmetic, resolve_step,
+                             sentence_table, showcase)
 from core.results import ModelRun, RunResult, format_metric
+from core.tasks import SentimentBut
 
 
 def experiments() -> dict[str, RunConfig]:
@@ -52,22 +55,33 @@ CHAPTERS = (
             "LSTMs do not have this problem.", ("short", "long"), "long"),
     Chapter(2, "gradients", "Why: the gradient vanishes",
             "The learning signal reaching early steps of a vanilla RNN is multiplied at every step back, "
-            "so it shrinks exponentially with the distance; the LSTM's additive cell state lets it flow.",
+            "so it shrinks exponentially with the distance; the LSTM's additive cell state lets it flow. "
+            "It is like being asked about a novel's first chapter after reading the whole book.",
             ("long",), "long"),
-    Chapter(3, "belt", "The cell state, a conveyor belt",
-            "The cell state runs straight down the chain with only minor linear interactions; the forget "
-            "gate decides what to keep (1: keep it all), so information can ride along unchanged.",
-            ("long",), "long"),
-    Chapter(4, "start", "Where the forget gate starts",
-            "The explainer says the LSTM remembers by design. Training has to find that design: here is "
-            "the same LSTM with its forget gate started at PyTorch's default instead of the lab's.",
-            ("long", "zero_forget"), "zero_forget"),
-    Chapter(5, "but", "\"I loved the movie, but the ending was disappointing\"",
-            "When a new subject arrives (here: \"but\"), the forget gate lets the LSTM drop the old "
-            "sentiment and take the new one.", ("but_short", "but_long"), "but_long"),
+    Chapter(3, "belt", "The conveyor belt and its three gates",
+            "The cell state runs straight down the chain with only minor linear interactions. Three gates "
+            "act on it: the forget gate decides what to keep (1: keep it all), the input gate what to add, "
+            "the output gate what to read out.", ("long",), "long"),
+    Chapter(4, "but", "The sentence, word by word",
+            "Reading \"I loved the movie, but the ending was disappointing\": when a new subject arrives "
+            "(here: \"but\"), the forget gate lets the LSTM drop the old sentiment and take the new one.",
+            ("but_short", "but_long"), "but_short"),
+    Chapter(5, "long", "The long review",
+            "The same sentence followed by many neutral words: the vanilla RNN loses the \"but\" on the "
+            "way, the LSTM's cell carries it to the end.", ("but_short", "but_long"), "but_long"),
+    Chapter(6, "arithmetic", "The forget gate's arithmetic",
+            "f_t = σ(W_f·[h_{t-1}, x_t] + b_f), then f_t ⊙ c_{t-1}: each unit of the cell is multiplied by "
+            "a number between 0 (forget) and 1 (keep). At \"but\" the old sentiment should be dropped.",
+            ("but_long",), "but_long"),
+    Chapter(7, "turn", "Your turn",
+            "The explainer says the LSTM remembers by design. Training has to find that design: the one "
+            "control to try next is where the forget gate starts.", ("long", "zero_forget"), "zero_forget"),
 )
 BY_NUMBER = {c.number: c for c in CHAPTERS}
 DIP = 0.05  # a forget-gate dip counts when the sentence's lowest mean gate is this far below its mean
+FILLER = 60  # neutral words after the sentence in "The long review" (the page's slider starts here)
+MAX_FILLER = 200
+UNDECIDED = 0.1  # a read-out within this of 0.5 counts as neutral when compared with the explainer
 
 
 @dataclass
@@ -162,6 +176,8 @@ def tell_gradients(long: RunResult) -> Told:
         lost[kind] = (at_init, at_end)
         sentences.append(f"the {row['name']}: {_orders_words(at_init)} at initialisation, "
                          f"{_orders_words(at_end)} after {int(row.step):,} training steps.")
+    if lost:
+        sentences.append(_novel({decay.loc[k, "name"]: end for k, (_, end) in lost.items()}, T))
     holds = None
     if "rnn" in lost and "lstm" in lost:
         r, m = lost["rnn"], lost["lstm"]
@@ -169,6 +185,25 @@ def tell_gradients(long: RunResult) -> Told:
     return Told(sentences, holds, _verdict(
         holds, "the RNN's signal fades by many more orders of magnitude than the LSTM's, before and after training.",
         "the RNN's signal does not fade by much more than the LSTM's here (the numbers above)."))
+
+
+def _share(orders: float) -> str:
+    """What is left of a signal that lost `orders` orders of magnitude, in words."""
+    if math.isinf(orders):
+        return "nothing measurable"
+    if math.isnan(orders):
+        return "an unmeasurable share"
+    return f"1/{10 ** orders:,.0f}" if orders >= 0.5 else f"{10 ** -orders:.2g} times"
+
+
+def _novel(lost: dict[str, float], T: int) -> str:
+    """The explainer's novel, in the chart's measured numbers: orders of magnitude lost after
+    training, per model name."""
+    parts = [f"{_share(end)} in the {name}" for name, end in lost.items()]
+    return (f"The novel: the answer is asked at word {T} about word 1, like a question about the first chapter "
+            "after reading the whole book. Of the learning signal at the last word, what reaches the first word "
+            "after training is " + " and ".join(parts) + ": the chart, read from right to left, is that memory "
+            "of chapter one fading.")
 
 
 def forget_retention(result: RunResult, step: int | None = None, example: int = 0) -> dict:
@@ -189,6 +224,25 @@ def forget_retention(result: RunResult, step: int | None = None, example: int = 
             "steps": int(len(f) - after)}
 
 
+def gate_summary(result: RunResult, step: int | None = None, example: int = 0) -> dict:
+    """What the LSTM's three gates did on held-out example `example`: the mean forget gate over the
+    sequence, the mean input gate at the information positions and elsewhere, the mean output gate
+    at the last step (where the answer is read) and elsewhere."""
+    task = result.task
+    x, _, _ = showcase(task)
+    one = x[example : example + 1]
+    tr = example_traces(result, "lstm", step, one)
+    f, i, o = (tr[k][0].astype(np.float64) for k in ("f", "i", "o"))  # (T, H)
+    info = task.info_mask(one)[0].numpy().astype(bool)
+    rest = ~info
+    last = np.zeros(len(o), dtype=bool)
+    last[-1] = True
+    return {"T": int(len(f)), "f_mean": float(f.mean()),
+            "i_info": float(i[info].mean()) if info.any() else float("nan"),
+            "i_else": float(i[rest].mean()) if rest.any() else float("nan"),
+            "o_last": float(o[last].mean()), "o_else": float(o[~last].mean()) if len(o) > 1 else float("nan")}
+
+
 def tell_belt(long: RunResult) -> Told:
     run = long.runs.get("lstm")
     if run is None or not run.checkpoints:
@@ -205,6 +259,22 @@ def tell_belt(long: RunResult) -> Told:
         "before any training, and training " + (
             "kept it open." if end["half"] >= max(1, start["half"] // 2) else "closed most of it again."),
     ]
+    g = gate_summary(long)
+    sentences += [
+        f"Forget gate (\"before an exam, drop the topics you no longer need\"): here its mean over the "
+        f"{g['T']} steps of the example is {g['f_mean']:.3f}" + (
+            ", so this LSTM drops little: it keeps nearly everything." if g["f_mean"] >= 0.9 else
+            ", so it does drop a good part of its cell at each step." if g["f_mean"] < 0.7 else "."),
+        f"Input gate (\"add the formulas to your notes\"): its mean is {g['i_info']:.3f} at the information "
+        f"(the first token) against {g['i_else']:.3f} elsewhere: " + (
+            "it writes more where the information is, as the explainer says." if g["i_info"] > g["i_else"] else
+            "it does not write more at the information than elsewhere; the explainer's picture does not show "
+            "here in the mean (individual units may still do it)."),
+        f"Output gate (\"use the notes to answer\"): its mean is {g['o_last']:.3f} at the last step, where the "
+        f"answer is read, against {g['o_else']:.3f} elsewhere: " + (
+            "it opens more where the answer is needed." if g["o_last"] > g["o_else"] else
+            "it does not open more at the answer than elsewhere; this LSTM reads its cell all along."),
+    ]
     reached = run.steps_to_target is not None
     holds = bool(reached and end["best"] >= 0.5)
     if not reached:
@@ -213,6 +283,18 @@ def tell_belt(long: RunResult) -> Told:
         holds, "units with a forget gate near 1 carry the cell value across the whole gap, and the model answers "
                "from it.",
         "no unit of this LSTM keeps half of its cell across the gap while answering right."))
+
+
+def tell_turn(long: RunResult, zero: RunResult) -> Told:
+    """Your turn: what happened from the zero forget-gate start (tell_start), and what to try next."""
+    told = tell_start(long, zero)
+    plain = zero.runs.get("lstm")
+    if plain is not None:
+        told.sentences.append(
+            "Try next: open the lab with the forget-gate start at `zero` (the link below) and train it longer, or "
+            f"shorten T until it learns; from that start, at T = {zero.task.seq_len}, the LSTM here {reach(plain, zero)}. "
+            "The other chapters' experiments are one click below.")
+    return told
 
 
 def tell_start(long: RunResult, zero: RunResult) -> Told:
@@ -258,12 +340,22 @@ def tell_but(short: RunResult, long: RunResult, text: str = EXPLAINER_SENTENCE) 
         drop = float(np.mean(f) - f[k])
         dip = k >= clause and drop >= DIP
         sentences.append(f"The LSTM's mean forget gate is lowest at \"{words[k]}\" ({f[k]:.2f}, against "
-                         f"{np.mean(f):.2f} over the sentence); at \"but\" it is {f[words.index('but')]:.2f}. " + (
+                         f"{np.mean(f):.2f} over the sentence)" + (
+                             "" if words[k] == "but" else f"; at \"but\" it is {f[words.index('but')]:.2f}") + ". " + (
                              "That is the dip the explainer describes." if dip else
                              f"That is no clear dip in the \"but\" clause (less than {DIP} below the mean, or "
                              "elsewhere): this LSTM turns its answer round without visibly clearing its cell."))
     if flips.get("rnn"):
         sentences.append("The vanilla RNN turns round too: at this length the sentence needs no cell state.")
+    if len(lstm):
+        cmp = explainer_comparison(short, text)
+        listed = cmp[cmp.verdict != ""]
+        differs = listed[listed.verdict == "differs"]
+        sentences.append(f"Row by row against the explainer's own table (below), the LSTM's reading agrees on "
+                         f"{len(listed) - len(differs)} of {len(listed)} words" + (
+                             "." if not len(differs) else "; it differs at " + ", ".join(
+                                 f"\"{r.word}\" (explainer: {r.explainer_output}, model: {r.model_output}, "
+                                 f"{r.p_positive:.0%})" for r in differs.itertuples()) + "."))
     parts = {"the LSTM turns its answer round at the \"but\" clause": flips.get("lstm"),
              "its forget gate dips there": dip,
              f"it learns the {long.task.seq_len}-word reviews": _reached(long, "lstm"),
@@ -275,12 +367,188 @@ def tell_but(short: RunResult, long: RunResult, text: str = EXPLAINER_SENTENCE) 
         "What holds: " + "; ".join(yes) + ". " if yes else "") + "What does not: " + "; ".join(no) + "."))
 
 
-def tell(chapter: Chapter, results: dict[str, RunResult]) -> Told:
-    """The chapter told with its trained results (results[name] for every name in chapter.needs)."""
+# --- the sentence, word by word: tables ---------------------------------------------------------
+# The explainer's own reading of its sentence, word by word: what the cell keeps, what it adds and
+# what the model should say after the word. Data, not a model: the chapter compares it with one.
+EXPLAINER_READING = (
+    ("i", "nothing yet", "nothing", "neutral"),
+    ("loved", "nothing yet", "positive sentiment", "positive"),
+    ("the", "positive sentiment", "nothing", "positive"),
+    ("movie", "positive sentiment", "the subject: the movie", "positive"),
+    (",", "positive sentiment", "nothing", "positive"),
+    ("but", "little: the old sentiment is dropped", "a change of subject", "neutral"),
+    ("the", "the 'but'", "nothing", "neutral"),
+    ("ending", "the 'but'", "the new subject: the ending", "neutral"),
+    ("was", "the 'but'", "nothing", "neutral"),
+    ("disappointing", "the 'but'", "negative sentiment", "negative"),
+)
+
+
+def _reading(p: float) -> str:
+    return "neutral" if abs(p - 0.5) <= UNDECIDED else "positive" if p > 0.5 else "negative"
+
+
+def _positive(result: RunResult) -> str:
+    return f"p_{result.task.class_names[1]}"
+
+
+def word_table(result: RunResult, text: str = EXPLAINER_SENTENCE) -> pd.DataFrame:
+    """One row per word of `text`: every model's p(positive) read out after it (p_<model>) and the
+    LSTM's mean forget, input and output gates and ||c_t|| (when the run has an LSTM)."""
+    table = sentence_table(result, text)
+    pos = _positive(result)
+    kinds = list(dict.fromkeys(table.model))
+    first = table[table.model == kinds[0]]
+    out = pd.DataFrame({"t": first.t.to_numpy(), "word": first.input.to_numpy()})
+    for kind in kinds:
+        out[f"p_{kind}"] = table[table.model == kind][pos].to_numpy()
+    if "lstm" in kinds:
+        lstm = table[table.model == "lstm"]
+        for col in ("forget_mean", "input_mean", "output_mean", "c_norm"):
+            out[col] = lstm[col].to_numpy()
+    return out
+
+
+def forget_units(result: RunResult, text: str = EXPLAINER_SENTENCE, word: str = "but", k: int = 5) -> pd.DataFrame:
+    """The k LSTM units whose forget gate changes most from the word before `word` to `word`:
+    unit, f_before, f_at (the gate at `word`), change (f_at - f_before), largest drop or rise first."""
+    x = result.task.encode_text(text)
+    words = result.task.render(x)[0]
+    if word not in words or words.index(word) == 0:
+        raise ValueError(f"'{word}' must be a word of the sentence after its first")
+    t = words.index(word)
+    f = example_traces(result, "lstm", None, x)["f"][0].astype(np.float64)  # (T, H)
+    change = f[t] - f[t - 1]
+    top = np.argsort(-np.abs(change), kind="stable")[:k]
+    return pd.DataFrame({"unit": top, "f_before": f[t - 1, top], "f_at": f[t, top], "change": change[top]})
+
+
+def explainer_comparison(result: RunResult, text: str = EXPLAINER_SENTENCE, kind: str = "lstm") -> pd.DataFrame:
+    """The explainer's reading (EXPLAINER_READING) beside the model's, row by row: word, keep, add,
+    the explainer's output, the model's p(positive) and reading (neutral within UNDECIDED of 0.5),
+    and 'agrees' / 'differs'. Rows follow the sentence's words; a word the explainer's table does
+    not list gets no expected reading."""
+    table = sentence_table(result, text)
+    rows = table[table.model == kind]
+    p = rows[_positive(result)].to_numpy()
+    out = []
+    for j, word in enumerate(rows.input):
+        said = EXPLAINER_READING[j] if j < len(EXPLAINER_READING) and EXPLAINER_READING[j][0] == word else None
+        got = _reading(float(p[j]))
+        out.append({"t": j, "word": word, "keep": said[1] if said else "", "add": said[2] if said else "",
+                    "explainer_output": said[3] if said else "", "p_positive": float(p[j]), "model_output": got,
+                    "verdict": ("agrees" if got == said[3] else "differs") if said else ""})
+    return pd.DataFrame(out)
+
+
+# --- the long review ----------------------------------------------------------------------------
+def long_text(filler: int, text: str = EXPLAINER_SENTENCE) -> str:
+    """`text` followed by `filler` neutral words of the sentiment task."""
+    return " ".join([text, *SentimentBut.filler_words(filler)])
+
+
+def long_review_table(result: RunResult, filler: int, text: str = EXPLAINER_SENTENCE) -> pd.DataFrame:
+    """Every model's p(positive) after each word of `text` followed by `filler` neutral words:
+    model, name, t, input, p_positive (one block of rows per model)."""
+    table = sentence_table(result, long_text(filler, text))
+    return table[["model", "name", "t", "input", _positive(result)]].rename(
+        columns={_positive(result): "p_positive"}).reset_index(drop=True)
+
+
+def tell_long(short: RunResult, long: RunResult, filler: int = FILLER, text: str = EXPLAINER_SENTENCE) -> Told:
+    table = long_review_table(long, filler, text)
+    n_words = len(table) // max(table.model.nunique(), 1)
+    sentences = [_line(long), _line(short)]
+    kept = {}
+    for kind, rows in table.groupby("model", sort=False):
+        p = rows.p_positive.to_numpy()
+        end = len(p) - filler - 1  # the sentence's last word
+        kept[kind] = bool(p[-1] < 0.5 - UNDECIDED)
+        sentences.append(
+            f"The {rows.name.iloc[0]} of T = {long.task.seq_len} reads the sentence and {filler} neutral words "
+            f"({n_words} in all): p(positive) {p[end]:.0%} after \"{rows.input.iloc[end]}\", {p[-1]:.0%} after the "
+            "last word: " + ("it still reads the 'but'." if kept[kind] else
+                             f"it is undecided (within {UNDECIDED} of 0.5): the 'but' has faded, or was never read."
+                             if p[-1] <= 0.5 + UNDECIDED else "it has lost the 'but' (or never read it)."))
+    if _reached(short, "rnn"):
+        sentences.append(f"At T = {short.task.seq_len} the vanilla RNN learned these reviews too: its trouble is "
+                         "length, not the word 'but'.")
+    holds = None if "rnn" not in kept or "lstm" not in kept else bool(kept["lstm"] and not kept["rnn"])
+    return Told(sentences, holds, _verdict(
+        holds, f"after {filler} neutral words the LSTM still reads the 'but' and the vanilla RNN does not.",
+        f"after {filler} neutral words the LSTM " + ("keeps" if kept.get("lstm") else "does not keep") +
+        " the 'but' and the vanilla RNN " + ("keeps" if kept.get("rnn") else "does not keep") + " it."))
+
+
+# --- the forget gate's arithmetic ---------------------------------------------------------------
+def arithmetic_at(result: RunResult, text: str = EXPLAINER_SENTENCE, word: str = "but") -> pd.DataFrame:
+    """forget_arithmetic of the LSTM at `word` of `text` (every unit), with the word and t added."""
+    x = result.task.encode_text(text)
+    words = result.task.render(x)[0]
+    if word not in words:
+        raise ValueError(f"'{word}' is not a word of the sentence")
+    t = words.index(word)
+    df = forget_arithmetic(result, x, t)
+    df.insert(0, "word", word)
+    df.insert(0, "t", t)
+    return df
+
+
+def dropped_share(table: pd.DataFrame) -> float:
+    """1 - ||f_t ⊙ c_{t-1}|| / ||c_{t-1}||: the share of the belt's length the forget gate drops."""
+    c, kept = table["c_{t-1}"].to_numpy(), table["f_t ⊙ c_{t-1} (kept)"].to_numpy()
+    n = float(np.linalg.norm(c))
+    return 1 - float(np.linalg.norm(kept)) / n if n > 0 else float("nan")
+
+
+def most_dropped(table: pd.DataFrame, k: int = 6) -> pd.DataFrame:
+    """The k units that lose most of their cell value at this step, |(1 - f_t) c_{t-1}|, largest first."""
+    lost = ((1 - table["f_t = σ(z)"]) * table["c_{t-1}"]).abs()
+    return table.loc[lost.sort_values(ascending=False, kind="stable").index[:k]].reset_index(drop=True)
+
+
+def tell_arithmetic(long: RunResult, text: str = EXPLAINER_SENTENCE) -> Told:
+    if "lstm" not in long.runs or not long.runs["lstm"].checkpoints:
+        return Told([], None, _verdict(None, "", ""))
+    at = arithmetic_at(long, text, "but")
+    t = int(at.t.iloc[0])
+    words = long.task.render(long.task.encode_text(text))[0]
+    before = forget_arithmetic(long, long.task.encode_text(text), t - 1) if t > 0 else None
+    u = most_dropped(at, 1).iloc[0]
+    f = at["f_t = σ(z)"]
+    sentences = [
+        f"At \"but\" (word {t + 1}) the LSTM of T = {long.task.seq_len} computes, for each of its {len(at)} units, "
+        f"f_t = σ(W_f·h_{{t-1}} + W_f·x_t + b_f). Its forget gates range from {f.min():.2f} to {f.max():.2f} "
+        f"(mean {f.mean():.2f}).",
+        f"The unit that drops most, unit {int(u.unit)}: W_f·h_{{t-1}} = {u['W_f·h_{t-1}']:.2f}, W_f·x_t = "
+        f"{u['W_f·x_t']:.2f}, b_f = {u['b_f']:.2f}, so z = {u['z = W_f·[h_{t-1}, x_t] + b_f']:.2f} and "
+        f"f_t = σ(z) = {u['f_t = σ(z)']:.2f}; its cell held c_{{t-1}} = {u['c_{t-1}']:.2f} and keeps "
+        f"f_t ⊙ c_{{t-1}} = {u['f_t ⊙ c_{t-1} (kept)']:.2f}.",
+    ]
+    share = dropped_share(at)
+    holds = None
+    if before is not None:
+        prev = dropped_share(before)
+        holds = bool(share > prev + DIP)
+        sentences.append(f"Over the whole cell the forget gate drops {share:.0%} of ||c_{{t-1}}|| at \"but\", "
+                         f"against {prev:.0%} at \"{words[t - 1]}\" just before.")
+    return Told(sentences, holds, _verdict(
+        holds, "the forget gate drops clearly more of the cell at \"but\" than at the word before.",
+        "the forget gate does not drop clearly more of the cell at \"but\" than at the word before: this LSTM's "
+        "clearing is in a few units (the table), not the whole belt."))
+
+
+def tell(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) -> Told:
+    """The chapter told with its trained results (results[name] for every name in chapter.needs);
+    `filler`: the neutral words after the sentence in "The long review"."""
     r = [results[n] for n in chapter.needs]
-    return {"gap": tell_gap, "gradients": tell_gradients, "belt": tell_belt, "start": tell_start,
-            "but": tell_but}[chapter.key](*r)
+    if chapter.key == "long":
+        return tell_long(*r, filler=filler)
+    return {"gap": tell_gap, "gradients": tell_gradients, "belt": tell_belt, "turn": tell_turn,
+            "but": tell_but, "arithmetic": tell_arithmetic}[chapter.key](*r)
 
 
 __all__ = ["CHAPTERS", "BY_NUMBER", "Chapter", "Told", "experiments", "needed", "tell", "reach",
-           "forget_retention"]
+           "forget_retention", "gate_summary", "word_table", "forget_units", "EXPLAINER_READING",
+           "explainer_comparison", "long_review_table", "long_text", "arithmetic_at", "most_dropped", "dropped_share",
+           "gate_summary", "FILLER", "MAX_FILLER", "UNDECIDED"]

@@ -386,6 +386,11 @@ class SentimentBut(Task):
     def info_mask(self, x):
         return self._sentiment[x] | (x == self.index["but"])
 
+    @staticmethod
+    def filler_words(n: int) -> list[str]:
+        """n neutral filler words (the ones that stretch reviews to length T), in their running order."""
+        return [_FILLER[k % len(_FILLER)] for k in range(max(int(n), 0))]
+
     def encode_text(self, text: str) -> torch.Tensor:
         """Token ids (1, L) of a sentence in the task's vocabulary; ValueError names unknown words."""
         words = tokenize(text)

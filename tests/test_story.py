@@ -13,7 +13,12 @@ from streamlit.testing.v1 import AppTest
 from core import story
 from core.charts.story import chapter_charts
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
-from core.inspection import EXPLAINER_SENTENCE, example_traces, sentence_table, showcase
+import torch
+
+from core.charts.export import report_html
+from core.charts.story import tour_report
+from core.inspection import (EXPLAINER_SENTENCE, example_traces, forget_arithmetic, model_from_weights, resolve_step,
+                             sentence_table, showcase)
 from core.results import ModelRun, RunResult
 from core.store import RunStore
 from core.trainer import train
@@ -110,12 +115,122 @@ def test_every_chapter_is_told_and_drawn_from_tiny_models(tiny_results):
         assert items
         for item in items:
             assert item.chart.to_dict()["datasets"] and len(item.data) and item.caption
-    told = story.tell(story.BY_NUMBER[5], tiny_results)
+    told = story.tell(story.BY_NUMBER[4], tiny_results)
     table = sentence_table(tiny_results["but_short"], EXPLAINER_SENTENCE)
     last = table.groupby("model").p_positive.last()
     for kind, p in last.items():  # the sentence quotes each model's own last read-out
         title = tiny_results["but_short"].runs[kind].title
         assert any(title in s and f"{p:.0%} after \"disappointing\"" in s for s in told.sentences)
+
+
+def test_the_chapters_follow_the_issue_and_each_opens_with_its_number():
+    assert [c.key for c in story.CHAPTERS] == ["gap", "gradients", "belt", "but", "long", "arithmetic", "turn"]
+    assert sorted(story.BY_NUMBER) == list(range(1, 8))
+
+
+def test_the_long_review_is_the_sentence_and_its_filler_read_by_every_model(tiny_results):
+    result = tiny_results["but_long"]
+    n_words = len(EXPLAINER_SENTENCE.split())
+    for filler in (0, 7, 30):
+        table = story.long_review_table(result, filler)
+        assert len(table) == (n_words + filler) * len(result.runs)
+        words = table[table.model == "lstm"].input.tolist()
+        assert " ".join(words[:n_words]) == EXPLAINER_SENTENCE and len(set(words[n_words:]) & {"but"}) == 0
+        x = result.task.encode_text(story.long_text(filler))
+        for kind, run in result.runs.items():  # the last row is the fused model's own answer to the whole text
+            model = model_from_weights(run.config, kind, run.checkpoints[resolve_step(run)])
+            with torch.no_grad():
+                p = torch.softmax(model(x).double(), -1)[0, 1].item()
+            assert table[table.model == kind].p_positive.iloc[-1] == pytest.approx(p, abs=1e-5)
+    told = story.tell_long(tiny_results["but_short"], result, filler=7)
+    last = story.long_review_table(result, 7).groupby("model").p_positive.last()
+    for kind, p in last.items():  # the text quotes each model's own last read-out
+        assert any(f"{p:.0%} after the last word" in s and result.runs[kind].title in s for s in told.sentences)
+    assert "7 neutral words" in told.verdict
+
+
+def test_the_arithmetic_at_but_is_forget_arithmetic_at_that_word(tiny_results):
+    result = tiny_results["but_long"]
+    at = story.arithmetic_at(result)
+    t = EXPLAINER_SENTENCE.split().index("but")
+    assert (at.t == t).all() and (at.word == "but").all()
+    direct = forget_arithmetic(result, result.task.encode_text(EXPLAINER_SENTENCE), t)
+    np.testing.assert_allclose(at[direct.columns].to_numpy(), direct.to_numpy())
+    f = example_traces(result, "lstm", None, result.task.encode_text(EXPLAINER_SENTENCE))["f"][0, t]
+    np.testing.assert_allclose(at["f_t = σ(z)"], f, atol=1e-5)  # the trace's gate, computed from the weights
+    top = story.most_dropped(at, 3)
+    lost = ((1 - at["f_t = σ(z)"]) * at["c_{t-1}"]).abs()
+    assert list(top.unit) == list(at.unit[lost.sort_values(ascending=False).index[:3]])
+    told = story.tell_arithmetic(result)
+    u = top.iloc[0]
+    assert any(f"unit {int(u.unit)}" in s and f"f_t = σ(z) = {u['f_t = σ(z)']:.2f}" in s for s in told.sentences)
+    assert told.holds in (True, False)
+
+
+def test_the_explainer_table_is_compared_row_by_row_with_the_model(tiny_results):
+    result = tiny_results["but_short"]
+    cmp = story.explainer_comparison(result)
+    assert list(cmp.word) == [w for w, *_ in story.EXPLAINER_READING]
+    table = sentence_table(result, EXPLAINER_SENTENCE)
+    p = table[table.model == "lstm"].p_positive.to_numpy()
+    for row, pj in zip(cmp.itertuples(), p):
+        assert row.p_positive == pytest.approx(pj)
+        reading = "neutral" if abs(pj - 0.5) <= story.UNDECIDED else "positive" if pj > 0.5 else "negative"
+        assert row.model_output == reading
+        assert row.verdict == ("agrees" if reading == row.explainer_output else "differs")
+    assert set(cmp.explainer_output) == {"neutral", "positive", "negative"}
+    # a model that reads exactly as the explainer agrees everywhere: the verdicts can say both
+    fake_p = {"neutral": 0.5, "positive": 0.9, "negative": 0.1}
+    assert all(story._reading(fake_p[o]) == o for *_, o in story.EXPLAINER_READING)
+
+
+def test_the_sentence_tables_per_word_and_per_unit(tiny_results):
+    result = tiny_results["but_short"]
+    words = story.word_table(result)
+    table = sentence_table(result, EXPLAINER_SENTENCE)
+    assert list(words.word) == EXPLAINER_SENTENCE.split()
+    for kind in result.runs:
+        np.testing.assert_allclose(words[f"p_{kind}"], table[table.model == kind].p_positive)
+    assert {"forget_mean", "input_mean", "output_mean", "c_norm"} <= set(words.columns)
+    units = story.forget_units(result, k=3)
+    f = example_traces(result, "lstm", None, result.task.encode_text(EXPLAINER_SENTENCE))["f"][0]
+    t = EXPLAINER_SENTENCE.split().index("but")
+    change = f[t] - f[t - 1]
+    assert len(units) == 3 and abs(units.change.iloc[0]) == pytest.approx(np.abs(change).max(), abs=1e-6)
+    np.testing.assert_allclose(units.f_at, f[t, units.unit], atol=1e-6)
+
+
+def test_the_novel_is_told_in_the_charts_orders_of_magnitude(tiny_results):
+    from core.inspection import decay_table
+    result = tiny_results["long"]
+    novel = [s for s in story.tell_gradients(result).sentences if s.startswith("The novel")]
+    assert len(novel) == 1 and f"word {result.task.seq_len}" in novel[0]
+    for row in decay_table(result).itertuples():  # each model's share left after training, from its own ratio
+        assert f"1/{10 ** row.orders_lost:,.0f} in the {row.name}" in novel[0]
+
+
+def test_the_gates_chapter_measures_each_gate(tiny_results):
+    result = tiny_results["long"]
+    g = story.gate_summary(result)
+    x, _, _ = showcase(result.task)
+    tr = example_traces(result, "lstm", None, x[:1])
+    assert g["f_mean"] == pytest.approx(tr["f"][0].mean(), abs=1e-6)
+    assert g["i_info"] == pytest.approx(tr["i"][0, 0].mean(), abs=1e-6)  # first_token: the first step
+    assert g["i_else"] == pytest.approx(tr["i"][0, 1:].mean(), abs=1e-6)
+    assert g["o_last"] == pytest.approx(tr["o"][0, -1].mean(), abs=1e-6)
+    text = " ".join(story.tell_belt(result).sentences)
+    assert f"{g['i_info']:.3f} at the information" in text and "add the formulas to your notes" in text
+
+
+def test_the_tour_report_has_every_chapters_charts_and_verdicts(tiny_results):
+    report = tour_report(tiny_results, filler=5)
+    assert len(report.verdicts) == len(story.CHAPTERS)
+    assert all(v.startswith(f"{c.number}. ") for v, c in zip(report.verdicts, story.CHAPTERS))
+    names = [i.name for i in report.items]
+    assert len(names) == len(set(names)) and all(n.startswith("ch") for n in names)
+    assert {n.split("_")[0] for n in names} == {f"ch{c.number}" for c in story.CHAPTERS}
+    html = report_html(report)
+    assert "The long review" in html and story.tell(story.BY_NUMBER[6], tiny_results).verdict[:40] in html
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -161,6 +276,23 @@ def test_the_tour_is_the_landing_page_trains_what_is_missing_and_walks_every_cha
         assert at.query_params["chapter"] in (str(n), [str(n)])
         link = at.get("page_link")[0].proto
         assert "train" in link.page and "hide=" in link.query_string and "preset=1" in link.query_string
+        told = story.tell(story.BY_NUMBER[n], {k: at.session_state[story_ui.RESULTS][k]
+                                                for k in story.BY_NUMBER[n].needs}, story.FILLER)
+        assert any(told.sentences[-1] in m.value for m in at.markdown), f"chapter {n}'s numbers are not on screen"
+        if n == 4:
+            assert len(at.dataframe) == 3  # per word, units at "but", the explainer's table
+        if n == 5:
+            at.slider(key=story_ui.FILLER).set_value(9).run()
+            assert not at.exception and any("9 neutral words" in m.value for m in at.markdown)
+        if n == 6:
+            assert at.dataframe and any(d.proto.label == "All units (CSV)" for d in at.get("download_button"))
+        if n == 7:
+            assert len(at.get("page_link")) > len(story.experiments())  # every experiment, preset
+            assert all("preset=1" in p.proto.query_string for p in at.get("page_link"))
+        assert any(d.proto.label == "The tour as a report (HTML)" for d in at.get("download_button"))
+        labels = [d.proto.label for d in at.get("download_button")]
+        for fmt in ("PNG", "SVG", "HTML", "CSV"):  # every chart has the lab's export buttons
+            assert labels.count(fmt) == len(at.get("vega_lite_chart")), (n, fmt, labels)
     assert any("The tour is complete" in c.value for c in at.caption)
     # a second open (a new session) takes every run from the store: nothing trains
     built.clear()

@@ -2,15 +2,18 @@
 and the explainer sentence read word by word by every model, as ChartItems shared by page and export."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import altair as alt
 import pandas as pd
 
 from core.charts import CHANCE_COLOR, ChartItem, finalize, learning_curves, model_color
+from core.charts.export import Report
 from core.charts.inside import WIDE, grad_through_time_item, states_charts
 from core.config import variant_of
 from core.inspection import EXPLAINER_SENTENCE, sentence_table
 from core.results import RunResult
-from core.story import Chapter
+from core.story import CHAPTERS, FILLER, Chapter, arithmetic_at, long_review_table, most_dropped, tell
 
 
 def curves_item(result: RunResult, name: str) -> ChartItem:
@@ -64,7 +67,51 @@ def readout_item(result: RunResult, text: str = EXPLAINER_SENTENCE, name: str = 
                               "0.5. The CSV holds every model's gates and norms per word too."))
 
 
-def chapter_charts(chapter: Chapter, results: dict[str, RunResult]) -> list[ChartItem]:
+def long_review_item(result: RunResult, filler: int, text: str = EXPLAINER_SENTENCE,
+                     name: str = "long_review") -> ChartItem:
+    """p(positive) over the words of `text` followed by `filler` neutral words, every model."""
+    df = long_review_table(result, filler, text)
+    kinds = list(dict.fromkeys(df.model))
+    n_text = len(df) // max(len(kinds), 1) - filler
+    line = alt.Chart(df).mark_line().encode(
+        x=alt.X("t:Q", title="word (from 0)"),
+        y=alt.Y("p_positive:Q", title="p(positive) after the word", scale=alt.Scale(domain=[0, 1])),
+        color=model_color(kinds, titles=result.titles()),
+        tooltip=["name:N", "t:Q", "input:N", alt.Tooltip("p_positive:Q", format=".1%")])
+    half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color=CHANCE_COLOR, strokeDash=[4, 4]).encode(y="y:Q")
+    end = alt.Chart(pd.DataFrame({"t": [n_text - 1]})).mark_rule(color=CHANCE_COLOR).encode(x="t:Q")
+    chart = finalize(alt.layer(line, half, end).properties(width=WIDE, height=240),
+                     title=f"The sentence and {filler} neutral words",
+                     subtitle=f"Models trained at T = {result.task.seq_len}; grey line: the sentence's last word")
+    return ChartItem(name=name, title="The long review", chart=chart, data=df,
+                     caption=(f"Each model's p(positive) after every word of \"{text}\" followed by {filler} "
+                              "neutral filler words. Below 0.5 at the end: the model still reads the 'but'."))
+
+
+def arithmetic_item(result: RunResult, text: str = EXPLAINER_SENTENCE, k: int = 8,
+                    name: str = "forget_arithmetic") -> ChartItem:
+    """At "but": c_{t-1}, what the forget gate keeps of it and c_t for the k units that drop most
+    (the CSV holds every unit's whole arithmetic)."""
+    table = arithmetic_at(result, text, "but")
+    shown = most_dropped(table, k)
+    cols = {"c_{t-1}": "c_{t-1}", "f_t ⊙ c_{t-1} (kept)": "f_t ⊙ c_{t-1} (kept)", "c_t": "c_t"}
+    long = shown.melt(id_vars=["unit"], value_vars=list(cols), var_name="quantity", value_name="value")
+    chart = alt.Chart(long).mark_bar().encode(
+        x=alt.X("quantity:N", title=None, sort=list(cols), axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("value:Q", title="cell value"),
+        color=alt.Color("quantity:N", sort=list(cols), title=None),
+        column=alt.Column("unit:O", title="unit", sort=list(shown.unit)),
+        tooltip=["unit:O", "quantity:N", alt.Tooltip("value:Q", format=".3f")]).properties(width=48, height=200)
+    return ChartItem(name=name, title="The forget gate at 'but'", data=table,
+                     chart=finalize(chart, title="What the forget gate keeps at \"but\"",
+                                    subtitle=f"LSTM trained at T = {result.task.seq_len}: the {k} units that drop most"),
+                     caption=(f"At \"but\" in \"{text}\": the cell value before the word (c_{{t-1}}), what the "
+                              "forget gate keeps of it (f_t ⊙ c_{t-1}) and the new cell (c_t, after the input "
+                              f"gate writes), for the {k} units that lose most. The CSV has every unit's "
+                              "W_f·h_{t-1}, W_f·x_t, b_f, z, f_t, kept, written and c_t."))
+
+
+def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) -> list[ChartItem]:
     """The charts of a chapter, from its trained results (results[name] for chapter.needs)."""
     n = chapter.number
     if chapter.key == "gap":
@@ -73,12 +120,33 @@ def chapter_charts(chapter: Chapter, results: dict[str, RunResult]) -> list[Char
         return [grad_through_time_item(results[chapter.needs[0]])]
     if chapter.key == "belt":
         return states_charts(results[chapter.needs[0]], None, 0)
-    if chapter.key == "start":
+    if chapter.key == "turn":
         return [starts_item([results[k] for k in chapter.needs], f"ch{n}_starts")]
     if chapter.key == "but":
         short, long = (results[k] for k in chapter.needs)
         return [readout_item(short), curves_item(long, f"ch{n}_long_learning_curves")]
+    if chapter.key == "long":
+        return [long_review_item(results[chapter.needs[1]], filler)]
+    if chapter.key == "arithmetic":
+        return [arithmetic_item(results[chapter.needs[0]])]
     return []
 
 
-__all__ = ["chapter_charts", "curves_item", "starts_item", "readout_item"]
+def tour_report(results: dict[str, RunResult], filler: int = FILLER) -> Report:
+    """The tour as one report: every chapter's charts (chapter number in their names) and verdicts,
+    for the chapters whose runs are in `results`."""
+    items, verdicts, configs = [], [], {}
+    for c in CHAPTERS:
+        if any(n not in results for n in c.needs):
+            continue
+        verdicts.append(f"{c.number}. {c.title}: {tell(c, results, filler).verdict}")
+        for item in chapter_charts(c, results, filler):
+            items.append(replace(item, name=item.name if item.name.startswith(f"ch{c.number}_")
+                                 else f"ch{c.number}_{item.name}"))
+        configs.update({n: results[n].config.to_dict() for n in c.needs})
+    return Report(title="RNN vs LSTM Lab: the story", subtitle=f"{len(verdicts)} of {len(CHAPTERS)} chapters, "
+                  "told with the models trained here", config=configs, verdicts=verdicts, items=items)
+
+
+__all__ = ["chapter_charts", "curves_item", "starts_item", "readout_item", "long_review_item", "arithmetic_item",
+           "tour_report"]

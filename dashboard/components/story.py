@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core import story
-from core.charts.story import chapter_charts
+from core.charts import export
+from core.charts.story import chapter_charts, tour_report
 from core.config import RunConfig, config_hash
 from core.jobs import QueueFull, TrainJob, default_queue
 from core.results import RunResult
@@ -23,6 +24,7 @@ RESULTS = "story_results"  # experiment name -> RunResult, complete
 JOBS = "story_jobs"  # experiment name -> TrainJob training it
 NOTES = "story_notes"
 READY = "story_link_read"
+FILLER = "story_filler"  # the long review's neutral words (its slider's key)
 OWNER = "story"  # the tour's jobs, shared between sessions
 POLL_S = 1.0
 HIDE = ("lr", "batch_size", "seed", "rnn_init", "gru_init")  # the lab's controls a tour link leaves out
@@ -148,11 +150,67 @@ def progress() -> None:
             st.progress(share, text=f"Chapter {c.number}. {c.title}: {line}")
 
 
-def lab_link(chapter: story.Chapter) -> None:
-    cfg = story.experiments()[chapter.lab]
+LAB_LABELS = {  # what each experiment's link says in "Your turn"
+    "short": "first_token at a short T", "long": "first_token at T = 100 (chapters 1-3)",
+    "zero_forget": "the LSTM from the zero forget-gate start", "but_short": "the 'but' sentence at T = 30",
+    "but_long": "the 'but' sentence at T = 100 (chapters 5-6)",
+}
+
+
+def lab_link(chapter: story.Chapter, name: str | None = None, label: str = "Try it in the lab") -> None:
+    """A link to the lab with an experiment preset (default: the chapter's own)."""
+    name = name or chapter.lab
+    cfg = story.experiments()[name]
     query = {**controls.to_query(cfg), "hide": ",".join(HIDE), "preset": "1"}
-    st.page_link("views/train.py", label="Try it in the lab", icon=":material/science:", query_params=query,
-                 help="Opens the training page with this chapter's experiment; change T or the models and train.")
+    st.page_link("views/train.py", label=label, icon=":material/science:", query_params=query,
+                 help="Opens the training page with this experiment; change T or the models and train.")
+
+
+def _filler() -> int:
+    st.session_state.setdefault(FILLER, story.FILLER)
+    return int(st.slider("Neutral words after the sentence", 0, story.MAX_FILLER, key=FILLER,
+                         help="Filler words of the task's own vocabulary, added after \"disappointing\"."))
+
+
+def _extras(chapter: story.Chapter, results: dict[str, RunResult]) -> None:
+    """The tables some chapters show beside their charts."""
+    if chapter.key == "but":
+        short = results[chapter.needs[0]]
+        st.markdown("**Per word** (models of T = %d): each model's p(positive), the LSTM's mean gates and "
+                    "||c_t||." % short.task.seq_len)
+        st.dataframe(story.word_table(short), hide_index=True, key="story-word-table")
+        if "lstm" in short.runs:
+            st.markdown("**The units whose forget gate changes most at \"but\"** (f at the word before, f at "
+                        "\"but\"):")
+            st.dataframe(story.forget_units(short), hide_index=True, key="story-forget-units")
+            st.markdown("**The explainer's table beside the LSTM's reading** (neutral: within "
+                        f"{story.UNDECIDED} of 0.5):")
+            st.dataframe(story.explainer_comparison(short), hide_index=True, key="story-explainer")
+    elif chapter.key == "arithmetic":
+        table = story.arithmetic_at(results[chapter.needs[0]])
+        st.markdown("**The arithmetic, unit by unit** (the units that drop most; every unit in the CSV):")
+        st.dataframe(story.most_dropped(table), hide_index=True, key="story-arithmetic")
+        st.download_button("All units (CSV)", data=table.to_csv(index=False).encode(),
+                           file_name="forget_arithmetic_at_but.csv", mime="text/csv", on_click="ignore",
+                           icon=":material/download:", key="story-arithmetic-csv")
+    elif chapter.key == "turn":
+        st.markdown("**Every experiment of the tour, preset in the lab:**")
+        for name in story.experiments():
+            lab_link(chapter, name, label=LAB_LABELS.get(name, name))
+
+
+def export_tour() -> None:
+    """The tour as one HTML report (every chapter ready so far: charts and verdicts)."""
+    results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
+    if not results:
+        return
+    st.subheader("Export report")
+    filler = int(st.session_state.get(FILLER, story.FILLER))
+    st.download_button("The tour as a report (HTML)", key="story-report",
+                       data=lambda: export.report_html(tour_report(dict(results), filler)).encode(),
+                       file_name="lab-story-report.html", mime="text/html", on_click="ignore",
+                       icon=":material/download:",
+                       help="Every ready chapter's charts (data inline) and verdicts in one file that opens offline.")
 
 
 def configs_line(chapter: story.Chapter) -> str:
@@ -173,11 +231,13 @@ def show(chapter: story.Chapter) -> None:
         st.info(f"This chapter fills in when its models have trained ({line}).")
         lab_link(chapter)
         return
-    told = story.tell(chapter, results)
+    filler = _filler() if chapter.key == "long" else int(st.session_state.get(FILLER, story.FILLER))
+    told = story.tell(chapter, results, filler)
     st.markdown("**What the models here did:**\n\n" + "\n".join(f"- {s}" for s in told.sentences))
     (st.success if told.holds else st.warning if told.holds is False else st.info)(told.verdict)
-    for item in chapter_charts(chapter, results):
+    for item in chapter_charts(chapter, results, filler):
         show_chart(item, key=f"story-{chapter.number}-{item.name}")
+    _extras(chapter, results)
     lab_link(chapter)
 
 
@@ -186,4 +246,5 @@ def complete() -> bool:
     return all(n in results for n in story.needed())
 
 
-__all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "lab_link", "complete", "HIDE"]
+__all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "lab_link", "complete", "HIDE",
+           "export_tour"]

@@ -13,5 +13,6 @@ story.start()  # every run the tour needs: from the run store, or trained in the
 story.progress()  # redrawn on its own while runs train
 chapter = story.chapter_picker()
 story.show(chapter)
+story.export_tour()
 if story.complete():
     st.caption("The tour is complete: every chapter's models are trained and kept in the run store.")
