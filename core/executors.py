@@ -44,7 +44,7 @@ import numpy as np
 from core.config import RunConfig
 from core.results import ModelRun, run_from_record, run_to_record
 
-EXECUTORS = ("auto", "inprocess", "process", "ray")  # auto: a process per core, in-process on one core
+EXECUTORS = ("auto", "inprocess", "threads", "process", "ray")  # auto: a process per core, in-process on one core
 POLL_S = 0.5  # how often a waiting driver looks at the stop flag
 POLL_PARENT_S = 0.25  # how often a pool worker checks that the process that started it lives
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -246,6 +246,28 @@ class ProcessExecutor(_PooledExecutor):
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+class ThreadExecutor(_PooledExecutor):
+    """Runs in threads of this process, one torch thread each: torch releases the GIL in its
+    kernels, so two small runs use two cores (as the trainer's model threads do). What the
+    dashboard uses: a Streamlit server's `__main__` is the app script, and a spawned process
+    worker would run the app again when it starts (multiprocessing re-imports `__main__`)."""
+
+    name = "threads"
+
+    def __init__(self, workers: int = 2, threads: int = 0):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.workers = max(1, int(workers))
+        self.threads = threads or default_threads()
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sweep")
+
+    def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
+        return self.pool.submit(run_job, cfg.to_dict(), stop_path, self.threads)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 class RayExecutor(_PooledExecutor):
     """Each run is a Ray task asking for `cpus_per_run` CPUs. Connects to `address` (an existing
     cluster, e.g. "ray://head:10001" or "10.0.0.5:6379"), or to the instance this process already
@@ -320,6 +342,8 @@ def make_executor(name: str = "auto", workers: int = 0, address: str | None = No
         name = "process" if (workers or os.cpu_count() or 1) > 1 else "inprocess"
     if name == "inprocess":
         return InProcessExecutor(threads)
+    if name == "threads":
+        return ThreadExecutor(workers or max(1, os.cpu_count() or 1), threads)
     if name == "process":
         return ProcessExecutor(workers or max(1, os.cpu_count() or 1), threads)
     if name == "ray":

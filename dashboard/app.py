@@ -2,7 +2,7 @@
 
 The page folder is `views/`, not `pages/`: a folder named `pages` beside the entry file switches
 Streamlit to its legacy auto-discovered multipage mode even with st.navigation. Listed here, every
-page's address (/story, also served at /; /train, /gradients, /inside, /sweep) is routed by
+page's address (/ for the tour, /train, /gradients, /inside, /sweep) is routed by
 st.navigation alone.
 """
 import sys
@@ -20,8 +20,7 @@ VIEWS = Path(__file__).resolve().parent / "views"
 TRAIN = "Train side by side"
 # Material icons: they come with Streamlit's own font, so they show where no emoji font is installed.
 nav = st.navigation([
-    st.Page(VIEWS / "story.py", title="The story (start here)", icon=":material/menu_book:", url_path="story",
-            default=True),
+    st.Page(VIEWS / "story.py", title="The story (start here)", icon=":material/menu_book:", default=True),
     st.Page(VIEWS / "train.py", title=TRAIN, icon=":material/compare_arrows:", url_path="train"),
     st.Page(VIEWS / "gradients.py", title="Gradients through time", icon=":material/trending_down:",
             url_path="gradients"),
@@ -29,8 +28,9 @@ nav = st.navigation([
     st.Page(VIEWS / "sweep.py", title="Sweep sequence length", icon=":material/show_chart:", url_path="sweep"),
 ])
 if nav.title != TRAIN:  # elsewhere, the session's training run goes on and shows in the sidebar
-    from dashboard.components.training import sidebar_status
+    from dashboard.components import training
 
-    with st.sidebar:
-        sidebar_status()
+    if training.job() is not None:  # a polling fragment only while there is a run to poll (views/story.py)
+        with st.sidebar:  # before the page, which may st.stop() when it has nothing to show
+            training.sidebar_status()
 nav.run()

@@ -23,8 +23,9 @@ def _threads():
 def _no_job_left_running():
     """A test's background jobs end with it: the queue runs one job at a time, so a job left
     running would hold up every later test's jobs."""
-    yield
     from core import jobs
+
+    yield
 
     q = jobs.default_queue()
     for j in q.jobs():
@@ -33,3 +34,14 @@ def _no_job_left_running():
     for j in q.jobs():
         q.wait(j, timeout=60)
         q.forget(j)
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored():
+    """AppTest runs a page as `__main__` and leaves it there; a process pool started afterwards
+    would re-import that page in its workers (multiprocessing spawns from `__main__`)."""
+    import sys
+
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main

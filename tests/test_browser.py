@@ -173,7 +173,7 @@ def test_a_page_address_opened_first_goes_through_app(server, tmp_path):
         assert "Train side by side" in nav and "Inside the LSTM" in nav, nav
         assert "app" not in nav.split()
         assert_no_exception(page)
-        page.goto(f"{server}/story?chapter=2")  # the landing page has its own address too
+        page.goto(f"{server}/?chapter=2")  # a chapter's own link
         page.wait_for_selector("h2:has-text('2. Why: the gradient vanishes')", timeout=60_000)
         assert_no_exception(page)
 

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from core.executors import InProcessExecutor, ProcessExecutor
+from core.executors import InProcessExecutor, ProcessExecutor, ThreadExecutor
 from core.store import RunStore
 from core.charts.sweep import sweep_charts
 from core.sweep import COLUMNS, SweepFolderError, load_sweep, make_sweep, run_sweep, save_sweep, sweep_from_store
@@ -92,14 +92,18 @@ def test_executors_give_the_same_numbers(tmp_path):
     sweep = make_sweep(BASE, "8", "3")
     a = run_sweep(sweep, RunStore(tmp_path / "a"), InProcessExecutor())
     b = run_sweep(sweep, RunStore(tmp_path / "b"), ProcessExecutor(workers=2))
-    assert b.executor == "process" and b.trained == 2
+    c = run_sweep(sweep, RunStore(tmp_path / "c"), ThreadExecutor(workers=2))
+    assert b.executor == "process" and b.trained == 2 and c.executor == "threads" and c.trained == 2
     cols = ["model", "seq_len", "seed", "metric", "steps_to_target", "steps_run", "status", "hash"]
     pd.testing.assert_frame_equal(a.table[cols], b.table[cols])
+    pd.testing.assert_frame_equal(a.table[cols], c.table[cols])
     for cfg in sweep.jobs():
-        ra, rb = RunStore(tmp_path / "a").get(cfg), RunStore(tmp_path / "b").get(cfg)
-        assert [s["loss"] for s in ra.steps] == [s["loss"] for s in rb.steps]
-        for k, v in ra.checkpoints[30].items():
-            np.testing.assert_array_equal(v, rb.checkpoints[30][k])
+        ra = RunStore(tmp_path / "a").get(cfg)
+        for other in ("b", "c"):
+            rb = RunStore(tmp_path / other).get(cfg)
+            assert [s["loss"] for s in ra.steps] == [s["loss"] for s in rb.steps]
+            for k, v in ra.checkpoints[30].items():
+                np.testing.assert_array_equal(v, rb.checkpoints[30][k])
 
 
 def test_stop_keeps_finished_runs_and_the_next_sweep_resumes(tmp_path):

@@ -46,8 +46,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="runs/sweep", help="folder to write (default: runs/sweep)")
     p.add_argument("--executor", default="auto", choices=EXECUTORS,
                    help="where runs train: auto (default: a process pool, one worker per core), inprocess "
-                        "(one at a time), process (a pool of --workers), ray")
-    p.add_argument("--workers", type=int, default=0, help="process pool size (default: one per core)")
+                        "(one at a time), threads (--workers threads of this process), process (a pool of "
+                        "--workers processes), ray")
+    p.add_argument("--workers", type=int, default=0, help="pool size (default: one per core)")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads per run (default: $LAB_TORCH_THREADS or 1)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")

@@ -32,7 +32,9 @@ POLL_S = 1.0
 def start(sweep: SweepConfig, store: RunStore) -> None:
     st.session_state[ACTIVE] = sweep
     st.session_state.pop(LAST, None)
-    job = SweepJob(sweep, store, executor_factory=lambda: make_executor("auto"),
+    # threads, not processes: in a Streamlit server `__main__` is the app script, which a spawned
+    # worker would import (and so run the app) on start-up
+    job = SweepJob(sweep, store, executor_factory=lambda: make_executor("threads"),
                    owner=st.session_state.setdefault("lab_session_owner", os.urandom(8).hex()))
     try:
         default_queue().submit(job)

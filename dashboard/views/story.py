@@ -10,9 +10,12 @@ st.markdown("A tour of the classic LSTM explainer. Each chapter states one of it
             "that opens its experiment in the lab.")
 
 story.start()  # every run the tour needs: from the run store, or trained in the background
-story.progress()  # redrawn on its own while runs train
 chapter = story.chapter_picker()
 story.show(chapter)
 story.export_tour()
 if story.complete():
     st.caption("The tour is complete: every chapter's models are trained and kept in the run store.")
+# Last on the page: a fragment that reruns on a timer must come after every other element, or a
+# timer firing during the page's first (slow, cold-import) run can address an element that the
+# browser has not got yet ("Bad delta path index": a blank page, seen in 1 of 3 fresh loads).
+story.progress()  # redrawn on its own while runs train

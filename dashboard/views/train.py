@@ -20,8 +20,14 @@ for msg in controls.link_problems():
 if cfg is not None:
     st.caption(controls.describe(cfg))
 
-training.panel(cfg)  # the run in progress (a fragment that polls its job) or the known result
+# The explainer sits below the run but is drawn first: the run's polling fragments must come last in
+# the script, or a timer firing during a slow first run can address elements the browser has not got
+# yet (a blank page; see views/story.py).
+run_area, explain_area = st.container(), st.container()
 shown = None if training.busy() else training.lookup(cfg)
-if shown is not None:  # a finished run is on screen: offer its report
-    export.export_report(shown.result, key="train-export")
-explainer.panel(cfg, shown.result if shown else None)
+with explain_area:
+    explainer.panel(cfg, shown.result if shown else None)
+with run_area:
+    training.panel(cfg)  # the run in progress (fragments that poll its job) or the known result
+    if shown is not None:  # a finished run is on screen: offer its report
+        export.export_report(shown.result, key="train-export")
