@@ -82,12 +82,8 @@ def drive(gen: Iterator[int]) -> ModelRun:
             return done.value
 
 
-def run_job(cfg_dict: dict, stop_path: str | None = None, threads: int = 0) -> tuple[dict, bytes]:
+def run_job(cfg_dict: dict, stop_path: str | None = None) -> tuple[dict, bytes]:
     """A job as other processes run it: config as a dict in, the run as plain data out."""
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
     run = drive(train_one(RunConfig.from_dict(cfg_dict),
                            should_stop=lambda: bool(stop_path) and os.path.exists(stop_path)))
     meta, arrays = run_to_record(run)
@@ -106,34 +102,11 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[-1] if text else ''}"
 
 
-def default_threads() -> int:
-    """Torch threads per run: $LAB_TORCH_THREADS, else 1. Measured here: a second thread made a
-    run 5-11% faster on a quiet machine but 8-17x slower with the cores shared (OpenMP's spinning
-    threads), so one thread per run is the default; a process pool adds parallel runs."""
-    try:
-        return max(1, int(os.environ.get("LAB_TORCH_THREADS", "1")))
-    except ValueError:
-        return 1
-
-
 class InProcessExecutor:
     name = "inprocess"
     workers = 1
 
-    def __init__(self, threads: int = 0):
-        self.threads = threads or default_threads()
-
     def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
-        import torch
-
-        before = torch.get_num_threads()  # per process: put it back for whoever shares it
-        torch.set_num_threads(self.threads)
-        try:
-            yield from self._run(jobs, stop)
-        finally:
-            torch.set_num_threads(before)
-
-    def _run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
         for i, cfg in enumerate(jobs):
             if stop.is_set():
                 return
@@ -176,12 +149,9 @@ def die_with_parent(parent: int, kernel_signal: bool = True) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), name="lab-parent-watch", daemon=True).start()
 
 
-def _init_worker(threads: int, parent: int | None = None, kernel_signal: bool = False) -> None:
+def _init_worker(parent: int | None = None, kernel_signal: bool = False) -> None:
     if parent is not None:
         die_with_parent(parent, kernel_signal)
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 class _PooledExecutor:
@@ -224,9 +194,8 @@ class _PooledExecutor:
 class ProcessExecutor(_PooledExecutor):
     name = "process"
 
-    def __init__(self, workers: int = 2, threads: int = 0):
+    def __init__(self, workers: int = 2):
         self.workers = max(1, int(workers))
-        self.threads = threads or default_threads()
         self.pool: ProcessPoolExecutor | None = None  # made by the first run(), in its thread
 
     def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
@@ -235,7 +204,7 @@ class ProcessExecutor(_PooledExecutor):
             # fires when the forking *thread* ends, so it is armed only from the main thread
             main = threading.current_thread() is threading.main_thread()
             self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                            initargs=(self.threads, os.getpid(), main))
+                                            initargs=(os.getpid(), main))
         yield from super().run(jobs, stop)
 
     def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
@@ -254,15 +223,14 @@ class ThreadExecutor(_PooledExecutor):
 
     name = "threads"
 
-    def __init__(self, workers: int = 2, threads: int = 0):
+    def __init__(self, workers: int = 2):
         from concurrent.futures import ThreadPoolExecutor
 
         self.workers = max(1, int(workers))
-        self.threads = threads or default_threads()
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sweep")
 
     def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
-        return self.pool.submit(run_job, cfg.to_dict(), stop_path, self.threads)
+        return self.pool.submit(run_job, cfg.to_dict(), stop_path)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -333,19 +301,19 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
         raise RuntimeError(f"cannot reach the Ray cluster at {address}: {getattr(e, 'strerror', None) or e}") from None
 
 
-def make_executor(name: str = "auto", workers: int = 0, address: str | None = None, threads: int = 0):
-    """An executor by name (EXECUTORS); `workers` sizes the process pool (default: one per core),
-    `threads` the torch threads of each run (default: default_threads()). `auto` (the default) is
+def make_executor(name: str = "auto", workers: int = 0, address: str | None = None):
+    """An executor by name (EXECUTORS); `workers` sizes the pool (default: one per core); every run
+    computes with one torch thread (trainer.one_compute_thread). `auto` (the default) is
     the process pool with one worker per core where there are several cores: the default sweep
     then takes about half the time (README "Speed")."""
     if name == "auto":
         name = "process" if (workers or os.cpu_count() or 1) > 1 else "inprocess"
     if name == "inprocess":
-        return InProcessExecutor(threads)
+        return InProcessExecutor()
     if name == "threads":
-        return ThreadExecutor(workers or max(1, os.cpu_count() or 1), threads)
+        return ThreadExecutor(workers or max(1, os.cpu_count() or 1))
     if name == "process":
-        return ProcessExecutor(workers or max(1, os.cpu_count() or 1), threads)
+        return ProcessExecutor(workers or max(1, os.cpu_count() or 1))
     if name == "ray":
         return RayExecutor(address)
     raise ValueError(f"unknown executor {name!r}; choose from {', '.join(EXECUTORS)}")

@@ -28,23 +28,13 @@ from core.config import RunConfig
 from core.results import ModelRun, RunResult
 from core.store import RunStore
 from core.sweep import Progress, SweepConfig, SweepResult, run_sweep, sweep_from_store, table
-from core.trainer import Trainer, torch_threads
+from core.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = "queued", "running", "paused", "finished", "stopped", "failed"
 ENDED = (FINISHED, STOPPED, FAILED)
 CHUNK_S = 0.5  # seconds of training between two checks of pause / stop (and two published snapshots)
-
-
-def job_threads() -> int:
-    """Torch intra-op threads while a job works: $LAB_TORCH_THREADS, else 1. A training job already
-    puts one model on each core; and on shared cores a second OpenMP thread made a step up to 30x
-    slower here (README "Speed"), evaluation included."""
-    try:
-        return max(1, int(os.environ.get("LAB_TORCH_THREADS", "1")))
-    except ValueError:
-        return 1
 
 
 KEEP_ENDED_S = 3600.0  # an ended job waits this long for its page to take its result
@@ -194,8 +184,7 @@ class TrainJob(Job):
                 self.started.set()
                 return True  # everything was stored while this job waited: nothing to train
             if self.trainer is None:  # build and evaluate step 0: the first chart comes from this
-                with torch_threads(job_threads()):
-                    self.trainer = Trainer(self.cfg.replace(models=self.to_train), parallel=self._parallel)
+                self.trainer = Trainer(self.cfg.replace(models=self.to_train), parallel=self._parallel)
                 self._publish()
                 self.started.set()
                 self._maybe_pause()
@@ -205,8 +194,7 @@ class TrainJob(Job):
                 limit = max(0, self._pause_at - self.trainer.step)
             n = self._chunk if limit is None else min(self._chunk, limit)
             c0 = time.perf_counter()
-            with torch_threads(job_threads()):
-                self.trainer.advance(n)
+            self.trainer.advance(n)
             dt = time.perf_counter() - c0
             self._chunk = max(1, min(200, round(self._chunk * CHUNK_S / max(dt, 1e-3))))
             self._publish()

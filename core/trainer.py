@@ -16,7 +16,6 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -85,6 +84,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, parallel: bool | None = None,
                  resume: tuple[RunResult, dict[str, np.ndarray]] | None = None):
+        one_compute_thread()
         self.cfg, tr = cfg, cfg.train
         self.device = resolve_device(tr.device)
         self.task = make_task(cfg.task)
@@ -266,8 +266,7 @@ class Trainer:
                 out += self._train_model(kind, step)
             return out
 
-        with torch_threads(1):  # one intra-op thread per model thread: one core each
-            results = list(self._pool.map(chunk, kinds))
+        results = list(self._pool.map(chunk, kinds))  # one model per thread, one core each
         order = {k: i for i, k in enumerate(self.cfg.models)}
         merged = [s for snaps in results for s in snaps]
         self._pending += sorted(merged, key=lambda s: (s.step, order[s.model]))
@@ -275,6 +274,7 @@ class Trainer:
 
     def _train_model(self, kind: str, step: int) -> list[Snapshot]:
         """One training step of one model (and its evaluation and checkpoint when due)."""
+        one_compute_thread()  # whichever thread this step runs in
         tr = self.cfg.train
         model, opt, run = self.models[kind], self._opt(kind), self.runs[kind]
         x, y = self.task.sample(tr.batch_size, self.gens[kind])
@@ -316,6 +316,7 @@ class Trainer:
 
     @torch.no_grad()
     def _evaluate(self, kind: str, first: bool = False, step: int | None = None) -> Snapshot:
+        one_compute_thread()
         step = self.step if step is None else step
         model, run = self.models[kind], self.runs[kind]
         t0 = time.perf_counter()
@@ -355,17 +356,18 @@ class Trainer:
         self.close()
 
 
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """torch's intra-op thread count is per process: set it for a while, then put it back."""
-    before = torch.get_num_threads()
-    if before != n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+COMPUTE_THREADS = 1  # torch intra-op threads of every computation a run's numbers come from
+
+
+def one_compute_thread() -> None:
+    """The lab's one process-wide torch setting: one intra-op thread, set where it is not set yet,
+    never put back. Measured here: the same config trained with 2 intra-op threads ends with other
+    weights than with 1 (reductions split another way), so with torch's default a run's numbers
+    would depend on the machine's cores and on what another thread set a moment before. Parallel
+    work comes from model threads and worker processes instead. Called by every thread that
+    trains or evaluates (torch keeps OpenMP's count per thread), and by the entry points."""
+    if torch.get_num_threads() != COMPUTE_THREADS:  # this thread's count (a ~0.1 us check)
+        torch.set_num_threads(COMPUTE_THREADS)
 
 
 def train(cfg: RunConfig, callback: Callable[[Snapshot], object] | None = None) -> RunResult:

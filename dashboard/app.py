@@ -14,6 +14,9 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 
 import streamlit as st  # noqa: E402
 
+from core.trainer import one_compute_thread  # noqa: E402
+
+one_compute_thread()  # the one process-wide torch setting, before any page computes
 st.set_page_config(page_title="RNN vs LSTM Lab", page_icon="🧠", layout="wide")
 
 VIEWS = Path(__file__).resolve().parent / "views"

@@ -229,7 +229,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_killed_process_sweep_leaves_no_worker(tmp_path):
-    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path / "store"), "LAB_TORCH_THREADS": "1"}
+    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path / "store")}
     cmd = [sys.executable, "-m", "core", "sweep", "--task", "first_token", "--lengths", "5,6", "--seeds", "0",
            "--models", "rnn,lstm", "--steps", "100000", "--patience", "0", "--hidden-size", "2",
            "--batch-size", "4", "--executor", "process", "--workers", "2", "--no-store", "--quiet",

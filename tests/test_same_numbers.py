@@ -4,7 +4,7 @@ A run's numbers depend on its config and nothing else: not on the thread that tr
 what other threads do at the same moment. These tests force the races that broke it (two model
 builds, two whole runs, a sweep in threads, all started at the same instant) and hold every
 (kind, init) to the weights and metrics main gave before runs owned their random state
-(tests/data/before_generators.json, recorded with the fingerprint functions below at ff1977b).
+(tests/data/before_generators.json, recorded with the fingerprint functions below at ff1977b, with one torch thread).
 """
 import hashlib
 import json

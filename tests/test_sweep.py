@@ -57,7 +57,7 @@ def test_sweep_cli_bad_input_is_one_line_without_traceback(tmp_path):
     (["--lengths", "8,x"], "lengths must be whole numbers"),
     (["--seeds", ""], "seeds: give at least one"),
     (["--seq-len", "8"], "a sweep takes --lengths and --seeds"),
-    (["--workers", "-2"], "--workers and --threads must be"),
+    (["--workers", "-2"], "--workers must be 0"),
     (["--executor", "spark"], "invalid choice"),
     (["--seeds", "0,1,2,3,4,5,6,7,8,9", "--models", "rnn,lstm,gru", "--lengths", ",".join(map(str, range(2, 40)))],
      "at most 600"),

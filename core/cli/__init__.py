@@ -11,6 +11,7 @@ import sys
 from core.cli import export, inspect, sweep, train
 from core.cli.args import OneLineParser
 from core.config import ConfigError
+from core.trainer import one_compute_thread
 
 COMMANDS = (train, export, inspect, sweep)
 
@@ -24,6 +25,7 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    one_compute_thread()  # the one process-wide torch setting, made before any computation
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)

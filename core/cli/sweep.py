@@ -49,8 +49,6 @@ def add_parser(sub) -> None:
                         "(one at a time), threads (--workers threads of this process), process (a pool of "
                         "--workers processes), ray")
     p.add_argument("--workers", type=int, default=0, help="pool size (default: one per core)")
-    p.add_argument("--threads", type=int, default=0,
-                   help="torch threads per run (default: $LAB_TORCH_THREADS or 1)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     p.add_argument("--store", default=None, help="run store folder (default: $LAB_DATA_DIR or data/)")
     p.add_argument("--no-store", action="store_true", help="neither reuse nor save runs")
@@ -74,8 +72,8 @@ def summary_lines(result_table) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if args.single_seq_len is not None or args.single_seed is not None:
         raise ValueError("a sweep takes --lengths and --seeds instead of --seq-len and --seed")
-    if args.workers < 0 or args.threads < 0:
-        raise ValueError("--workers and --threads must be 0 (the default) or more")
+    if args.workers < 0:
+        raise ValueError("--workers must be 0 (the default) or more")
     # seq_len and seed: placeholders that pass validation for every task; the grid sets both per run
     variants = parse_variants(args.models)  # 'rnn,rnn:irnn,lstm:zero'
     kinds = tuple(dict.fromkeys(v.partition(":")[0] for v in variants))
@@ -84,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_writable(args.out)
     store = None if args.no_store else RunStore(args.store)
     n = len(sweep.jobs())
-    executor = make_executor(args.executor, args.workers, args.address, args.threads)
+    executor = make_executor(args.executor, args.workers, args.address)
     bar = tqdm(total=n, disable=args.quiet, file=sys.stderr, bar_format="|{bar}| {desc}")
     stop = threading.Event()
 

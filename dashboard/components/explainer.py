@@ -79,7 +79,7 @@ def forget_story(forget_init: str, T: int) -> str:
 
 
 # Measured on this machine (README: calibration; seed 0, 500 steps of first_token, 1,500 of adding;
-# `python -m benchmarks.calibrate --lengths 50,100,200 --threads 1 --models rnn,rnn:orthogonal,...`).
+# `python -m benchmarks.calibrate --lengths 50,100,200 --models rnn,rnn:orthogonal,...`).
 START_STORY = (
     "**Does the RNN's best start close the gap? Not on this budget.** Measured here (seed 0): on "
     "first_token at T = 50 every start gets the vanilla RNN to 99%, the orthogonal one fastest (step 225, "
