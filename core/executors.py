@@ -252,7 +252,7 @@ class RayExecutor(_PooledExecutor):
         self.ray = ray
         self.cpus_per_run = max(1, int(cpus_per_run))
         env = {"py_modules": [str(Path(__file__).resolve().parent)],
-               "env_vars": {"OMP_NUM_THREADS": str(self.cpus_per_run)}}
+               "env_vars": {"OMP_NUM_THREADS": "1"}}  # runs compute with one torch thread anyway
         self._owned = not ray.is_initialized()
         if self._owned:
             if address:
@@ -274,7 +274,7 @@ class RayExecutor(_PooledExecutor):
         self._refs: list = []
 
     def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
-        ref = self._remote.remote(cfg.to_dict(), None, self.cpus_per_run)
+        ref = self._remote.remote(cfg.to_dict(), None)
         self._refs.append(ref)
         return ref.future()
 
