@@ -160,3 +160,37 @@ def run_from_record(meta: dict, arrays: dict[str, np.ndarray]) -> ModelRun:
                                    "steps_to_target", "seconds_to_target", "n_params")}
     return ModelRun(config=RunConfig.from_dict(meta["config"]), checkpoints=dict(sorted(checkpoints.items())),
                     grad_probes=dict(sorted(probes.items())), **fields)
+
+
+def differences(stored: ModelRun, again: ModelRun) -> list[str]:
+    """Where two runs of one config disagree, one short phrase each (empty: the same numbers).
+    Compared: status, steps run and to target, every step's loss and gradient norm, every
+    evaluation, and every kept weight bit for bit; wall-clock seconds are not numbers of the run."""
+    out: list[str] = []
+    for name in ("status", "steps_run", "steps_to_target"):
+        a, b = getattr(stored, name), getattr(again, name)
+        if a != b:
+            out.append(f"{name} {a} -> {b}")
+
+    def same(x, y) -> bool:
+        return x == y or (isinstance(x, float) and isinstance(y, float) and x != x and y != y)
+
+    for label, rows_a, rows_b, keys in (("step", stored.steps, again.steps, ("loss", "grad_norm")),
+                                        ("evaluation", stored.evals, again.evals, ("loss", "eval_loss", "metric"))):
+        if len(rows_a) != len(rows_b):
+            out.append(f"{len(rows_a)} -> {len(rows_b)} {label}s")
+            continue
+        for ra, rb in zip(rows_a, rows_b):
+            bad = [k for k in keys if not same(ra.get(k), rb.get(k))]
+            if bad:
+                out.append(f"{label} {ra.get('step')}: {', '.join(f'{k} {ra.get(k)} -> {rb.get(k)}' for k in bad)}")
+                break  # the first differing row says enough; later ones follow from it
+    if set(stored.checkpoints) != set(again.checkpoints):
+        out.append(f"checkpoints at steps {sorted(stored.checkpoints)} -> {sorted(again.checkpoints)}")
+    else:
+        for step, w in stored.checkpoints.items():
+            bad = [k for k in w if k not in again.checkpoints[step] or not np.array_equal(w[k], again.checkpoints[step][k])]
+            if bad:
+                out.append(f"weights at step {step} differ ({', '.join(bad)})")
+                break
+    return out

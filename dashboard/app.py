@@ -36,4 +36,7 @@ if nav.title != TRAIN:  # elsewhere, the session's training run goes on and show
     if training.job() is not None:  # a polling fragment only while there is a run to poll (views/story.py)
         with st.sidebar:  # before the page, which may st.stop() when it has nothing to show
             training.sidebar_status()
+from dashboard.components.session import store_notice  # noqa: E402
+
+store_notice()
 nav.run()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from core.cli import export, inspect, sweep, train
+from core.cli import export, inspect, store, sweep, train
 from core.cli.args import OneLineParser
 from core.config import ConfigError
 from core.trainer import one_compute_thread
 
-COMMANDS = (train, export, inspect, sweep)
+COMMANDS = (train, export, inspect, sweep, store)
 
 
 def build_parser() -> OneLineParser:

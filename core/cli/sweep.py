@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     sweep = make_sweep(base, args.lengths, args.seeds, variants)
     out = check_writable(args.out)
     store = None if args.no_store else RunStore(args.store)
+    if store is not None and store.notice():
+        print(f"note: {store.notice()}", file=sys.stderr)
     n = len(sweep.jobs())
     executor = make_executor(args.executor, args.workers, args.address)
     bar = tqdm(total=n, disable=args.quiet, file=sys.stderr, bar_format="|{bar}| {desc}")

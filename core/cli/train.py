@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = check_writable(args.out or "runs/demo")
     store = None if args.no_store else RunStore(args.store)
+    if store is not None and store.notice():
+        print(f"note: {store.notice()}", file=sys.stderr)
     reused: dict = {}
     if store is not None and args.reuse:
         found, missing = store.get_result(cfg)
