@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import io
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -150,6 +151,8 @@ def die_with_parent(parent: int, kernel_signal: bool = True) -> None:
 
 
 def _init_worker(parent: int | None = None, kernel_signal: bool = False) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the driver stops the runs (stop file)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if parent is not None:
         die_with_parent(parent, kernel_signal)
 
@@ -170,10 +173,13 @@ class _PooledExecutor:
             f.cancel()  # queued jobs never start
 
     def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
-        with tempfile.TemporaryDirectory(prefix="lab-stop-") as tmp:
-            stop_path = str(Path(tmp) / "stop")
-            futures = {self._submit(cfg, stop_path): i for i, cfg in enumerate(jobs)}
-            pending, stopping = set(futures), False
+        # the stop file's folder lives until close(): a run that starts late (a worker still
+        # importing torch) must still find the file once the sweep has been stopped
+        self._stop_dir = tempfile.mkdtemp(prefix="lab-stop-")
+        stop_path = str(Path(self._stop_dir) / "stop")
+        futures = {self._submit(cfg, stop_path): i for i, cfg in enumerate(jobs)}
+        pending, stopping = set(futures), False
+        try:
             while pending:
                 if stop.is_set() and not stopping:
                     stopping = True
@@ -189,6 +195,15 @@ class _PooledExecutor:
                             yield JobEvent("done", futures[f], error=_one_line(e))
                         continue
                     yield JobEvent("done", futures[f], step=run.steps_run, run=run)
+        finally:
+            if pending:  # left early (Ctrl-C, SIGTERM): runs in flight stop at their next evaluation
+                self._stop(pending, stop_path)
+
+    def _remove_stop_dir(self) -> None:
+        d = getattr(self, "_stop_dir", None)
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
+            self._stop_dir = None
 
 
 class ProcessExecutor(_PooledExecutor):
@@ -213,27 +228,49 @@ class ProcessExecutor(_PooledExecutor):
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+        self._remove_stop_dir()
 
 
 class ThreadExecutor(_PooledExecutor):
     """Runs in threads of this process, one torch thread each: torch releases the GIL in its
     kernels, so two small runs use two cores (as the trainer's model threads do). What the
     dashboard uses: a Streamlit server's `__main__` is the app script, and a spawned process
-    worker would run the app again when it starts (multiprocessing re-imports `__main__`)."""
+    worker would run the app again when it starts (multiprocessing re-imports `__main__`).
+
+    Plain threads, at most `workers` running at once, not concurrent.futures' ThreadPoolExecutor:
+    when the process ends, the interpreter joins that pool's threads before any other code can
+    tell their runs to stop, so a sweep in flight held the process open until its runs ended.
+    These threads stop at their run's next evaluation once the sweep is stopped (jobs.JobQueue)."""
 
     name = "threads"
 
     def __init__(self, workers: int = 2):
-        from concurrent.futures import ThreadPoolExecutor
-
         self.workers = max(1, int(workers))
-        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sweep")
+        self._slots = threading.Semaphore(self.workers)
+        self._threads: list[threading.Thread] = []
 
     def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
-        return self.pool.submit(run_job, cfg.to_dict(), stop_path)
+        future: Future = Future()
+
+        def work() -> None:
+            with self._slots:
+                if not future.set_running_or_notify_cancel():  # cancelled while it waited
+                    return
+                try:
+                    future.set_result(run_job(cfg.to_dict(), stop_path))
+                except BaseException as e:  # handed to the driver, which reports it in one line
+                    future.set_exception(e)
+
+        t = threading.Thread(target=work, name="sweep-run", daemon=False)
+        self._threads.append(t)
+        t.start()
+        return future
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        for t in self._threads:
+            t.join()
+        self._threads.clear()
+        self._remove_stop_dir()
 
 
 class RayExecutor(_PooledExecutor):
@@ -284,6 +321,7 @@ class RayExecutor(_PooledExecutor):
         super()._stop(futures, stop_path)
 
     def close(self) -> None:
+        self._remove_stop_dir()
         if self._owned and self.ray.is_initialized():
             self.ray.shutdown()
 

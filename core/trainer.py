@@ -15,7 +15,7 @@ import math
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -102,7 +102,6 @@ class Trainer:
         self._loss_sum: dict[str, float] = {}
         self._loss_n: dict[str, int] = {}
         self._held: dict[str, int] = {}
-        self._pool: ThreadPoolExecutor | None = None
         for kind in cfg.models:
             model = build_model(kind, self.task, cfg.model, tr.seed).to(self.device)
             self.models[kind] = model
@@ -242,9 +241,7 @@ class Trainer:
         return RunResult(config=self.cfg, runs=self.runs)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
+        """Nothing is left running: each parallel chunk's threads end with the chunk."""
 
     def _drain(self) -> Iterator[Snapshot]:
         while self._pending:
@@ -254,8 +251,6 @@ class Trainer:
         """Every active model trains steps self.step+1 .. to in its own thread; snapshots are
         merged in the order a sequential loop gives (step, then model)."""
         kinds = self.active
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=len(self.models), thread_name_prefix="trainer")
         start = self.step
 
         def chunk(kind: str) -> list[Snapshot]:
@@ -266,11 +261,18 @@ class Trainer:
                 out += self._train_model(kind, step)
             return out
 
-        results = list(self._pool.map(chunk, kinds))  # one model per thread, one core each
-        order = {k: i for i, k in enumerate(self.cfg.models)}
-        merged = [s for snaps in results for s in snaps]
-        self._pending += sorted(merged, key=lambda s: (s.step, order[s.model]))
-        self.step = to
+        # a pool per chunk (an evaluation interval, ~0.5 s; threads cost ~0.1 ms): no pool outlives
+        # the chunk, so nothing can be handed to a pool another thread has shut down
+        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="trainer") as pool:
+            futures = [pool.submit(chunk, k) for k in kinds]  # one model per thread, one core each
+            try:
+                wait(futures)
+            finally:  # also on Ctrl-C in this thread: the models reach `to` all the same, so say so
+                wait(futures)
+                order = {k: i for i, k in enumerate(self.cfg.models)}
+                merged = [s for f in futures for s in f.result()]
+                self._pending += sorted(merged, key=lambda s: (s.step, order[s.model]))
+                self.step = to
 
     def _train_model(self, kind: str, step: int) -> list[Snapshot]:
         """One training step of one model (and its evaluation and checkpoint when due)."""

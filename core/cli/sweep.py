@@ -94,12 +94,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_sweep(sweep, store, executor, on_progress=progress, stop=stop)
-    except KeyboardInterrupt:  # Ctrl-C: every finished run is already in the store
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: every finished run is already in the store
         stop.set()
+        bar.close()
         kept = sweep_from_store(sweep, store) if store is not None else None
+        print(f"stopped: {0 if kept is None else len(kept)} finished run(s) kept in the run store; the runs in "
+              "flight were not kept", file=sys.stderr)
         if kept is None or kept.empty:
-            print("stopped; no run had finished", file=sys.stderr)
-            return 130
+            return 0
         result = SweepResult(config=sweep, table=kept, reused=len(kept), trained=0, failed=0, stopped=True,
                              wall_s=0.0, executor=executor.name)
     finally:

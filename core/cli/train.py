@@ -52,9 +52,12 @@ def train_with_progress(cfg: RunConfig, quiet: bool = False, trainer: Trainer | 
             last[snap.model] = format_metric(snap.metric, trainer.task)
             bar.update(trainer.step - bar.n)
             bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in last.items()))
-    except KeyboardInterrupt:  # Ctrl-C: keep what was trained so far
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was trained so far, marked stopped
+        bar.close()
         trainer.stop()
         trainer.advance(0)
+        print(f"stopped at step {trainer.step}: the models are written as stopped (not finished) and not "
+              "kept in the run store", file=sys.stderr)
     finally:
         bar.close()
     return trainer.result()
