@@ -21,6 +21,7 @@ from core.executors import InProcessExecutor, ThreadExecutor
 from core.models import build_model
 from core.sweep import make_sweep, run_sweep
 from core.tasks import make_task
+from benchmarks.same_numbers import GRID, thread_sweeps_that_differ
 from core.trainer import Trainer, train
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "before_generators.json").read_text())
@@ -125,25 +126,12 @@ def test_two_runs_started_at_the_same_instant_give_the_numbers_of_runs_alone():
         assert all(g == alone[i] for g in got), cfgs[i].models[0]
 
 
-GRID = RunConfig(model=ModelConfig(hidden_size=8), train=TrainConfig(steps=30, eval_every=10, n_checkpoints=2))
 COLS = ["model", "seq_len", "seed", "metric", "steps_to_target", "steps_run", "status", "hash"]
-
-
-def thread_sweep_matches_in_process(repeats: int, workers: int = 2) -> int:
-    """How many of `repeats` thread sweeps of 18 runs differ from the in-process sweep (no store:
-    every run is trained). Also run by benchmarks/same_numbers.py."""
-    sweep = make_sweep(GRID, "6,8,10", "0,1,2")
-    ref = run_sweep(sweep, None, InProcessExecutor()).table[COLS]
-    bad = 0
-    for _ in range(repeats):
-        got = run_sweep(sweep, None, ThreadExecutor(workers=workers)).table[COLS]
-        bad += not got.equals(ref)
-    return bad
 
 
 def test_a_thread_sweep_of_18_runs_equals_the_in_process_sweep_every_time():
     assert len(make_sweep(GRID, "6,8,10", "0,1,2").jobs()) == 18
-    assert thread_sweep_matches_in_process(repeats=4) == 0
+    assert thread_sweeps_that_differ(repeats=4) == 0  # python -m benchmarks.same_numbers: 20
 
 
 def test_a_sweep_in_four_threads_gives_the_same_table():
