@@ -41,10 +41,10 @@ class Difference:
     def words(self, fmt: str = ".3f") -> str:
         """'a difference of 0.012, within the margin of 0.05: no clear difference' (or 'larger than')."""
         if math.isnan(self.gap):
-            return "a difference that cannot be measured: no clear difference"
+            return "a difference that cannot be measured, so no clear difference"
         size = "an unbounded difference" if math.isinf(self.gap) else f"a difference of {abs(self.gap):{fmt}}"
         if self.outcome == UNCLEAR:
-            return f"{size}, within the margin of {self.margin:{fmt}}: no clear difference"
+            return f"{size}, within the margin of {self.margin:{fmt}}, so no clear difference"
         return f"{size}, larger than the margin of {self.margin:{fmt}}"
 
 
@@ -119,7 +119,8 @@ def verdict_of(checks: Sequence[Check]) -> tuple[str, str]:
         return outcome, f"{HEADLINES[MISSING]}: a run the chapter needs is missing."
     if outcome == HOLDS:
         return outcome, f"{HEADLINES[HOLDS]}: " + "; ".join(c.claim for c in checks) + "."
-    return outcome, f"{HEADLINES[outcome]}. " + "; ".join(f"{c.claim}: {c.outcome}" for c in checks) + "."
+    parts = "; ".join(f"{c.claim}: {c.outcome}" for c in checks)
+    return outcome, f"{HEADLINES[outcome]}. {parts[:1].upper()}{parts[1:]}."
 
 
 __all__ = ["HOLDS", "FAILS", "UNCLEAR", "PART", "MISSING", "Difference", "compare", "flipped", "outcome_of",
