@@ -176,12 +176,12 @@ def _extras(chapter: story.Chapter, results: dict[str, RunResult]) -> None:
     """The tables some chapters show beside their charts."""
     if chapter.key == "but":
         short = results[chapter.needs[0]]
-        st.markdown("**Per word** (models of T = %d): each model's p(positive), the LSTM's mean gates and "
-                    "||c_t||." % short.task.seq_len)
+        st.markdown("**Per word** (models of T = %d; t from 1): each model's p(positive), the LSTM's mean gates "
+                    "and $\\lVert c_t \\rVert$." % short.task.seq_len)
         st.dataframe(story.word_table(short), hide_index=True, key="story-word-table")
         if "lstm" in short.runs:
-            st.markdown("**The units whose forget gate changes most at \"but\"** (f at the word before, f at "
-                        "\"but\"):")
+            st.markdown("**The units whose forget gate changes most at \"but\"** ($f_t$ at the word before, $f_t$ "
+                        "at \"but\"):")
             st.dataframe(story.forget_units(short), hide_index=True, key="story-forget-units")
             st.markdown("**The explainer's table beside the LSTM's reading** (neutral: within "
                         f"{story.UNDECIDED} of 0.5):")
@@ -213,6 +213,26 @@ def export_tour() -> None:
                        help="Every ready chapter's charts (data inline) and verdicts in one file that opens offline.")
 
 
+def conventions() -> None:
+    """The tour's counting convention, stated once at its top."""
+    st.caption(story.COUNTING)
+
+
+def equations(chapter: story.Chapter) -> None:
+    """The LSTM equations this chapter measures (each of the six is shown in one chapter only), and
+    where the others are."""
+    if not chapter.equations:
+        return
+    st.markdown("**The LSTM equations this chapter measures** ($\\sigma$: the logistic function, "
+                "$\\odot$: element-wise product):")
+    for key in chapter.equations:
+        st.latex(story.EQUATIONS[key])
+    elsewhere = [f"${story.EQUATIONS[k].split(' = ')[0]}$ in chapter {c.number}" for c in story.CHAPTERS
+                 if c is not chapter for k in c.equations]
+    if elsewhere:
+        st.caption("The LSTM's other equations in the tour: " + ", ".join(elsewhere) + ".")
+
+
 def configs_line(chapter: story.Chapter) -> str:
     cfgs = story.experiments()
     return " ".join(f"**{name}**: {controls.describe(cfgs[name], changes=False)}" for name in chapter.needs)
@@ -224,6 +244,7 @@ def show(chapter: story.Chapter) -> None:
         st.error(msg)
     st.header(f"{chapter.number}. {chapter.title}")
     st.markdown(f"**The explainer:** {chapter.claim}")
+    equations(chapter)
     st.caption("Trained here: " + configs_line(chapter))
     results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
     if any(n not in results for n in chapter.needs):
@@ -247,4 +268,4 @@ def complete() -> bool:
 
 
 __all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "lab_link", "complete", "HIDE",
-           "export_tour"]
+           "export_tour", "conventions", "equations"]
