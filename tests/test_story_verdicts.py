@@ -190,7 +190,9 @@ def test_the_long_review_tests_only_models_that_read_the_sentence(monkeypatch, r
         outcome == HOLDS and told.verdict.startswith("Holds here:"))
     not_counted = [s for s in told.sentences if s.startswith("Not counted:")]
     assert len(not_counted) == 1 and "Vanilla RNN did not learn" in not_counted[0] and "T = 100" in not_counted[0]
-    assert told.sentences.index(not_counted[0]) < len(told.sentences)  # said, with its numbers "for the record"
+    assert "For the record: The Vanilla RNN trained at T = 100" in not_counted[0]  # said, with its numbers
+    # a learned RNN that keeps the 'but' while the long-review RNN never learned: the trouble is learning
+    assert any(s.startswith("So the vanilla RNN's trouble here is learning") for s in told.sentences) == (outcome == FAILS)
 
 
 def test_the_long_review_says_when_no_rnn_read_the_sentence(monkeypatch):

@@ -265,7 +265,8 @@ def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: tor
         color=alt.Color("gate:N", scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
                         title="LSTM gate"),
         tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".3f")])
-    chart = alt.layer(_info_rules(from_one(info_frame(task, x))), line).properties(width=WIDE, height=220)
+    # a vconcat of one: Streamlit would stretch a single view and squeeze its legend and titles into the height
+    chart = alt.vconcat(alt.layer(_info_rules(from_one(info_frame(task, x))), line).properties(width=WIDE, height=220))
     return ChartItem(
         name="gate_means", title="Mean gates per time step",
         chart=finalize(chart, title=f"LSTM gates at training step {step}", subtitle=label), data=df,

@@ -13,8 +13,14 @@ from core.charts.inside import INFO_COLOR, WIDE, grad_through_time_item, states_
 from core.config import variant_of
 from core.inspection import EXPLAINER_SENTENCE, sentence_table
 from core.results import RunResult
-from core.story import (CHAPTERS, FILLER, Chapter, arithmetic_at, holding_units, long_review_table, most_dropped,
-                        tell, unit_traces)
+from core.story import (CHAPTERS, FILLER, UNDECIDED, Chapter, arithmetic_at, holding_units, long_review_table,
+                        most_dropped, tell, unit_traces)
+
+
+def neutral_band() -> alt.Chart:
+    """The read-outs the tour calls neutral (within UNDECIDED of 0.5), as a grey band."""
+    return alt.Chart(pd.DataFrame({"lo": [0.5 - UNDECIDED], "hi": [0.5 + UNDECIDED]})).mark_rect(
+        color=CHANCE_COLOR, opacity=0.12).encode(y="lo:Q", y2="hi:Q")
 
 
 def curves_item(result: RunResult, name: str) -> ChartItem:
@@ -59,9 +65,12 @@ def readout_item(result: RunResult, text: str = EXPLAINER_SENTENCE, name: str = 
         color=model_color(kinds, titles=result.titles()),
         tooltip=["name:N", "word:N", alt.Tooltip("p_positive:Q", format=".1%")])
     half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color=CHANCE_COLOR, strokeDash=[4, 4]).encode(y="y:Q")
-    chart = finalize(alt.layer(line, half).properties(width=WIDE, height=240),
+    # in a vconcat: Streamlit stretches a single view to the page and fits legend, labels and titles into its
+    # height (the plot shrank to a sliver); a composed chart keeps the size it was given
+    chart = finalize(alt.vconcat(alt.layer(neutral_band(), line, half).properties(width=WIDE, height=240)),
                      title="The explainer's sentence, word by word",
-                     subtitle=f"Models trained at T = {result.task.seq_len}; grey: undecided (0.5)")
+                     subtitle=f"Models trained at T = {result.task.seq_len}; grey band: neutral (within {UNDECIDED} "
+                              "of 0.5), the tour's margin for a reading")
     return ChartItem(name=name, title="The sentence, word by word", chart=chart, data=table,
                      caption=(f"Each model's answer read out after every word of \"{text}\", as the probability it "
                               "gives the review being positive. A model that has followed the 'but' ends below "
@@ -110,7 +119,7 @@ def long_review_item(results: list[RunResult], filler: int, text: str = EXPLAINE
         alt.Chart(words).mark_line().encode(x=x_words, y=y, color=color, strokeDash=dash, detail="series:N",
                                             tooltip=tips),
         alt.Chart(words).mark_circle(size=30).encode(x=x_words, y=y, color=color, tooltip=tips),
-        half).properties(width=260, height=240)
+        half, neutral_band()).properties(width=260, height=240)
     panels = [left]
     if filler > 0:
         rest = df[df.t >= n_text].assign(after=lambda d: d.t - n_text)
@@ -118,12 +127,14 @@ def long_review_item(results: list[RunResult], filler: int, text: str = EXPLAINE
             x=alt.X("after:Q", title=f"neutral words read after \"{text.split()[-1]}\"",
                     scale=alt.Scale(domain=[0, filler], nice=False), axis=alt.Axis(tickCount=6)),
             y=alt.Y("p_positive:Q", title=None, scale=span, axis=alt.Axis(labels=False, values=[0, .25, .5, .75, 1])),
-            color=color, strokeDash=dash, detail="series:N", tooltip=tips + ["after:Q"]), half).properties(
+            color=color, strokeDash=dash, detail="series:N", tooltip=tips + ["after:Q"]), half,
+            neutral_band()).properties(
             width=360, height=240)
         panels.append(right)
     chart = finalize(alt.hconcat(*panels, spacing=6).resolve_scale(y="shared"),
                      title=f"The sentence and {filler} neutral words",
-                     subtitle="Below 0.5 at the right-hand end: the model still reads the 'but'; grey: undecided (0.5)")
+                     subtitle=f"Below the grey band at the right-hand end (p < {0.5 - UNDECIDED:g}): the model "
+                              "still reads the 'but'; in the band: no clear reading")
     counted = sorted({f"{titles[k]} (T = {T})" for k, T, ok in zip(df.model, df.trained_at, df.learned) if ok})
     left_out = sorted({f"{titles[k]} (T = {T})" for k, T, ok in zip(df.model, df.trained_at, df.learned) if not ok})
     return ChartItem(name=name, title="The long review", chart=chart, data=df,

@@ -330,6 +330,11 @@ def tell_long(short: RunResult, long: RunResult, filler: int = 60, text: str = E
             elif kind == "rnn":
                 checks["rnn"].append(Check(f"the vanilla RNN trained at T = {T} loses it after {filler} neutral "
                                            "words", flipped(kept)))
+    unlearned_rnn = [r.task.seq_len for r in (short, long) if learned(r, "rnn") is False]
+    if unlearned_rnn and any(c.outcome == FAILS for c in checks["rnn"]):
+        sentences.append(f"So the vanilla RNN's trouble here is learning across the long reviews (T = "
+                         f"{', '.join(map(str, unlearned_rnn))}; chapter 2's gradient), not holding what it learned: "
+                         f"the one that learned the task carries the 'but' across {filler} neutral words.")
     for kind, name in (("lstm", "an LSTM"), ("rnn", "a vanilla RNN")):
         if not checks[kind]:
             sentences.append(f"No {name[name.index(' ') + 1:]} here learned the task, so its part of the claim "

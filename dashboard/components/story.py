@@ -227,8 +227,8 @@ def equations(chapter: story.Chapter) -> None:
                 "$\\odot$: element-wise product):")
     for key in chapter.equations:
         st.latex(story.EQUATIONS[key])
-    elsewhere = [f"${story.EQUATIONS[k].split(' = ')[0]}$ in chapter {c.number}" for c in story.CHAPTERS
-                 if c is not chapter for k in c.equations]
+    elsewhere = [", ".join(f"${story.EQUATIONS[k].split(' = ')[0]}$" for k in c.equations) + f" in chapter {c.number}"
+                 for c in story.CHAPTERS if c is not chapter and c.equations]
     if elsewhere:
         st.caption("The LSTM's other equations in the tour: " + ", ".join(elsewhere) + ".")
 
