@@ -104,6 +104,21 @@ def test_the_gates_chapter_holds_when_the_gates_do_what_the_explainer_says(monke
     assert told.outcome == HOLDS and told.verdict.startswith("Holds here:")
 
 
+@pytest.mark.parametrize("c_last, named", [(50.0, True), (0.5, False)])
+def test_the_belt_chapter_names_the_minor_interactions_overstatement_only_when_measured(monkeypatch, c_last, named):
+    _belt(monkeypatch, 0.05, 0.15, 0.8, 0.8)
+    monkeypatch.setattr(chapters, "holding_units", lambda result, step=None: pd.DataFrame(
+        {"unit": [3, 5], "spread": [9.0, 8.0], "c_first": [0.1, 0.05], "c_last": [c_last, c_last / 2],
+         "kept": [0.9, 0.8]}))
+    result = fake(CFGS["long"], {"rnn": 0.5, "lstm": 1.0}, {"rnn": None, "lstm": 225})
+    result.runs["lstm"].checkpoints = {0: {}, 500: {}}
+    text = " ".join(story.tell_belt(result).sentences)
+    assert "units 3, 5" in text and f"reaches up to {c_last:.3g}" in text
+    assert ("\"only minor linear interactions\" says more than this LSTM does" in text) == named
+    if named:
+        assert f"grows by {math.log10(c_last / 0.1):.1f} orders of magnitude" in text
+
+
 def test_the_gates_chapter_says_first_when_its_lstm_did_not_learn(monkeypatch):
     monkeypatch.setattr(chapters, "gate_summary", lambda result, units=None: {
         "T": 100, "f_mean": 0.5, "i_info": 0.5, "i_else": 0.5, "o_last": 0.5, "o_else": 0.5})

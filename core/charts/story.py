@@ -205,7 +205,14 @@ def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int 
     if chapter.key == "gap":
         return [curves_item(results[k], f"ch{n}_{k}_learning_curves") for k in chapter.needs]
     if chapter.key == "gradients":
-        return [grad_through_time_item(results[chapter.needs[0]])]
+        result = results[chapter.needs[0]]
+        item = grad_through_time_item(result)
+        return [replace(item, caption=(
+            r"Mean over held-out examples of $\lVert \partial L / \partial h_t \rVert$, the gradient of the loss at "
+            f"the answer ($t = {result.task.seq_len}$) with respect to the hidden state at step $t$ (from 1), on a log "
+            "scale: solid after training, dashed at initialisation; purple: where the information sits. A line that "
+            "falls to the left is the signal fading with distance; the orders of magnitude it loses are in the "
+            "sentences above."))]
     if chapter.key == "belt":
         result = results[chapter.needs[0]]
         units = [belt_units_item(result)] if result.runs.get("lstm") and result.runs["lstm"].checkpoints else []

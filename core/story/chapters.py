@@ -73,7 +73,7 @@ def learned(result: RunResult, kind: str) -> bool | None:
 def read_first(result: RunResult, kinds: tuple[str, ...] = ("lstm",)) -> list[str]:
     """For each of `kinds` that did not reach its target: its outcome in core.results' words, said
     before the chapter draws conclusions from it."""
-    return [f"Read this first: {outcome_sentence(result.runs[k], result.task)} What follows is measured in a "
+    return [f"Read this first: {outcome_sentence(result.runs[k], result.task)} Its numbers below are those of a "
             "model that did not learn its task." for k in kinds if learned(result, k) is False]
 
 
@@ -133,7 +133,8 @@ def _novel(lost: dict[str, float], T: int) -> str:
 def tell_gradients(long: RunResult) -> Told:
     decay = decay_table(long).set_index("model")
     T = long.task.seq_len
-    sentences = [f"Over the {T - 1} steps back from the answer (t = {T}) to the first input (t = 1), {GRAD} loses:"]
+    sentences = read_first(long, tuple(long.runs)) + [
+        f"Over the {T - 1} steps back from the answer (t = {T}) to the first input (t = 1), {GRAD} loses:"]
     lost = {}
     for kind, row in decay.iterrows():
         at_init, at_end = _orders(row)
@@ -213,6 +214,15 @@ def tell_belt(long: RunResult) -> Told:
                    f"{du.words()}" + (": this LSTM writes a little at the token and keeps adding to it." if
                                       du.outcome == FAILS else "."))
     sentences.append(inputs)
+    if len(units):
+        grows = compare(math.log10(max(units.c_last.max(), 1e-12) / max(units.c_first.max(), 1e-12)), 0.0,
+                        ORDERS_MARGIN)
+        adds = compare(gu["i_else"], 0.0, GATE_MARGIN)
+        if grows.outcome == HOLDS and adds.outcome == HOLDS:
+            sentences.append(f"So the explainer's \"only minor linear interactions\" says more than this LSTM does: in "
+                             f"the units that hold the token the input gate keeps writing after it (mean "
+                             f"{gu['i_else']:.2f}) and |c| grows by {math.log10(units.c_last.max() / units.c_first.max()):.1f} "
+                             "orders of magnitude: the belt is written to all along, and carries what it wrote.")
     do = compare(g["o_last"], g["o_else"], GATE_MARGIN)
     sentences.append(f"Output gate $o_t$ (\"use the notes to answer\"): its mean is {g['o_last']:.3f} at the last "
                      f"step (t = {g['T']}), where the answer is read, against {g['o_else']:.3f} elsewhere, " +

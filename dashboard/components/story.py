@@ -24,6 +24,7 @@ RESULTS = "story_results"  # experiment name -> RunResult, complete
 JOBS = "story_jobs"  # experiment name -> TrainJob training it
 NOTES = "story_notes"
 READY = "story_link_read"
+BAD_LINK = "story_bad_link"  # the warning about a refused ?chapter= value
 FILLER = "story_filler"  # the long review's neutral words (its slider's key)
 OWNER = "story"  # the tour's jobs, shared between sessions
 POLL_S = 1.0
@@ -102,10 +103,15 @@ def chapter_picker() -> story.Chapter:
         if raw is not None:
             if raw.strip().isdigit() and int(raw) in numbers:
                 st.session_state[CHAPTER] = int(raw)
-            else:
-                st.warning(f"Ignored `chapter={controls.echo(raw)}` from the link: chapters are "
-                           f"{numbers[0]}-{numbers[-1]}. Starting at chapter {numbers[0]}.")
+            else:  # kept until another chapter is picked: a rerun (a tour run finishing) must not drop it
+                st.session_state[BAD_LINK] = (f"Ignored `chapter={controls.echo(raw)}` from the link: chapters are "
+                                              f"{numbers[0]}-{numbers[-1]}. Starting at chapter {numbers[0]}.")
     st.session_state.setdefault(CHAPTER, numbers[0])
+    if BAD_LINK in st.session_state:
+        if st.session_state.get(CHAPTER) in (None, numbers[0]):
+            st.warning(st.session_state[BAD_LINK])
+        else:
+            del st.session_state[BAD_LINK]
     st.segmented_control("Chapter", numbers, key=CHAPTER, required=True,
                          format_func=lambda n: f"{n}. {story.BY_NUMBER[n].title}",
                          help="The tour's chapters; each is told with models trained on this machine.")
