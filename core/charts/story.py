@@ -11,7 +11,7 @@ from core.charts import CHANCE_COLOR, ChartItem, finalize, learning_curves, mode
 from core.charts.export import Report
 from core.charts.inside import INFO_COLOR, WIDE, grad_through_time_item, states_charts
 from core.config import variant_of
-from core.inspection import EXPLAINER_SENTENCE, sentence_table
+from core.inspection import EXPLAINER_SENTENCE, sentence_table, showcase
 from core.results import RunResult
 from core.story import (CHAPTERS, FILLER, UNDECIDED, Chapter, arithmetic_at, holding_units, long_review_table,
                         most_dropped, tell, unit_traces)
@@ -159,9 +159,11 @@ def belt_units_item(result: RunResult, name: str = "belt_units") -> ChartItem:
         color=alt.Color("label:N", title="the example's answer", sort=labels),
         tooltip=["unit:O", "label:N", "t:Q", alt.Tooltip("c:Q", format=".3f"), alt.Tooltip("f:Q", format=".3f"),
                  alt.Tooltip("i:Q", format=".3f")])
+    x, _, _ = showcase(result.task)
+    at = [int(t) + 1 for t in result.task.info_mask(x[:1])[0].nonzero().flatten()]  # the first example's, from 1
     info = alt.Chart().mark_rule(color=INFO_COLOR, strokeWidth=2, opacity=0.5).encode(x="t:Q").transform_filter(
-        alt.datum.t == 1) if result.task.name == "first_token" else None
-    layered = alt.layer(*(x for x in (info, line) if x is not None), data=df).properties(width=WIDE, height=90)
+        alt.FieldOneOfPredicate(field="t", oneOf=at))
+    layered = alt.layer(info, line, data=df).properties(width=WIDE, height=90)
     chart = layered.facet(row=alt.Row("unit:O", title="unit", sort=[int(u) for u in units.unit]),
                           spacing=6).resolve_scale(y="independent")
     kept = ", ".join(f"unit {int(r.unit)}: {r.kept:.0%}" for r in units.itertuples())
@@ -171,9 +173,10 @@ def belt_units_item(result: RunResult, name: str = "belt_units") -> ChartItem:
                                              "line per held-out example, coloured by its answer"),
                      caption=(f"c_t of the {len(units)} LSTM units whose last cell value differs most between "
                               f"{len(labels)} held-out examples with different first tokens, each unit on its own "
-                              "y scale (symmetric log, so a value of a few tenths shows beside one of tens). Lines "
-                              "that part after t = 1 and stay apart to the end are a unit carrying the first token "
-                              f"across the gap. What its forget gates alone keep across the gap: {kept}."))
+                              "y scale (symmetric log, so a value of a few tenths shows beside one of tens); purple: the "
+                              "information. Lines that end apart are a unit that still tells the first tokens apart "
+                              "when the answer is read; lines that cross on the way show the value being rewritten, "
+                              f"not only carried. What its forget gates alone keep across the gap: {kept}."))
 
 
 def arithmetic_item(result: RunResult, text: str = EXPLAINER_SENTENCE, k: int = 8,

@@ -149,8 +149,7 @@ def tell_gradients(long: RunResult) -> Told:
     checks = []
     for when, r, m in (("at initialisation", r0, m0), ("after training", r1, m1)):
         d = compare(r, m, ORDERS_MARGIN)
-        sentences.append(f"The RNN against the LSTM {when}: {d.words('.1f')} (orders of magnitude; a difference "
-                         f"counts here beyond {ORDERS_MARGIN:g}).")
+        sentences.append(f"Orders of magnitude lost {when}, the RNN's against the LSTM's: {d.words('.1f')}.")
         checks.append(Check(f"the RNN's signal fades by more orders of magnitude than the LSTM's {when}", d.outcome))
     worst = max(m0, m1)
     if compare(worst, 0.0, ORDERS_MARGIN).outcome == HOLDS:
