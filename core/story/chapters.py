@@ -153,12 +153,13 @@ def tell_gradients(long: RunResult) -> Told:
         checks.append(Check(f"the RNN's signal fades by more orders of magnitude than the LSTM's {when}", d.outcome))
     worst = max(m0, m1)
     if compare(worst, 0.0, ORDERS_MARGIN).outcome == HOLDS:
-        sentences.append(f"The explainer's \"LSTMs do not have this problem\" says more than these numbers: this "
+        sentences.append(f"The explainer's \"lets it flow\" (and chapter 1's \"LSTMs do not have this problem\") says "
+                         "more than these numbers: this "
                          f"LSTM's gradient too loses {_orders_words(m0)} at initialisation and {_orders_words(m1)} "
                          "after training. Its gradient vanishes far more slowly than the RNN's, not never.")
     else:
         sentences.append("This LSTM's gradient loses less than one order of magnitude at initialisation and after "
-                         "training: here the explainer's \"the gradient flows\" holds.")
+                         "training: here the explainer's \"lets it flow\" holds.")
     return told(sentences, checks)
 
 
