@@ -129,7 +129,7 @@ def test_the_gates_chapter_says_first_when_its_lstm_did_not_learn(monkeypatch):
     result = fake(CFGS["long"], {"rnn": 0.5, "lstm": 0.13}, {"rnn": None, "lstm": None})
     result.runs["lstm"].checkpoints = {0: {}, 500: {}}
     told = story.tell_belt(result)
-    assert told.sentences[0].startswith("Read this first: LSTM did not learn")
+    assert told.sentences[0].startswith("Read this first: LSTM stayed at chance")
     assert told.verdict.startswith("Does not hold here. The LSTM learns the task: does not hold;")
 
 
@@ -204,7 +204,7 @@ def test_the_long_review_tests_only_models_that_read_the_sentence(monkeypatch, r
     assert f"loses it after 20 neutral words: {outcome}" in told.verdict or (
         outcome == HOLDS and told.verdict.startswith("Holds here:"))
     not_counted = [s for s in told.sentences if s.startswith("Not counted:")]
-    assert len(not_counted) == 1 and "Vanilla RNN did not learn" in not_counted[0] and "T = 100" in not_counted[0]
+    assert len(not_counted) == 1 and "Vanilla RNN stayed at chance" in not_counted[0] and "T = 100" in not_counted[0]
     assert "For the record: The Vanilla RNN trained at T = 100" in not_counted[0]  # said, with its numbers
     # a learned RNN that keeps the 'but' while the long-review RNN never learned: the trouble is learning
     assert any(s.startswith("So the vanilla RNN's trouble here is learning") for s in told.sentences) == (outcome == FAILS)

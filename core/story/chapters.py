@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.inspection import EXPLAINER_SENTENCE, decay_table, forget_arithmetic, resolve_step, sentence_table
-from core.results import ModelRun, RunResult, format_metric, verdict as outcome_sentence
+from core.results import (DIVERGED, OUTCOME_WORDS, PENDING, REACHED, ModelRun, RunResult, format_metric, outcome,
+                          reach_phrase, verdict as outcome_sentence)
 from core.story.evidence import (FAILS, HOLDS, MISSING, PART, UNCLEAR, Check, compare, flipped, outcome_of,
                                  verdict_of)
 from core.story.measures import (DIP, GATE_MARGIN, ORDERS_MARGIN, UNDECIDED, arithmetic_at, dropped_share,
@@ -46,14 +47,18 @@ def told(sentences: list[str], checks: list[Check]) -> Told:
 
 # --- words shared by the chapters -------------------------------------------------------------
 def reach(run: ModelRun, result: RunResult) -> str:
-    """'reached the 99% target at step 225' / 'ended at 51% after 500 steps (chance 12.5%)'."""
+    """core.results' outcome words with the tour's numbers: 'reached the target (99%) at training step
+    225' / 'learned part of it: ended at 51% after 500 steps, short of the 99% target (chance 12.5%)'."""
     task = result.task
     target = format_metric(task.target, task)
-    if run.steps_to_target is not None:
-        return f"reached the {target} target at training step {run.steps_to_target:,}"
+    o = outcome(run, task)
+    if o == REACHED:
+        return f"{OUTCOME_WORDS[o]} ({target}) at training step {run.steps_to_target:,}"
+    if o in (DIVERGED, PENDING):
+        return reach_phrase(run, task)
     chance = f"{task.chance * 100:.3g}%" if task.metric == "accuracy" else f"MSE {task.chance:.3g}"
-    return (f"ended at {format_metric(run.final_metric, task)} after {run.steps_run:,} steps, short of the "
-            f"{target} target (chance {chance})")
+    return (f"{OUTCOME_WORDS[o]}: ended at {format_metric(run.final_metric, task)} after {run.steps_run:,} steps, "
+            f"short of the {target} target (chance {chance})")
 
 
 def _where(result: RunResult) -> str:
