@@ -13,31 +13,21 @@ from core import story
 from core.charts import export
 from core.charts.story import chapter_charts, tour_report
 from core.config import RunConfig, config_hash
-from core.jobs import QueueFull, TrainJob, default_queue
+from core.jobs import TrainJob, default_queue
 from core.results import RunResult
 from core.store import RunStore
-from dashboard.components import controls
+from dashboard.components import controls, owned
 from dashboard.components.chart import show_chart
 
-CHAPTER = "story_chapter"  # the chapter on screen (its widget's key)
-RESULTS = "story_results"  # experiment name -> RunResult, complete
-JOBS = "story_jobs"  # experiment name -> TrainJob training it
-NOTES = "story_notes"
-READY = "story_link_read"
-BAD_LINK = "story_bad_link"  # the warning about a refused ?chapter= value
-FILLER = "story_filler"  # the long review's neutral words (its slider's key)
+CHAPTER = "story-chapter"  # the chapter on screen (its widget's key)
+RESULTS = "story-results"  # experiment name -> RunResult, complete
+JOBS = "story-jobs"  # experiment name -> TrainJob training it
+READY = "story-link-read"
+BAD_LINK = "story-bad-link"  # the warning about a refused ?chapter= value
+FILLER = "story-filler"  # the long review's neutral words (its slider's key)
 OWNER = "story"  # the tour's jobs, shared between sessions
 POLL_S = 1.0
 HIDE = ("lr", "batch_size", "seed", "rnn_init", "gru_init")  # the lab's controls a tour link leaves out
-
-
-def _store() -> RunStore | None:
-    try:
-        return RunStore()
-    except Exception as e:  # the tour still trains, it just cannot keep its runs
-        st.session_state.setdefault(NOTES, []).append(f"The run store cannot be used ({e}); the tour trains "
-                                                      "its models in this session only.")
-        return None
 
 
 def _shared_job(cfg: RunConfig) -> TrainJob | None:
@@ -59,7 +49,7 @@ def start() -> None:
         if name in results or name in jobs:
             continue
         cfg = cfgs[name]
-        store = store or _store()
+        store = store or owned.store("the tour trains its models in this session only")
         stored, missing = (store.get_result(cfg) if store is not None else (None, list(cfg.models)))
         if stored is not None and not missing:
             results[name] = stored
@@ -69,9 +59,9 @@ def start() -> None:
             job = TrainJob(cfg, reused=dict(stored.runs) if stored is not None else {}, owner=OWNER,
                            store=RunStore)
             try:
-                default_queue().submit(job)
-            except QueueFull as e:
-                st.session_state.setdefault(NOTES, []).append(f"Chapter runs not started: {e}.")
+                default_queue().submit(job)  # kept in the tour's dict of jobs, shared by sessions
+            except Exception as e:  # the queue is full: say so once, try again on the next open
+                owned.note(f"Chapter runs not started: {e}.")
                 return
         jobs[name] = job
 
@@ -83,10 +73,10 @@ def collect() -> bool:
     for name in done:
         j = jobs.pop(name)
         if j.error:
-            st.session_state.setdefault(NOTES, []).append(f"{name}: {j.error}")
+            owned.note(f"{name}: {j.error}")
         else:
             results[name] = j.result()
-        default_queue().forget(j)
+        owned.forget_job(j)
     return bool(done)
 
 
@@ -246,8 +236,7 @@ def configs_line(chapter: story.Chapter) -> str:
 
 def show(chapter: story.Chapter) -> None:
     """The chapter: the explainer's claim, then (once its runs are in) the numbers, charts and verdict."""
-    for msg in dict.fromkeys(st.session_state.pop(NOTES, [])):
-        st.error(msg)
+    owned.show_notes()
     st.header(f"{chapter.number}. {chapter.title}")
     st.markdown(f"**The explainer:** {chapter.claim}")
     equations(chapter)

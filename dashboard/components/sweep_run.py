@@ -17,10 +17,11 @@ import streamlit as st
 from core.charts.sweep import sweep_charts
 from core.config import RunConfig
 from core.executors import make_executor
-from core.jobs import QueueFull, SweepJob, default_queue
+from core.jobs import SweepJob
 from core.store import RunStore
 from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepConfig, aggregate,
                         estimate_seconds, last_sweep, make_sweep, sweep_from_store)
+from dashboard.components import owned
 from dashboard.components.chart import show_chart
 
 ACTIVE = "sweep-active"  # the SweepConfig on screen
@@ -34,31 +35,25 @@ def start(sweep: SweepConfig, store: RunStore) -> None:
     st.session_state.pop(LAST, None)
     # threads, not processes: in a Streamlit server `__main__` is the app script, which a spawned
     # worker would import (and so run the app) on start-up
-    job = SweepJob(sweep, store, executor_factory=lambda: make_executor("threads"),
-                   owner=st.session_state.setdefault("lab_session_owner", os.urandom(8).hex()))
-    try:
-        default_queue().submit(job)
-    except QueueFull as e:
-        st.error(f"Not started: {e}.")
-        return
-    st.session_state[JOB] = job
+    job = SweepJob(sweep, store, executor_factory=lambda: make_executor("threads"), owner=owned.owner())
+    if not owned.submit(JOB, job, what="The sweep did not start"):
+        owned.show_notes()
 
 
 def stop() -> None:
-    job = st.session_state.get(JOB)
+    job = owned.get(JOB)
     if job is not None:
         job.stop()
 
 
 def busy() -> bool:
-    job = st.session_state.get(JOB)
-    return job is not None and not job.ended
+    return owned.running(JOB)
 
 
 def show(store: RunStore) -> None:
     """The sweep on screen: the running one (polled), else the last one this session or the store
     knows, else the default grid with its estimated duration."""
-    if st.session_state.get(JOB) is not None:
+    if owned.get(JOB) is not None:
         live(store)
         return
     sweep: SweepConfig | None = st.session_state.get(ACTIVE)
@@ -88,15 +83,15 @@ def show(store: RunStore) -> None:
 
 @st.fragment(run_every=POLL_S)
 def live(store: RunStore) -> None:
-    job: SweepJob | None = st.session_state.get(JOB)
+    job: SweepJob | None = owned.get(JOB)
     if job is None:
         return
     if job.ended:
         _finish(job)
         st.rerun()
     n = len(job.sweep.jobs())
-    if job.state == "queued" and (ahead := default_queue().ahead(job)):
-        st.info(f"Queued: {ahead} job{'s' if ahead > 1 else ''} ahead; the sweep starts by itself.")
+    if waiting := owned.queued_line(job, "the sweep starts by itself"):
+        st.info(waiting)
         return
     p = job.progress
     rows = job.rows()
@@ -117,8 +112,7 @@ def _finish(job: SweepJob) -> None:
         st.session_state[LAST] = (f"{len(r.table)} runs: {r.reused} reused from the run store, {r.trained} trained "
                                   f"in {r.wall_s:.0f} s" + (f", {r.failed} failed: {r.errors[0]}" if r.failed else "")
                                   + (" - stopped; finished runs are kept" if r.stopped else ""))
-    st.session_state.pop(JOB, None)
-    default_queue().forget(job)
+    owned.forget(JOB)
 
 
 def _charts_and_table(table, key: str, downloads: bool = True) -> None:

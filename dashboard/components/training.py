@@ -16,7 +16,6 @@ depend only on (config, seed, kind).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -24,18 +23,19 @@ import streamlit as st
 
 from core.charts import ChartItem, color_of, learning_curves, run_charts
 from core.config import RunConfig, config_hash, model_title
-from core.jobs import PAUSED, QUEUED, QueueFull, TrainJob, default_queue
+from core.jobs import PAUSED, QUEUED, TrainJob, default_queue
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
+from dashboard.components import owned
 from dashboard.components.chart import show_chart
 from dashboard.components.session import set_current_result
 
-JOB = "lab_train_job"  # the session's job on screen (running, queued or paused)
-LAST = "lab_train_last_job"  # the session's last ended job: it can be continued for more steps
-RESULTS = "lab_train_results"
-AUTO = "lab_train_autostart_done"
-NOTES = "lab_train_notes"  # one-line problems to show on the next run (e.g. the store is unreadable)
-OWNER = "lab_session_owner"  # this browser session's id on the job queue
+JOB = "lab-job"  # the session's job on screen (running, queued or paused), kept by `owned`
+LAST = "lab-last-job"  # the session's last ended job: it can be continued for more steps
+RESULTS = "lab-results"
+AUTO = "lab-autostart-done"
+PAUSED_DRAWN = "lab-paused-drawn"  # (job id, step) of the pause the page has redrawn for
+LIVE_CHART = "lab-live-chart"  # the live chart drawn last, with what it was drawn from
 POLL_S = 2.0  # how often a page with a job in progress redraws its progress bar
 CHART_POLL_S = 5.0  # ... and its learning curves (measured: README "Speed")
 FIRST_CHART_WAIT_S = 2.0  # a new run's page waits this long at most for its step-0 evaluation
@@ -65,28 +65,16 @@ def _remember(cfg: RunConfig, shown: Shown) -> None:
         kept.popitem(last=False)
 
 
-def _note(msg: str) -> None:
-    st.session_state.setdefault(NOTES, []).append(msg)
-
-
-def _store() -> RunStore | None:
-    try:
-        return RunStore()
-    except Exception as e:  # the store is outside state: the lab keeps working without it
-        _note(f"The run store cannot be used ({e}); results are kept in this session only.")
-        return None
-
-
 def _stored(cfg: RunConfig) -> tuple[RunResult | None, list[str]]:
     """What the run store holds of `cfg` and which models it lacks."""
-    store = _store()
+    store = owned.store()
     if store is None:
         return None, list(cfg.models)
     try:
         return store.get_result(cfg)
     except Exception as e:
         log.exception("run store read failed")
-        _note(f"The run store could not be read ({type(e).__name__}: {e}); training again instead.")
+        owned.note(f"The run store could not be read ({type(e).__name__}: {e}); training again instead.")
         return None, list(cfg.models)
 
 
@@ -106,18 +94,13 @@ def lookup(cfg: RunConfig | None) -> Shown | None:
 
 
 # --- the job (the sidebar's buttons call these) ------------------------------------------------
-def owner() -> str:
-    return st.session_state.setdefault(OWNER, uuid.uuid4().hex)
-
-
 def job() -> TrainJob | None:
-    return st.session_state.get(JOB)
+    return owned.get(JOB)
 
 
 def busy() -> bool:
     """A run is queued, training or paused: the controls that would change it are disabled."""
-    j = job()
-    return j is not None and not j.ended
+    return owned.running(JOB)
 
 
 def paused() -> bool:
@@ -126,12 +109,7 @@ def paused() -> bool:
 
 
 def _submit(j: TrainJob) -> None:
-    try:
-        default_queue().submit(j)
-    except QueueFull as e:
-        _note(f"Not started: {e}.")
-        return
-    st.session_state[JOB] = j
+    owned.submit(JOB, j)
 
 
 def _new_job(cfg: RunConfig, reuse: bool = True, pause_at: int | None = None) -> TrainJob:
@@ -146,7 +124,7 @@ def _new_job(cfg: RunConfig, reuse: bool = True, pause_at: int | None = None) ->
             if stored is not None and missing:
                 reused = dict(stored.runs)
                 recheck = True  # a job ahead in the queue may store the rest (the tour trains this one too)
-    return TrainJob(cfg, reused=reused, owner=owner(), store=RunStore, pause_at=pause_at, recheck_store=recheck)
+    return TrainJob(cfg, reused=reused, owner=owned.owner(), store=RunStore, pause_at=pause_at, recheck_store=recheck)
 
 
 def start(cfg: RunConfig) -> None:
@@ -213,7 +191,7 @@ def continue_for(more: int) -> None:
     try:
         j.extend(j.trainer.step + int(more))
     except ValueError as e:
-        _note(f"Cannot continue: {e}.")
+        owned.note(f"Cannot continue: {e}.")
         return
     st.session_state["steps"] = j.cfg.train.steps  # the sidebar now describes the longer run
     st.session_state.pop(LAST, None)
@@ -233,8 +211,7 @@ def autostart(cfg: RunConfig | None, is_default: bool) -> None:
 # --- drawing -----------------------------------------------------------------------------
 def panel(cfg: RunConfig | None) -> None:
     """The main area: the run in progress, else the known result, else a hint."""
-    for msg in dict.fromkeys(st.session_state.pop(NOTES, [])):  # each problem once
-        st.error(msg)
+    owned.show_notes()
     if job() is not None:
         live()
         live_chart()
@@ -277,10 +254,10 @@ def live() -> None:
     result = j.result()
     cfg = j.cfg
     names = " and ".join(model_title(k, cfg.model) for k in cfg.models)
-    if j.state == QUEUED and (ahead := default_queue().ahead(j)):
+    if waiting := owned.queued_line(j, "training runs one at a time on this machine's cores, and it starts by "
+                                         "itself"):
         st.subheader(f"Waiting to train {names}")
-        st.info(f"Queued: {ahead} job{'s' if ahead > 1 else ''} ahead (training runs one at a time on "
-                "this machine's cores). It starts by itself.")
+        st.info(waiting)
         return
     st.subheader(f"{'Paused' if j.state == PAUSED else 'Training'} {names} side by side")
     st.progress(min(j.step / max(j.total, 1), 1.0), text=_progress_text(j, result))
@@ -289,8 +266,8 @@ def live() -> None:
     if j.reused:
         note += " " + _reused_note(j)
     st.caption(note)
-    if j.state == PAUSED and not st.session_state.get("_lab_paused_drawn") == (j.id, j.step):
-        st.session_state["_lab_paused_drawn"] = (j.id, j.step)
+    if j.state == PAUSED and not st.session_state.get(PAUSED_DRAWN) == (j.id, j.step):
+        st.session_state[PAUSED_DRAWN] = (j.id, j.step)
         st.rerun()  # the sidebar's buttons and the chart follow the pause
 
 
@@ -300,7 +277,7 @@ def live_chart() -> None:
     every redraw also costs the browser a re-render, and redrawing each second made the default
     run train at half speed (README "Speed")."""
     j = job()
-    if j is None or j.ended or (j.state == QUEUED and default_queue().ahead(j)):
+    if j is None or j.ended or owned.ahead(j):
         return
     item = _live_chart(j, j.result())
     if item is None and j.started.wait(FIRST_CHART_WAIT_S):  # step 0 comes within ~0.2 s: draw it now
@@ -355,7 +332,7 @@ def sidebar_status() -> None:
 def _live_chart(j: TrainJob, result: RunResult) -> ChartItem | None:
     """The learning curves so far; built again only when a new evaluation has come in."""
     n = sum(len(r.evals) for r in result.runs.values())
-    cached = st.session_state.get("_lab_live_chart")
+    cached = st.session_state.get(LIVE_CHART)
     if cached is not None and cached[0] == (j.id, n):
         return cached[1]
     metrics = result.metrics_frame()
@@ -367,7 +344,7 @@ def _live_chart(j: TrainJob, result: RunResult) -> ChartItem | None:
                                            steps=j.total),
                      caption="Live: redrawn as each evaluation comes in (every "
                              f"{j.cfg.train.eval_every} steps); step 0 is the untrained start.")
-    st.session_state["_lab_live_chart"] = ((j.id, n), item)
+    st.session_state[LIVE_CHART] = ((j.id, n), item)
     return item
 
 
@@ -389,9 +366,9 @@ def _finish(j: TrainJob) -> None:
     """The job has ended: keep its result in the session, say where its numbers come from."""
     result = j.result()
     for msg in j.notes:
-        _note(msg)
+        owned.note(msg)
     if j.error:
-        _note(j.error)
+        owned.note(j.error)
     stopped = any(r.status == "stopped" for r in result.runs.values())
     step, total = j.step, j.total
     if j.trainer is None and not j.to_train and not j.error:  # another job stored it while this one waited
@@ -407,8 +384,7 @@ def _finish(j: TrainJob) -> None:
     _remember(j.cfg, Shown(result, origin, stopped=stopped))
     set_current_result(result)
     st.session_state[LAST] = j
-    st.session_state.pop(JOB, None)
-    default_queue().forget(j)
+    owned.forget(JOB)
 
 
 __all__ = ["Shown", "busy", "paused", "job", "lookup", "start", "step", "toggle_pause", "request_stop", "reset",
