@@ -155,7 +155,11 @@ def info_frame(task: Task, x: torch.Tensor) -> pd.DataFrame:
     return pd.DataFrame({"t": np.arange(len(share)), "share": share})
 
 
-def _orders(ratio: float) -> float:
+def orders_lost(ratio: float) -> float:
+    """Orders of magnitude a gradient lost: -log10(ratio); inf for a ratio of 0 (it underflowed
+    float32: everything lost), nan when the ratio is not measurable (zero or non-finite at h_T)."""
+    if ratio == 0:
+        return math.inf
     return -math.log10(ratio) if ratio > 0 and math.isfinite(ratio) else float("nan")
 
 
@@ -164,7 +168,7 @@ def _ratio_words(ratio: float, T: int) -> str:
         return "0 (the gradient at h_1 underflowed float32: more than ~40 orders of magnitude lost)"
     if not (ratio > 0 and math.isfinite(ratio)):
         return "not measurable (the gradient at h_T is zero or not finite)"
-    orders = _orders(ratio)
+    orders = orders_lost(ratio)
     how = f"loses {orders:.1f} orders of magnitude" if orders > 0 else f"gains {-orders:.1f} orders of magnitude"
     return f"{ratio:.2g} ({how} over {T} steps)"
 
@@ -182,8 +186,8 @@ def decay_table(result: RunResult, step: int | None = None) -> pd.DataFrame:
         r1 = decay_ratio(g[g.step == at].sort_values("t").grad_norm.to_numpy())
         name = run.title
         rows.append({
-            "model": kind, "name": name, "init_step": first, "init_ratio": r0, "init_orders_lost": _orders(r0),
-            "step": at, "ratio": r1, "orders_lost": _orders(r1),
+            "model": kind, "name": name, "init_step": first, "init_ratio": r0, "init_orders_lost": orders_lost(r0),
+            "step": at, "ratio": r1, "orders_lost": orders_lost(r1),
             "summary": f"{name}: ||dL/dh_1|| / ||dL/dh_T|| is {_ratio_words(r0, T)} at initialisation "
                        f"and {_ratio_words(r1, T)} at training step {at}.",
         })

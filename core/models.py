@@ -94,7 +94,6 @@ class Kind:
     state: tuple[str, ...]  # names of the state `step` carries ("h", "c")
     panels: tuple[str, ...]  # what the inspection heatmaps show for it
     seed_offset: int  # initial weights depend on (seed, kind) only
-    config_fields: tuple[str, ...] = ()  # ModelConfig fields only this kind reads
     # after PyTorch's start: (fused module, config, seq_len, the run's generator)
     init: Callable[[nn.RNNBase, "ModelConfig", int, torch.Generator], None] | None = None
     init_field: str | None = None  # the ModelConfig field naming its initialisation (sweep variants)
@@ -295,15 +294,14 @@ def init_update_bias(gru: nn.GRU, how: str, seq_len: int, gen: torch.Generator) 
 RNN_LABELS = {"default": "PyTorch default", "orthogonal": "orthogonal", "irnn": "IRNN"}
 
 register(Kind("rnn", "Vanilla RNN", nn.RNN, _rnn_step, gates=(), state=("h",), panels=("h",), seed_offset=0,
-              config_fields=("rnn_init",), init_field="rnn_init", init_labels=RNN_LABELS,
+              init_field="rnn_init", init_labels=RNN_LABELS,
               init=lambda core, cfg, seq_len, gen: init_rnn(core, cfg.rnn_init, gen),
               options=lambda cfg: {"nonlinearity": "relu"} if cfg.rnn_init == "irnn" else {}))
 register(Kind("lstm", "LSTM", nn.LSTM, _lstm_step, gates=("i", "f", "g", "o"), state=("h", "c"),
-              panels=("c", "f", "i", "o"), seed_offset=1, config_fields=("forget_init",),
-              init_field="forget_init",
+              panels=("c", "f", "i", "o"), seed_offset=1, init_field="forget_init",
               init=lambda core, cfg, seq_len, gen: init_forget_bias(core, cfg.forget_init, seq_len, gen)))
 register(Kind("gru", "GRU", nn.GRU, _gru_step, gates=("r", "z", "n"), state=("h",), panels=("h", "z"),
-              seed_offset=2, config_fields=("gru_init",), init_field="gru_init",
+              seed_offset=2, init_field="gru_init",
               init=lambda core, cfg, seq_len, gen: init_update_bias(core, cfg.gru_init, seq_len, gen)))
 
 

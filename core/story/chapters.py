@@ -108,12 +108,9 @@ def _orders_words(orders: float) -> str:
 
 
 def _orders(row) -> tuple[float, float]:
-    """Orders of magnitude lost from h_T to h_1 at initialisation and at the end (a ratio of 0 is an
-    underflow: everything lost)."""
-    out = []
-    for ratio, orders in ((row.init_ratio, row.init_orders_lost), (row.ratio, row.orders_lost)):
-        out.append(math.inf if ratio == 0 else float(orders))
-    return out[0], out[1]
+    """Orders of magnitude lost from h_T to h_1 at initialisation and at the end
+    (core.inspection.orders_lost: inf for an underflow, everything lost)."""
+    return float(row.init_orders_lost), float(row.orders_lost)
 
 
 def _share(orders: float) -> str:

@@ -1,6 +1,6 @@
 """Widgets of the "Inside the LSTM" page: the example picker, the explainer's step-by-step table
 (with a sentence the user types, for sentiment_but) and the forget-gate arithmetic. All numbers
-come from core.inspect; these functions only lay them out."""
+come from core.inspection; these functions only lay them out."""
 from __future__ import annotations
 
 import streamlit as st
