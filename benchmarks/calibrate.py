@@ -1,9 +1,11 @@
 """Measure the defaults: each model's final metric and training time to reach the target, per
-task and sequence length, with the default configuration. Prints a Markdown table for README.
+task and sequence length, with the default configuration. Prints a Markdown table, and with
+`--markdown FILE` writes it there with the command, the date and the machine (the docs' tables are
+written this way, never pasted).
 
-    python -m benchmarks.calibrate                                   # first_token and adding, T = 10..200
+    python -m benchmarks.calibrate --markdown docs/calibration.md    # first_token and adding, T = 10..200
     python -m benchmarks.calibrate --tasks first_token --lengths 100 --models lstm
-    python -m benchmarks.calibrate --lengths 50,100,200 \\
+    python -m benchmarks.calibrate --lengths 50,100,200 --markdown docs/calibration_starts.md \\
         --models rnn,rnn:orthogonal,rnn:irnn,gru,gru:chrono,lstm,lstm:zero,lstm:one   # every start
 
 A model is a kind or a kind with its initialisation ('rnn:irnn', as in the sweep); each is trained
@@ -15,7 +17,10 @@ not depend on the machine.
 from __future__ import annotations
 
 import argparse
+import platform
+import sys
 import time
+from datetime import date
 
 import torch
 
@@ -31,10 +36,27 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lengths", default="10,20,50,100,200")
     p.add_argument("--models", default="rnn,lstm", help="kinds or kind:init, e.g. rnn,rnn:irnn,lstm:zero")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--markdown", default=None, metavar="FILE", help="also write the table to FILE, with how it was made")
     a = p.parse_args(argv)
     variants = parse_variants(a.models)
-    print("| task | T | steps | model | init | final | steps to target | seconds to target | seconds in all |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    out = open(a.markdown, "w") if a.markdown else None
+
+    def emit(line: str) -> None:
+        print(line, flush=True)
+        if out is not None:
+            out.write(line + "\n")
+            out.flush()
+
+    if out is not None:
+        cmd = "python -m benchmarks.calibrate " + " ".join(argv if argv is not None else sys.argv[1:])
+        emit(f"# Calibration: {', '.join(a.tasks.split(','))} at T = {a.lengths}\n")
+        emit(f"Written by `{cmd.strip()}` on {date.today()} (torch {torch.__version__}, {_cpu()}, one torch thread "
+             "per run). Seed " f"{a.seed}, the default config, each task's suggested steps; every model is its own "
+             "single-model run. Steps to target and final metrics depend on the config only; seconds are the "
+             "model's own training + evaluation time on this machine and vary with its load. The target is 99% "
+             "of the task's best: accuracy 0.99, or an MSE of 1% of the chance baseline.\n")
+    emit("| task | T | steps | model | init | final | steps to target | seconds to target | seconds in all |")
+    emit("|---|---|---|---|---|---|---|---|---|")
     for task in a.tasks.split(","):
         for T in (int(t) for t in a.lengths.split(",")):
             steps = suggested_steps(task)
@@ -47,9 +69,21 @@ def main(argv: list[str] | None = None) -> None:
                 to = s["steps_to_target"] if s["steps_to_target"] is not None else "not reached"
                 secs = f"{s['seconds_to_target']:.1f}" if s["seconds_to_target"] is not None else "-"
                 final = format_metric(s["final_metric"], tk) + (" (diverged)" if s["status"] == "diverged" else "")
-                print(f"| {task} | {T} | {steps} | {variant_title(cfg)} | {init_of(kind, cfg.model) or '-'} | "
-                      f"{final} | {to} | {secs} | {s['elapsed_s']:.1f} |", flush=True)
+                emit(f"| {task} | {T} | {steps} | {variant_title(cfg)} | {init_of(kind, cfg.model) or '-'} | "
+                     f"{final} | {to} | {secs} | {s['elapsed_s']:.1f} |")
             print(f"<!-- {task} T={T}: {time.perf_counter() - t0:.1f} s wall for all models -->", flush=True)
+    if out is not None:
+        out.close()
+
+
+def _cpu() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
