@@ -113,7 +113,7 @@ class ModelConfig:
                 "scales up to T, so memory survives from the start. With zero or one the LSTM usually cannot "
                 "learn T >= 50 in a few hundred steps."))
     # PyTorch's default stays the RNN's default: the lab's RNN is the textbook tanh RNN, and the
-    # measured table (README: calibration) says what orthogonal and IRNN starts buy against it.
+    # measured table (docs/calibration_starts.md) says what orthogonal and IRNN starts buy against it.
     rnn_init: str = field(default="default", metadata=choice(
         lambda: RNN_INITS, "vanilla RNN init: default (PyTorch), orthogonal (W_hh orthogonal), "
         "irnn (Le et al. 2015: relu, W_hh = I, zero bias)", only_for=("rnn",), label="Vanilla RNN init",

@@ -343,7 +343,7 @@ def make_executor(name: str = "auto", workers: int = 0, address: str | None = No
     """An executor by name (EXECUTORS); `workers` sizes the pool (default: one per core); every run
     computes with one torch thread (trainer.one_compute_thread). `auto` (the default) is
     the process pool with one worker per core where there are several cores: the default sweep
-    then takes about half the time (README "Speed")."""
+    then takes about half the time (docs/speed.md)."""
     if name == "auto":
         name = "process" if (workers or os.cpu_count() or 1) > 1 else "inprocess"
     if name == "inprocess":

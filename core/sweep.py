@@ -49,7 +49,7 @@ DEFAULT_SEEDS = (0, 1, 2)
 DEFAULT_STEPS = 1500  # the sweep: enough for the RNN to show its ceiling at every T
 # Stop a run once it has held the target for 3 evaluations: the default sweep then trains 18,050
 # steps instead of 45,000 (266 s instead of 666 s here), and every run's steps to target and
-# verdict are unchanged (README: sweep figures). --patience 0 trains every run to the end.
+# verdict are unchanged (docs/speed.md: sweep). --patience 0 trains every run to the end.
 DEFAULT_PATIENCE = 3
 MAX_RUNS = 600  # a grid larger than this is almost surely a typo (e.g. seeds 0..1000)
 

@@ -32,7 +32,7 @@ class Task:
     metric: ClassVar[str]  # "accuracy" (higher is better) or "mse" (lower is better)
     min_seq_len: ClassVar[int] = 2
     input_kind: ClassVar[str] = "tokens"  # or "continuous"
-    # Training steps the dashboard suggests (README "Calibration"): enough for the chrono LSTM to
+    # Training steps the dashboard suggests (docs/calibration.md): enough for the chrono LSTM to
     # reach the target at T <= 100 with the default learning rate.
     suggested_steps: ClassVar[int] = 500
     # How a verdict words the goal, with {T}: (what the model had to do, what it did).

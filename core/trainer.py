@@ -72,7 +72,7 @@ class Trainer:
 
     With `parallel` (default: when there are several models and several cores) each model trains
     in its own thread, each thread running torch with one intra-op thread: torch releases the GIL
-    in its kernels, so two small models use both cores (measured: README "Speed"). Every model
+    in its kernels, so two small models use both cores (measured: docs/speed.md). Every model
     draws its batches from its own generator seeded with the run seed, so it sees exactly the
     batches it would see alone, and the numbers do not depend on how it was scheduled. Threads
     advance in chunks of at most one evaluation interval and meet between chunks, which is where

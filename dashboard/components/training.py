@@ -37,7 +37,7 @@ AUTO = "lab-autostart-done"
 PAUSED_DRAWN = "lab-paused-drawn"  # (job id, step) of the pause the page has redrawn for
 LIVE_CHART = "lab-live-chart"  # the live chart drawn last, with what it was drawn from
 POLL_S = 2.0  # how often a page with a job in progress redraws its progress bar
-CHART_POLL_S = 5.0  # ... and its learning curves (measured: README "Speed")
+CHART_POLL_S = 5.0  # ... and its learning curves (measured: docs/speed.md)
 FIRST_CHART_WAIT_S = 2.0  # a new run's page waits this long at most for its step-0 evaluation
 MAX_KEPT = 12  # finished runs kept in a session (each holds ~11 weight checkpoints per model)
 log = logging.getLogger(__name__)
@@ -275,7 +275,7 @@ def live() -> None:
 def live_chart() -> None:
     """The learning curves so far, redrawn less often than the progress bar: on this 2-core machine
     every redraw also costs the browser a re-render, and redrawing each second made the default
-    run train at half speed (README "Speed")."""
+    run train at half speed (docs/speed.md)."""
     j = job()
     if j is None or j.ended or owned.ahead(j):
         return
