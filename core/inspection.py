@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from core.config import RunConfig
-from core.models import MODELS, SeqModel, build_model
+from core.models import MODELS, SeqModel, build_model, state_arrays  # noqa: F401 (state_arrays re-exported)
 from core.results import ModelRun, RunResult
 from core.tasks import Task, make_task
 
@@ -60,18 +60,6 @@ def traces(model: SeqModel, x: torch.Tensor) -> dict[str, np.ndarray]:
     """Every per-step quantity of the step-by-step path, as float32 arrays (B, T, ...)."""
     tr = model.trace(x)
     return {k: v.detach().cpu().float().numpy() for k, v in tr.items()}
-
-
-def state_arrays(model: SeqModel) -> dict[str, np.ndarray]:
-    """A model's weights as plain arrays (what runs keep at checkpoints; never pickled)."""
-    return {k: v.detach().cpu().float().numpy().copy() for k, v in model.state_dict().items()}
-
-
-def model_from_weights(cfg: RunConfig, kind: str, weights: dict[str, np.ndarray]) -> SeqModel:
-    task = make_task(cfg.task)
-    model = build_model(kind, task, cfg.model, cfg.train.seed)
-    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()})
-    return model.eval()
 
 
 def probe_batch(task: Task) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,6 +112,14 @@ EXPLAINER_SENTENCE = "i loved the movie , but the ending was disappointing"
 def kept_steps(result: RunResult) -> list[int]:
     """Every training step at which some model kept its weights, ascending."""
     return sorted({s for r in result.runs.values() for s in r.checkpoints})
+
+
+def model_from_weights(cfg: RunConfig, kind: str, weights: dict[str, np.ndarray]) -> SeqModel:
+    """The model of a run's config, with the weights it kept at a checkpoint."""
+    task = make_task(cfg.task)
+    model = build_model(kind, task, cfg.model, cfg.train.seed)
+    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()})
+    return model.eval()
 
 
 def resolve_step(run: ModelRun, step: int | None = None) -> int:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -315,6 +316,11 @@ def build_model(kind: str, task: Task, cfg: ModelConfig, seed: int) -> SeqModel:
     return SeqModel(kind, task, cfg, gen)
 
 
+def state_arrays(model: SeqModel) -> dict[str, np.ndarray]:
+    """A model's weights as plain arrays (what runs keep at checkpoints; never pickled)."""
+    return {k: v.detach().cpu().float().numpy().copy() for k, v in model.state_dict().items()}
+
+
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -342,5 +348,5 @@ def expected_forget(model: SeqModel) -> float | None:
 __all__ = [
     "SeqModel", "Kind", "MODELS", "register", "model_kinds", "build_model", "lstm_cell", "gru_cell",
     "rnn_cell", "init_forget_bias", "init_rnn", "init_update_bias", "FORGET_INITS", "RNN_INITS", "GRU_INITS",
-    "MODEL_NAMES", "init_of", "reset_fused", "reset_linear", "n_params", "expected_forget", "expected_keep",
+    "MODEL_NAMES", "init_of", "state_arrays", "reset_fused", "reset_linear", "n_params", "expected_forget", "expected_keep",
 ]

@@ -23,8 +23,7 @@ import numpy as np
 import torch
 
 from core.config import RunConfig
-from core.models import SeqModel, build_model, n_params
-from core.inspection import state_arrays
+from core.models import SeqModel, build_model, n_params, state_arrays
 from core.results import ModelRun, RunResult
 from core.tasks import make_task
 
