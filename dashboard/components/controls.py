@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 import streamlit as st
 
-from core.config import ConfigError, RunConfig, rule, suggested_steps, validate
+from core.config import ConfigError, RunConfig, rule, seq_len_range, suggested_steps, validate
 from core.models import FORGET_INITS, GRU_INITS, MODEL_NAMES, RNN_INITS, init_of, model_kinds
 from core.tasks import TASKS, task_names
 
@@ -120,6 +120,8 @@ def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> t
             continue
         raw = params[key]
         trial = {**values, key: [m.strip() for m in raw.split(",") if m.strip()] if key == "models" else raw}
+        if key == "task":  # a real series holds shorter windows: bring T into the new task's range
+            trial["seq_len"] = fit_seq_len(raw, values["seq_len"])
         try:
             values = values_of(config_from_values(trial, default))
         except ConfigError as e:
@@ -213,12 +215,26 @@ def _range(section: str, name: str) -> tuple[int, int]:
     return int(r.lo), int(r.hi)
 
 
+def seq_bounds(task: Any) -> tuple[int, int]:
+    """The slider's range for a task: the dashboard's minimum, the task's longest window."""
+    lo, hi = seq_len_range(task) if task in TASKS else (SEQ_MIN, MAX_SEQ_LEN)
+    return max(lo, SEQ_MIN), hi
+
+
+def fit_seq_len(task: Any, seq_len: Any) -> Any:
+    """seq_len brought into the task's range (a number outside it is clamped; anything else is
+    left for validation to word)."""
+    lo, hi = seq_bounds(task)
+    return min(max(seq_len, lo), hi) if isinstance(seq_len, int) and not isinstance(seq_len, bool) else seq_len
+
+
 def _task_changed() -> None:
     """Steps follow the new task's suggestion (adding needs ~3x first_token's), unless the user
-    had set steps of their own."""
+    had set steps of their own; T moves into the new task's range (stocks hold 31 months)."""
     before = st.session_state.get(_TASK_SHOWN, DEFAULT.task.name)
     if st.session_state.get("steps") == suggested_steps(before):
         st.session_state["steps"] = suggested_steps(st.session_state["task"])
+    st.session_state["seq_len"] = fit_seq_len(st.session_state["task"], st.session_state.get("seq_len"))
 
 
 @dataclass
@@ -257,9 +273,10 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None] | None = None,
                      on_change=_task_changed,
                      help="What the models must learn, always with the key information far from the answer: "
                           "recall the first symbol; add two marked numbers; tell the order of X and Y; read "
-                          "a review's sentiment when a late 'but' turns it round. Default: first token.")
+                          "a review's sentiment when a late 'but' turns it round; or forecast on real data: "
+                          "tomorrow's high in Seattle, a stock's next monthly return. Default: first token.")
     if "seq_len" not in hide:
-        sb.slider("Sequence length T", SEQ_MIN, MAX_SEQ_LEN, key="seq_len", **kw,
+        sb.slider("Sequence length T", *seq_bounds(st.session_state.get("task")), key="seq_len", **kw,
                   help=f"Time steps between the information and the question. Default {d['seq_len']}. "
                        "Longer sequences are harder to remember and slower to train.")
     if "models" not in hide:
