@@ -367,6 +367,10 @@ def test_stocks_check_and_held_out_errors():
     assert c.holds is not None and len(c.table) == 6
     assert c.table["zero_mse"].iloc[0] == pytest.approx(results[0].task.chance, rel=1e-6)
     assert c.holds == bool(c.table["beats"].any())
+    from core.charts.realdata import forecast_item, stocks_item
+    assert stocks_item(c).chart.to_dict() and stocks_item(c).caption == c.verdict
+    f = rc.forecast_frame(results[0])
+    assert set(f["series"]) == set(real.STOCK_SYMBOLS) and forecast_item(f, "log return", "x").chart.to_dict()
     e = rc.heldout_errors(results[1])
     lstm = e[e.model == "lstm"].iloc[0]
     assert lstm["mse"] == pytest.approx(results[1].runs["lstm"].final_metric, rel=1e-4)  # the trainer's own score
@@ -381,3 +385,25 @@ def test_chapter_configs_are_valid():
     for cfgs in plan.values():
         for cfg in cfgs:
             assert validate(cfg) == cfg and cfg.models == rc.CHAPTER_MODELS
+
+
+def test_forecast_table_and_the_checks_charts(weather_runs):
+    from core.charts import realdata as charts
+
+    result = weather_runs[30]
+    f = rc.forecast_frame(result)
+    t = result.task
+    days = f[f.model == "actual"]
+    assert len(days) == 365 and days["date"].iloc[0] == pd.Timestamp("2015-01-01")
+    assert set(f["model"]) == {"actual", "baseline", "rnn", "lstm", "gru"}
+    lstm = f[f.model == "lstm"]["value"].to_numpy()
+    assert np.mean((lstm - days["value"].to_numpy()) ** 2) == pytest.approx(result.runs["lstm"].final_metric, rel=1e-4)
+    base = f[f.model == "baseline"]["value"].to_numpy()
+    assert np.mean((base - days["value"].to_numpy()) ** 2) == pytest.approx(t.chance)  # persistence, a third way
+    items = [charts.forecast_item(f, "°C", "Tomorrow's high"),
+             charts.window_item(rc.window_check(list(weather_runs.values())), "°C²"),
+             charts.lookback_item(rc.lookback_check(result), "days"),
+             charts.storm_item(rc.storm_gate_check(result))]
+    for item in items:
+        assert item.chart.to_dict()["$schema"] and len(item.data) and item.caption
+    assert items[1].caption.startswith(("Holds here", "Does not hold here"))

@@ -105,6 +105,25 @@ def heldout_errors(result: RunResult, step: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "name", "mse", "mae"])
 
 
+def forecast_frame(result: RunResult, step: int | None = None) -> pd.DataFrame:
+    """date, series, model, name, value: every held-out day (month) of the series, its actual value
+    (model 'actual'), the chance forecast (model 'baseline', named as the task names it) and each
+    model's forecast, in real units: what a forecast chart draws (dates on the time axis)."""
+    task = _real_task(result)
+    s = task.series
+    dates = pd.DatetimeIndex(task.eval_dates)
+    where = [task.series_names[g] for g in s.group[task.test_ends]]
+    truth = s.raw[task.test_ends, s.target]
+    chance = s.raw[task.test_ends - 1, s.target] if task.name == "weather" else np.zeros(len(truth))
+    parts = [pd.DataFrame({"date": dates, "series": where, "model": "actual", "name": "actual", "value": truth}),
+             pd.DataFrame({"date": dates, "series": where, "model": "baseline", "name": task.chance_name,
+                           "value": chance})]
+    for kind, run in with_checkpoints(result).items():
+        pred, _ = _predictions(result, kind, step)
+        parts.append(pd.DataFrame({"date": dates, "series": where, "model": kind, "name": run.title, "value": pred}))
+    return pd.concat(parts, ignore_index=True)
+
+
 # --- (a) error against the window length --------------------------------------------------------
 def runs_table(results: Iterable[RunResult]) -> pd.DataFrame:
     """The sweep table (core.sweep's columns) of trained runs, one row per model and run."""
