@@ -21,7 +21,7 @@ from core.tasks import real
 from core.tasks.real import (Series, climatology_mse, max_window, persistence_mse, stocks_frame, stocks_series,
                              weather_frame, weather_series, windows)
 from core.tasks import real_checks as rc
-from core.trainer import Trainer
+from core.trainer import Trainer, torch_threads
 from tests.conftest import ROOT
 
 
@@ -272,12 +272,13 @@ def tiny(name, T, steps=30):
     cfg = RunConfig(task=TaskConfig(name=name, seq_len=T), model=ModelConfig(hidden_size=8),
                     train=TrainConfig(steps=steps, batch_size=16, eval_every=10, n_checkpoints=2),
                     models=("rnn", "lstm", "gru"))
-    return Trainer(validate(cfg), parallel=False).run()
+    with torch_threads(1):  # one thread: on shared cores a second one can make a small step many times slower
+        return Trainer(validate(cfg), parallel=False).run()
 
 
 @pytest.fixture(scope="module")
 def weather_runs():
-    return {T: tiny("weather", T) for T in (5, 30)}
+    return {T: tiny("weather", T, steps=20) for T in (5, 30)}
 
 
 def _verdict_matches(check):
@@ -294,8 +295,7 @@ def test_window_check_on_trained_runs(weather_runs):
         g = c.table[c.table.variant == v].set_index("seq_len")["mse"]
         assert c.numbers[f"{v}_gain"] == pytest.approx(1 - g[30] / g[5])
         assert f"{g[5]:.2f}" in c.verdict
-    assert c.holds == (max(c.numbers[f"{v}_gain"] for v in ("rnn", "lstm", "gru")) >= rc.MIN_GAIN
-                       and c.numbers["lstm_gain"] > c.numbers["rnn_gain"])
+    assert c.holds == (c.numbers["lstm_gain"] >= rc.MIN_GAIN and c.numbers["lstm_gain"] > c.numbers["rnn_gain"])
     assert rc.window_check([weather_runs[5]]).holds is None  # one length cannot tell
 
 
@@ -311,6 +311,7 @@ def _table(rnn, lstm):
 @pytest.mark.parametrize("rnn,lstm,holds,words", [
     ((8.0, 8.1, 8.2), (8.0, 7.5, 7.2), True, "Holds here"),
     ((8.0, 7.0, 7.2), (8.0, 7.9, 7.8), False, "not the LSTM more than the vanilla RNN"),
+    ((8.0, 7.0, 7.2), (8.0, 7.7, 7.6), False, "helps Vanilla RNN, LSTM, but not the LSTM more"),
     ((8.0, 8.0, 8.1), (7.5, 7.5, 7.45), False, "do not help here"),
 ])
 def test_window_verdict_follows_the_numbers_either_way(rnn, lstm, holds, words):

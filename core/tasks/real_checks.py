@@ -138,8 +138,8 @@ def window_check(runs: pd.DataFrame | Iterable[RunResult]) -> Check:
 
     `runs`: a sweep table of the weather task (core.sweep) or trained RunResults at several T.
     Per model: its mean held-out MSE at each T; `gain` = 1 - (best MSE at T >= 30) / (MSE at the
-    shortest T). Holds when a longer window helps some model by MIN_GAIN or more and helps the LSTM
-    more than the vanilla RNN (the RNN "forgets early-month patterns")."""
+    shortest T). Holds when a longer window helps the LSTM by MIN_GAIN or more, and more than it
+    helps the vanilla RNN (the RNN "forgets early-month patterns")."""
     from core.sweep import aggregate
 
     df = runs if isinstance(runs, pd.DataFrame) else runs_table(runs)
@@ -178,10 +178,14 @@ def window_check(runs: pd.DataFrame | Iterable[RunResult]) -> Check:
     if "rnn" not in per or "lstm" not in per:
         holds = None
     else:
-        holds = bool(helped) and per["lstm"]["gain"] > per["rnn"]["gain"]
+        holds = "lstm" in helped and per["lstm"]["gain"] > per["rnn"]["gain"]
     best_v = min(per, key=lambda v: per[v]["long"]) if per else None
-    vs = (f" The best, {names[best_v]} at T = {per[best_v]['long_T']}, is {_pct(1 - per[best_v]['long'] / pers)} "
-          f"against persistence ({pers:.2f} {u}).") if best_v else ""
+    vs = ""
+    if best_v:
+        rel = per[best_v]["long"] / pers - 1
+        vs = (f" The best from {MONTH} days on, {names[best_v]} at T = {per[best_v]['long_T']} "
+              f"({per[best_v]['long']:.2f} {u}), is {abs(rel):.0%} {'below' if rel < 0 else 'above'} persistence "
+              f"({pers:.2f} {u}).")
     if holds is None:
         head = f"{UNKNOWN}: it needs both the vanilla RNN and the LSTM"
     elif holds:
@@ -191,8 +195,9 @@ def window_check(runs: pd.DataFrame | Iterable[RunResult]) -> Check:
         head = (f"{FAILS}: no model forecasts better with {MONTH} days or more than with {short_T} "
                 f"(no error fell by {MIN_GAIN:.0%} or more): the early days of the month do not help here")
     else:
-        head = (f"{FAILS}: longer windows help, but not the LSTM more than the vanilla RNN "
-                f"(LSTM {_pct(per['lstm']['gain'])}, vanilla RNN {_pct(per['rnn']['gain'])})")
+        head = (f"{FAILS}: a longer window helps {', '.join(names[v] for v in per if v in helped)}, but not the "
+                f"LSTM more than the vanilla RNN (LSTM {_pct(per['lstm']['gain'])}, vanilla RNN "
+                f"{_pct(per['rnn']['gain'])})")
     return Check(claim, holds, f"{head}. Held-out MSE: {words}.{vs}", table, numbers)
 
 
@@ -291,11 +296,12 @@ def storm_gate_check(result: RunResult, step: int | None = None) -> Check:
              f"on {what} days and {numbers['f_ordinary']:.3f} on ordinary days; the input gate {numbers['i_storm']:.3f} "
              f"on {what} days against {numbers['i_ordinary']:.3f}")
     holds = gap >= MIN_GATE_GAP
+    how = f"{abs(gap):.3f} {'lower' if gap > 0 else 'higher'} than after ordinary days"
     if holds:
-        head = f"{HOLDS}: the LSTM keeps less of its cell state right after a {what} ({gap:.3f} lower)"
+        head = f"{HOLDS}: the LSTM keeps less of its cell state right after a {what} (its forget gate is {how})"
     else:
-        head = (f"{FAILS}: the LSTM does not drop a {what} from its cell state any more than an ordinary day "
-                f"(a difference of {gap:+.3f}, below {MIN_GATE_GAP})")
+        head = (f"{FAILS}: the LSTM does not drop a {what} from its cell state: on the day after one its forget "
+                f"gate is {how}, where dropping it would take {MIN_GATE_GAP} lower or more")
     return Check(claim, holds, f"{head}: {words}.", table, numbers)
 
 
