@@ -216,9 +216,10 @@ def test_storm_days_are_the_top_two_percent_of_training_days():
 # --- the edges: CLI, sweep, link ---------------------------------------------------------------
 @pytest.mark.parametrize("name,T,words", [("weather", 10, "persistence forecast"), ("stocks", 6, "zero-return forecast")])
 def test_cli_trains_both_tasks(name, T, words, tmp_path, capsys):
-    code = main(["train", "--task", name, "--seq-len", str(T), "--steps", "4", "--eval-every", "2", "--hidden-size",
-                 "4", "--batch-size", "8", "--models", "rnn,lstm,gru", "--quiet", "--no-store",
-                 "--out", str(tmp_path / "r")])
+    with torch_threads(1):  # tiny tensors: a second thread only waits for a busy core
+        code = main(["train", "--task", name, "--seq-len", str(T), "--steps", "4", "--eval-every", "2",
+                     "--hidden-size", "4", "--batch-size", "8", "--models", "rnn,lstm,gru", "--quiet", "--no-store",
+                     "--out", str(tmp_path / "r")])
     out = capsys.readouterr().out
     assert code == 0 and words in out
     assert (tmp_path / "r" / "summary.json").exists()
@@ -251,6 +252,16 @@ def test_a_link_with_an_impossible_window_is_refused_in_one_line():
     assert "seq_len=200" in problems[0] and "31" in problems[0] and "\n" not in problems[0]
     with pytest.raises(ConfigError):
         validate(RunConfig(task=TaskConfig(name="stocks", seq_len=32)))
+
+
+def test_a_sweep_of_stocks_validates_from_a_default_base():
+    """The sweep form builds its base with the default T (100): the grid's lengths decide, not it."""
+    from core.sweep import make_sweep
+
+    sweep = make_sweep(RunConfig(task=TaskConfig(name="stocks")), "6,12", "0", ("rnn", "lstm"))
+    assert [c.task.seq_len for c in sweep.jobs()] == [6, 6, 12, 12]
+    with pytest.raises(ConfigError, match="lengths must be between 2 and 31 for stocks"):
+        make_sweep(RunConfig(task=TaskConfig(name="stocks")), "12,100", "0")
 
 
 def test_a_sweep_draws_the_baselines(tmp_path):
@@ -408,3 +419,33 @@ def test_forecast_table_and_the_checks_charts(weather_runs):
     for item in items:
         assert item.chart.to_dict()["$schema"] and len(item.data) and item.caption
     assert items[1].caption.startswith(("Holds here", "Does not hold here"))
+
+
+def test_the_dashboard_trains_the_weather_and_its_pages_read_it():
+    """A link to the weather trains it on the page, verdicts in °C², the Inside and Gradients pages
+    draw it; choosing stocks brings T into its 31 months."""
+    import streamlit as st
+
+    from tests.test_app import app, click
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = app(task="weather", seq_len="10", steps="10", hidden_size="4", batch_size="8", models="rnn,lstm")
+    assert not at.exception and not at.warning
+    click(at, "train")
+    assert not at.exception
+    verdicts = [m.value for m in at.markdown if "persistence forecast 8.45 °C²" in m.value]
+    assert len(verdicts) == 2 and all("°C²" in m.value for m in at.metric)
+    for page in ("views/gradients.py", "views/inside.py"):
+        at.switch_page(page).run()
+        assert not at.exception and at.get("vega_lite_chart"), page
+    assert any("°C" in c.value for c in at.caption)  # the example is shown in degrees
+    at.switch_page("views/train.py").run()
+    at.selectbox(key="task").set_value("stocks").run()
+    assert not at.exception and at.slider(key="seq_len").value == 10
+    at.selectbox(key="task").set_value("first_token").run()
+    at.slider(key="seq_len").set_value(100).run()
+    at.selectbox(key="task").set_value("stocks").run()
+    assert not at.exception and (at.slider(key="seq_len").value, at.slider(key="seq_len").max) == (31, 31)
+    st.cache_data.clear()
+    st.cache_resource.clear()

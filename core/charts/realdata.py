@@ -42,7 +42,7 @@ def window_item(check: Check, unit: str) -> ChartItem:
     t = check.table
     lengths = sorted(t["seq_len"].unique().tolist())
     scale = model_scale(list(dict.fromkeys(t["variant"])), dict(zip(t["variant"], t["name"])))
-    x = alt.X("seq_len:Q", title="window T (days, log scale)", scale=alt.Scale(type="log", nice=False, padding=12),
+    x = alt.X("seq_len:Q", title="window T in days (log scale)", scale=alt.Scale(type="log", nice=False, padding=12),
               axis=alt.Axis(values=lengths, format="d"))
     lines = alt.Chart(t).mark_line(point=True).encode(
         x=x, y=alt.Y("mse:Q", title=f"held-out MSE ({unit})", scale=alt.Scale(zero=False)),

@@ -17,7 +17,7 @@ from core.tasks import TASKS, make_task
 
 
 def _x(lengths: list[int], unit: str = "steps") -> alt.X:
-    what = "sequence length T" if unit == "steps" else f"window T ({unit})"
+    what = "sequence length T" if unit == "steps" else f"window T in {unit}"
     return alt.X("seq_len:Q", title=f"{what} (log scale)",
                  scale=alt.Scale(type="log", nice=False, padding=12), axis=alt.Axis(values=lengths, format="d"))
 
