@@ -78,6 +78,10 @@ class Series:
     extreme: np.ndarray  # (C,) thresholds above which a value is a storm / shock (nan: never)
     abs_extreme: bool = False  # compare |value| (returns) rather than the value
 
+    def __post_init__(self) -> None:  # shared by every task instance (cached): nobody may edit it
+        for a in (self.dates, self.raw, self.group, self.train, self.extreme):
+            a.setflags(write=False)
+
     @property
     def mean(self) -> np.ndarray:
         return self.raw[self.train].mean(0)
