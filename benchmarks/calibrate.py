@@ -3,7 +3,7 @@ task and sequence length, with the default configuration. Prints a Markdown tabl
 
     python -m benchmarks.calibrate                                   # first_token and adding, T = 10..200
     python -m benchmarks.calibrate --tasks first_token --lengths 100 --models lstm
-    python -m benchmarks.calibrate --lengths 50,100,200 --threads 1 \\
+    python -m benchmarks.calibrate --lengths 50,100,200 \\
         --models rnn,rnn:orthogonal,rnn:irnn,gru,gru:chrono,lstm,lstm:zero,lstm:one   # every start
 
 A model is a kind or a kind with its initialisation ('rnn:irnn', as in the sweep); each is trained
@@ -31,10 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lengths", default="10,20,50,100,200")
     p.add_argument("--models", default="rnn,lstm", help="kinds or kind:init, e.g. rnn,rnn:irnn,lstm:zero")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
     variants = parse_variants(a.models)
     print("| task | T | steps | model | init | final | steps to target | seconds to target | seconds in all |")
     print("|---|---|---|---|---|---|---|---|---|")

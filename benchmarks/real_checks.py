@@ -1,11 +1,12 @@
 """Train the real-data chapter's runs and print its four checks as Markdown (docs/calibration_real.md).
 
     python -m benchmarks.real_checks                           # weather T = 7, 30, 90, 365; stocks T = 6, 12, 24
-    python -m benchmarks.real_checks --weather 7,30 --stocks 12 --seeds 0,1 --threads 1
+    python -m benchmarks.real_checks --weather 7,30 --stocks 12 --seeds 0,1
 
 Every run trains the vanilla RNN, the LSTM and the GRU side by side at the task's suggested steps
 (core.tasks.real_checks.chapter_configs); the window check reads every seed, the others the first
-seed's run at the longest weather window of --lookback-at (default 30 days).
+seed's run at the weather window of --lookback-at (default 30 days). Like every entry point it
+computes with one torch thread (core.trainer.one_compute_thread).
 """
 from __future__ import annotations
 
@@ -13,12 +14,10 @@ import argparse
 import dataclasses
 import time
 
-import torch
-
 from core.config import validate
 from core.sweep import parse_ints
 from core.tasks import real_checks as rc
-from core.trainer import Trainer
+from core.trainer import Trainer, one_compute_thread
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,10 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--stocks", default=",".join(map(str, rc.STOCKS_LENGTHS)))
     p.add_argument("--seeds", default="0")
     p.add_argument("--lookback-at", type=int, default=30, help="weather T of the look-back and storm checks")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    one_compute_thread()  # the probes of the checks too
     weather_T, stocks_T, seeds = parse_ints("weather", a.weather), parse_ints("stocks", a.stocks), parse_ints("seeds", a.seeds)
     plan = rc.chapter_configs()
     runs: dict[str, list] = {"weather": [], "stocks": []}

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import io
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -82,12 +83,8 @@ def drive(gen: Iterator[int]) -> ModelRun:
             return done.value
 
 
-def run_job(cfg_dict: dict, stop_path: str | None = None, threads: int = 0) -> tuple[dict, bytes]:
+def run_job(cfg_dict: dict, stop_path: str | None = None) -> tuple[dict, bytes]:
     """A job as other processes run it: config as a dict in, the run as plain data out."""
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
     run = drive(train_one(RunConfig.from_dict(cfg_dict),
                            should_stop=lambda: bool(stop_path) and os.path.exists(stop_path)))
     meta, arrays = run_to_record(run)
@@ -106,34 +103,11 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[-1] if text else ''}"
 
 
-def default_threads() -> int:
-    """Torch threads per run: $LAB_TORCH_THREADS, else 1. Measured here: a second thread made a
-    run 5-11% faster on a quiet machine but 8-17x slower with the cores shared (OpenMP's spinning
-    threads), so one thread per run is the default; a process pool adds parallel runs."""
-    try:
-        return max(1, int(os.environ.get("LAB_TORCH_THREADS", "1")))
-    except ValueError:
-        return 1
-
-
 class InProcessExecutor:
     name = "inprocess"
     workers = 1
 
-    def __init__(self, threads: int = 0):
-        self.threads = threads or default_threads()
-
     def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
-        import torch
-
-        before = torch.get_num_threads()  # per process: put it back for whoever shares it
-        torch.set_num_threads(self.threads)
-        try:
-            yield from self._run(jobs, stop)
-        finally:
-            torch.set_num_threads(before)
-
-    def _run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
         for i, cfg in enumerate(jobs):
             if stop.is_set():
                 return
@@ -176,12 +150,11 @@ def die_with_parent(parent: int, kernel_signal: bool = True) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), name="lab-parent-watch", daemon=True).start()
 
 
-def _init_worker(threads: int, parent: int | None = None, kernel_signal: bool = False) -> None:
+def _init_worker(parent: int | None = None, kernel_signal: bool = False) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the driver stops the runs (stop file)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if parent is not None:
         die_with_parent(parent, kernel_signal)
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 class _PooledExecutor:
@@ -200,10 +173,13 @@ class _PooledExecutor:
             f.cancel()  # queued jobs never start
 
     def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
-        with tempfile.TemporaryDirectory(prefix="lab-stop-") as tmp:
-            stop_path = str(Path(tmp) / "stop")
-            futures = {self._submit(cfg, stop_path): i for i, cfg in enumerate(jobs)}
-            pending, stopping = set(futures), False
+        # the stop file's folder lives until close(): a run that starts late (a worker still
+        # importing torch) must still find the file once the sweep has been stopped
+        self._stop_dir = tempfile.mkdtemp(prefix="lab-stop-")
+        stop_path = str(Path(self._stop_dir) / "stop")
+        futures = {self._submit(cfg, stop_path): i for i, cfg in enumerate(jobs)}
+        pending, stopping = set(futures), False
+        try:
             while pending:
                 if stop.is_set() and not stopping:
                     stopping = True
@@ -219,14 +195,22 @@ class _PooledExecutor:
                             yield JobEvent("done", futures[f], error=_one_line(e))
                         continue
                     yield JobEvent("done", futures[f], step=run.steps_run, run=run)
+        finally:
+            if pending:  # left early (Ctrl-C, SIGTERM): runs in flight stop at their next evaluation
+                self._stop(pending, stop_path)
+
+    def _remove_stop_dir(self) -> None:
+        d = getattr(self, "_stop_dir", None)
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
+            self._stop_dir = None
 
 
 class ProcessExecutor(_PooledExecutor):
     name = "process"
 
-    def __init__(self, workers: int = 2, threads: int = 0):
+    def __init__(self, workers: int = 2):
         self.workers = max(1, int(workers))
-        self.threads = threads or default_threads()
         self.pool: ProcessPoolExecutor | None = None  # made by the first run(), in its thread
 
     def run(self, jobs: list[RunConfig], stop: threading.Event) -> Iterator[JobEvent]:
@@ -235,7 +219,7 @@ class ProcessExecutor(_PooledExecutor):
             # fires when the forking *thread* ends, so it is armed only from the main thread
             main = threading.current_thread() is threading.main_thread()
             self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                            initargs=(self.threads, os.getpid(), main))
+                                            initargs=(os.getpid(), main))
         yield from super().run(jobs, stop)
 
     def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
@@ -244,28 +228,49 @@ class ProcessExecutor(_PooledExecutor):
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+        self._remove_stop_dir()
 
 
 class ThreadExecutor(_PooledExecutor):
     """Runs in threads of this process, one torch thread each: torch releases the GIL in its
     kernels, so two small runs use two cores (as the trainer's model threads do). What the
     dashboard uses: a Streamlit server's `__main__` is the app script, and a spawned process
-    worker would run the app again when it starts (multiprocessing re-imports `__main__`)."""
+    worker would run the app again when it starts (multiprocessing re-imports `__main__`).
+
+    Plain threads, at most `workers` running at once, not concurrent.futures' ThreadPoolExecutor:
+    when the process ends, the interpreter joins that pool's threads before any other code can
+    tell their runs to stop, so a sweep in flight held the process open until its runs ended.
+    These threads stop at their run's next evaluation once the sweep is stopped (jobs.JobQueue)."""
 
     name = "threads"
 
-    def __init__(self, workers: int = 2, threads: int = 0):
-        from concurrent.futures import ThreadPoolExecutor
-
+    def __init__(self, workers: int = 2):
         self.workers = max(1, int(workers))
-        self.threads = threads or default_threads()
-        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sweep")
+        self._slots = threading.Semaphore(self.workers)
+        self._threads: list[threading.Thread] = []
 
     def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
-        return self.pool.submit(run_job, cfg.to_dict(), stop_path, self.threads)
+        future: Future = Future()
+
+        def work() -> None:
+            with self._slots:
+                if not future.set_running_or_notify_cancel():  # cancelled while it waited
+                    return
+                try:
+                    future.set_result(run_job(cfg.to_dict(), stop_path))
+                except BaseException as e:  # handed to the driver, which reports it in one line
+                    future.set_exception(e)
+
+        t = threading.Thread(target=work, name="sweep-run", daemon=False)
+        self._threads.append(t)
+        t.start()
+        return future
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        for t in self._threads:
+            t.join()
+        self._threads.clear()
+        self._remove_stop_dir()
 
 
 class RayExecutor(_PooledExecutor):
@@ -284,7 +289,7 @@ class RayExecutor(_PooledExecutor):
         self.ray = ray
         self.cpus_per_run = max(1, int(cpus_per_run))
         env = {"py_modules": [str(Path(__file__).resolve().parent)],
-               "env_vars": {"OMP_NUM_THREADS": str(self.cpus_per_run)}}
+               "env_vars": {"OMP_NUM_THREADS": "1"}}  # runs compute with one torch thread anyway
         self._owned = not ray.is_initialized()
         if self._owned:
             if address:
@@ -306,7 +311,7 @@ class RayExecutor(_PooledExecutor):
         self._refs: list = []
 
     def _submit(self, cfg: RunConfig, stop_path: str) -> Future:
-        ref = self._remote.remote(cfg.to_dict(), None, self.cpus_per_run)
+        ref = self._remote.remote(cfg.to_dict(), None)
         self._refs.append(ref)
         return ref.future()
 
@@ -316,6 +321,7 @@ class RayExecutor(_PooledExecutor):
         super()._stop(futures, stop_path)
 
     def close(self) -> None:
+        self._remove_stop_dir()
         if self._owned and self.ray.is_initialized():
             self.ray.shutdown()
 
@@ -333,19 +339,19 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
         raise RuntimeError(f"cannot reach the Ray cluster at {address}: {getattr(e, 'strerror', None) or e}") from None
 
 
-def make_executor(name: str = "auto", workers: int = 0, address: str | None = None, threads: int = 0):
-    """An executor by name (EXECUTORS); `workers` sizes the process pool (default: one per core),
-    `threads` the torch threads of each run (default: default_threads()). `auto` (the default) is
+def make_executor(name: str = "auto", workers: int = 0, address: str | None = None):
+    """An executor by name (EXECUTORS); `workers` sizes the pool (default: one per core); every run
+    computes with one torch thread (trainer.one_compute_thread). `auto` (the default) is
     the process pool with one worker per core where there are several cores: the default sweep
     then takes about half the time (README "Speed")."""
     if name == "auto":
         name = "process" if (workers or os.cpu_count() or 1) > 1 else "inprocess"
     if name == "inprocess":
-        return InProcessExecutor(threads)
+        return InProcessExecutor()
     if name == "threads":
-        return ThreadExecutor(workers or max(1, os.cpu_count() or 1), threads)
+        return ThreadExecutor(workers or max(1, os.cpu_count() or 1))
     if name == "process":
-        return ProcessExecutor(workers or max(1, os.cpu_count() or 1), threads)
+        return ProcessExecutor(workers or max(1, os.cpu_count() or 1))
     if name == "ray":
         return RayExecutor(address)
     raise ValueError(f"unknown executor {name!r}; choose from {', '.join(EXECUTORS)}")

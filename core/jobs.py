@@ -10,6 +10,12 @@ seconds of training), between which it can be paused, stepped, continued or stop
 
 A training job saves every model it completes (finished or diverged) to the run store before it
 reports itself done, so a job killed with its server keeps every run it reported finished.
+
+When the process ends (Ctrl-C or SIGTERM of `streamlit run`, a script or test that returns while
+jobs run), the queue ends with it, cleanly: a watcher sees the main thread end and stops every
+job; the worker (not a daemon, so the interpreter waits for it) lets the job in flight end its
+chunk, saves its completed models, and returns. No thread is left inside torch while the
+interpreter finalizes (that aborted the process: "terminate called without an active exception").
 """
 from __future__ import annotations
 
@@ -28,23 +34,13 @@ from core.config import RunConfig
 from core.results import ModelRun, RunResult
 from core.store import RunStore
 from core.sweep import Progress, SweepConfig, SweepResult, run_sweep, sweep_from_store, table
-from core.trainer import Trainer, torch_threads
+from core.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = "queued", "running", "paused", "finished", "stopped", "failed"
 ENDED = (FINISHED, STOPPED, FAILED)
 CHUNK_S = 0.5  # seconds of training between two checks of pause / stop (and two published snapshots)
-
-
-def job_threads() -> int:
-    """Torch intra-op threads while a job works: $LAB_TORCH_THREADS, else 1. A training job already
-    puts one model on each core; and on shared cores a second OpenMP thread made a step up to 30x
-    slower here (README "Speed"), evaluation included."""
-    try:
-        return max(1, int(os.environ.get("LAB_TORCH_THREADS", "1")))
-    except ValueError:
-        return 1
 
 
 KEEP_ENDED_S = 3600.0  # an ended job waits this long for its page to take its result
@@ -194,8 +190,7 @@ class TrainJob(Job):
                 self.started.set()
                 return True  # everything was stored while this job waited: nothing to train
             if self.trainer is None:  # build and evaluate step 0: the first chart comes from this
-                with torch_threads(job_threads()):
-                    self.trainer = Trainer(self.cfg.replace(models=self.to_train), parallel=self._parallel)
+                self.trainer = Trainer(self.cfg.replace(models=self.to_train), parallel=self._parallel)
                 self._publish()
                 self.started.set()
                 self._maybe_pause()
@@ -205,8 +200,7 @@ class TrainJob(Job):
                 limit = max(0, self._pause_at - self.trainer.step)
             n = self._chunk if limit is None else min(self._chunk, limit)
             c0 = time.perf_counter()
-            with torch_threads(job_threads()):
-                self.trainer.advance(n)
+            self.trainer.advance(n)
             dt = time.perf_counter() - c0
             self._chunk = max(1, min(200, round(self._chunk * CHUNK_S / max(dt, 1e-3))))
             self._publish()
@@ -333,6 +327,9 @@ class SweepJob(Job):
         return STOPPED if self.result is None or self.result.stopped else FINISHED
 
 
+WATCH_S = 0.1  # how often the watcher looks whether the main thread has ended
+
+
 class JobQueue:
     """One worker thread; jobs run oldest first, one at a time; a paused job gives way."""
 
@@ -341,6 +338,7 @@ class JobQueue:
         self._jobs: list[Job] = []
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closing = False
 
     def submit(self, job: Job) -> Job:
         with self._cv:
@@ -392,10 +390,36 @@ class JobQueue:
         return True
 
     # --- the worker --------------------------------------------------------------------------------
+    def close(self, timeout: float = 4.0) -> bool:
+        """Stop every job and end the worker once the chunk in flight is over (its job's completed
+        models are saved); True if the worker ended within `timeout`. The queue takes no more work."""
+        with self._cv:
+            self._closing = True
+            jobs = list(self._jobs)
+            self._cv.notify_all()
+        for j in jobs:
+            j.stop()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+            return not t.is_alive()
+        return True
+
     def _start(self) -> None:
+        if self._closing:
+            return
         if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._loop, name="lab-jobs", daemon=True)
+            # not a daemon: the interpreter waits for it, and the watcher makes it end (above)
+            self._thread = threading.Thread(target=self._loop, name="lab-jobs", daemon=False)
             self._thread.start()
+            threading.Thread(target=self._watch, name="lab-jobs-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        main = threading.main_thread()
+        while main.is_alive() and not self._closing:
+            time.sleep(WATCH_S)
+        if not self._closing:
+            self.close(timeout=0)  # the worker ends by itself; the interpreter joins it
 
     def _next(self) -> Job | None:
         for j in self._jobs:  # oldest first; a running job keeps the slot until it ends or pauses
@@ -408,14 +432,19 @@ class JobQueue:
             with self._cv:
                 job = self._next()
                 while job is None:
-                    self._cv.wait()
+                    if self._closing:
+                        return
+                    self._cv.wait(WATCH_S * 5)
                     job = self._next()
                 if job.state == QUEUED:
                     job.state = RUNNING
             try:
                 done = job.work()
+                if self._closing and not done:  # stopped: one more call ends it and saves what completed
+                    job.stop()
+                    done = job.work()
             except Exception as e:  # a job's failure is its own, never the queue's
-                if sys.is_finalizing() or "interpreter shutdown" in str(e):
+                if self._closing or sys.is_finalizing() or "interpreter shutdown" in str(e):
                     return  # the process is exiting under a running job: nothing to report to
                 log.exception("job %s failed", job.id)
                 job.failed(e)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -93,7 +95,8 @@ class Kind:
     panels: tuple[str, ...]  # what the inspection heatmaps show for it
     seed_offset: int  # initial weights depend on (seed, kind) only
     config_fields: tuple[str, ...] = ()  # ModelConfig fields only this kind reads
-    init: Callable[[nn.RNNBase, "ModelConfig", int], None] | None = None  # after PyTorch's init
+    # after PyTorch's start: (fused module, config, seq_len, the run's generator)
+    init: Callable[[nn.RNNBase, "ModelConfig", int, torch.Generator], None] | None = None
     init_field: str | None = None  # the ModelConfig field naming its initialisation (sweep variants)
     init_labels: Mapping[str, str] | None = None  # init -> how titles name it ("irnn" -> "IRNN")
     # keyword arguments the config sets on both the fused module and the trace's step (the IRNN's
@@ -139,16 +142,22 @@ class SeqModel(nn.Module):
     """Encoder (one-hot for symbols, identity for real-valued channels) -> recurrent core -> head
     read at the last step (a class per symbol, or one number for regression)."""
 
-    def __init__(self, kind: str, task: Task, cfg: ModelConfig):
+    def __init__(self, kind: str, task: Task, cfg: ModelConfig, gen: torch.Generator):
         super().__init__()
         spec = MODELS[kind]
         self.kind, self.input_kind = kind, task.input_kind
         self.input_size, self.hidden_size = task.input_size, cfg.hidden_size
         self.options = spec.options(cfg) if spec.options is not None else {}  # e.g. nonlinearity
-        self.core = spec.fused(self.input_size, cfg.hidden_size, batch_first=True, **self.options)
-        self.head = nn.Linear(cfg.hidden_size, task.output_size)
-        if spec.init is not None:
-            spec.init(self.core, cfg, task.seq_len)
+        # made on the meta device (no draw), given memory, then filled from the run's own generator
+        # in the order and with the distributions of PyTorch's own reset_parameters
+        self.core = spec.fused(self.input_size, cfg.hidden_size, batch_first=True, device="meta",
+                               **self.options).to_empty(device="cpu")
+        self.head = nn.Linear(cfg.hidden_size, task.output_size, device="meta").to_empty(device="cpu")
+        with torch.no_grad():
+            reset_fused(self.core, gen)
+            reset_linear(self.head, gen)
+            if spec.init is not None:
+                spec.init(self.core, cfg, task.seq_len, gen)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         dtype = self.head.weight.dtype
@@ -195,13 +204,31 @@ class SeqModel(nn.Module):
         return result
 
 
-def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int) -> None:
+def reset_fused(core: nn.RNNBase, gen: torch.Generator) -> None:
+    """PyTorch's start for nn.RNN / nn.LSTM / nn.GRU (RNNBase.reset_parameters): every parameter
+    U(-1/sqrt(H), 1/sqrt(H)), in parameter order, drawn from `gen`."""
+    stdv = 1.0 / math.sqrt(core.hidden_size) if core.hidden_size > 0 else 0.0
+    for w in core.parameters():
+        nn.init.uniform_(w, -stdv, stdv, generator=gen)
+
+
+def reset_linear(lin: nn.Linear, gen: torch.Generator) -> None:
+    """PyTorch's start for nn.Linear (Linear.reset_parameters), drawn from `gen`: weight
+    kaiming_uniform(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), then the bias likewise."""
+    nn.init.kaiming_uniform_(lin.weight, a=math.sqrt(5), generator=gen)
+    if lin.bias is not None:
+        fan_in = lin.weight.shape[1]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        nn.init.uniform_(lin.bias, -bound, bound, generator=gen)
+
+
+def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int, gen: torch.Generator) -> None:
     """Set the forget-gate bias: zero (PyTorch default), one (Gers et al. 2000; Jozefowicz et al.
     2015) or chrono (Tallec & Ollivier 2018: b_f = log U(1, T-1), b_i = -b_f).
 
     nn.LSTM has two biases that are summed; the chosen value goes in bias_hh and the forget part
     of bias_ih is zeroed, so "zero" means a forget bias of exactly 0, not PyTorch's small random
-    one. Uses the global RNG, so it is seeded with the rest of the initialisation.
+    one. Chrono's draws come from `gen`, the run's generator, after the rest of the start.
     """
     H = lstm.hidden_size
     f, i = slice(H, 2 * H), slice(0, H)
@@ -213,7 +240,7 @@ def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int) -> None:
             lstm.bias_hh_l0[f] = 1.0
         elif how == "chrono":
             t_max = max(seq_len - 1, 2)
-            b_f = torch.log(torch.empty(H).uniform_(1.0, t_max))
+            b_f = torch.log(torch.empty(H).uniform_(1.0, t_max, generator=gen))
             lstm.bias_hh_l0[f] = b_f
             lstm.bias_ih_l0[i] = 0.0
             lstm.bias_hh_l0[i] = -b_f
@@ -221,31 +248,31 @@ def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int) -> None:
             raise ValueError(f"unknown forget_init {how!r}")
 
 
-def init_rnn(rnn: nn.RNN, how: str) -> None:
+def init_rnn(rnn: nn.RNN, how: str, gen: torch.Generator) -> None:
     """The vanilla RNN's start: default (PyTorch's uniform ±1/sqrt(H), left as it is), orthogonal
     (W_hh orthogonal, gain 1: every eigenvalue on the unit circle, so at initialisation the
     recurrence neither shrinks nor grows a signal; tanh) or irnn (Le, Jaitly & Hinton 2015: W_hh =
     I, biases 0, input weights N(0, 0.001²), used with relu: h_t = relu(h_{t-1} + W x_t) copies the
-    state forward until the input writes to it). Uses the global RNG (seeded with the rest of the
-    initialisation); "default" draws nothing, so default runs keep their weights and hashes.
+    state forward until the input writes to it). Draws from `gen`, the run's generator; "default"
+    draws nothing, so default runs keep their weights and hashes.
     """
     with torch.no_grad():
         if how == "default":
             return
         if how == "orthogonal":
-            nn.init.orthogonal_(rnn.weight_hh_l0)
+            nn.init.orthogonal_(rnn.weight_hh_l0, generator=gen)
         elif how == "irnn":
             if rnn.nonlinearity != "relu":
                 raise ValueError("the IRNN needs nn.RNN(nonlinearity='relu')")
             rnn.weight_hh_l0.copy_(torch.eye(rnn.hidden_size))
-            rnn.weight_ih_l0.normal_(0.0, 0.001)  # the paper's non-recurrent weights
+            rnn.weight_ih_l0.normal_(0.0, 0.001, generator=gen)  # the paper's non-recurrent weights
             rnn.bias_ih_l0.zero_()
             rnn.bias_hh_l0.zero_()
         else:
             raise ValueError(f"unknown rnn_init {how!r}")
 
 
-def init_update_bias(gru: nn.GRU, how: str, seq_len: int) -> None:
+def init_update_bias(gru: nn.GRU, how: str, seq_len: int, gen: torch.Generator) -> None:
     """The GRU's update-gate bias: default (PyTorch's, left as it is) or chrono (Tallec & Ollivier
     2018, applied to the gate that keeps the old state). PyTorch's GRU computes h_t = (1 - z) * n
     + z * h_{t-1}, so z is the fraction KEPT per step and the time scale of a unit is 1 / (1 - z):
@@ -260,7 +287,7 @@ def init_update_bias(gru: nn.GRU, how: str, seq_len: int) -> None:
         if how == "chrono":
             t_max = max(seq_len - 1, 2)
             gru.bias_ih_l0[z] = 0.0
-            gru.bias_hh_l0[z] = torch.log(torch.empty(H).uniform_(1.0, t_max))
+            gru.bias_hh_l0[z] = torch.log(torch.empty(H).uniform_(1.0, t_max, generator=gen))
         else:
             raise ValueError(f"unknown gru_init {how!r}")
 
@@ -269,23 +296,25 @@ RNN_LABELS = {"default": "PyTorch default", "orthogonal": "orthogonal", "irnn": 
 
 register(Kind("rnn", "Vanilla RNN", nn.RNN, _rnn_step, gates=(), state=("h",), panels=("h",), seed_offset=0,
               config_fields=("rnn_init",), init_field="rnn_init", init_labels=RNN_LABELS,
-              init=lambda core, cfg, seq_len: init_rnn(core, cfg.rnn_init),
+              init=lambda core, cfg, seq_len, gen: init_rnn(core, cfg.rnn_init, gen),
               options=lambda cfg: {"nonlinearity": "relu"} if cfg.rnn_init == "irnn" else {}))
 register(Kind("lstm", "LSTM", nn.LSTM, _lstm_step, gates=("i", "f", "g", "o"), state=("h", "c"),
               panels=("c", "f", "i", "o"), seed_offset=1, config_fields=("forget_init",),
               init_field="forget_init",
-              init=lambda core, cfg, seq_len: init_forget_bias(core, cfg.forget_init, seq_len)))
+              init=lambda core, cfg, seq_len, gen: init_forget_bias(core, cfg.forget_init, seq_len, gen)))
 register(Kind("gru", "GRU", nn.GRU, _gru_step, gates=("r", "z", "n"), state=("h",), panels=("h", "z"),
               seed_offset=2, config_fields=("gru_init",), init_field="gru_init",
-              init=lambda core, cfg, seq_len: init_update_bias(core, cfg.gru_init, seq_len)))
+              init=lambda core, cfg, seq_len, gen: init_update_bias(core, cfg.gru_init, seq_len, gen)))
 
 
 def build_model(kind: str, task: Task, cfg: ModelConfig, seed: int) -> SeqModel:
-    """A model whose initial weights depend only on (seed, kind): it gets the same start whether
-    it trains alone or beside other models."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed * 1000 + MODELS[kind].seed_offset)
-        return SeqModel(kind, task, cfg)
+    """A model whose initial weights depend only on (config, seed, kind): every draw comes from a
+    generator this build owns, so it gets the same start alone, beside other models, or while other
+    threads build theirs (torch's process-wide generator is never touched). The generator is
+    seeded as the global one used to be (seed * 1000 + the kind's offset) and draws in the same
+    order, so every stored run keeps its weights (tests/test_same_numbers.py)."""
+    gen = torch.Generator().manual_seed(seed * 1000 + MODELS[kind].seed_offset)
+    return SeqModel(kind, task, cfg, gen)
 
 
 def n_params(model: nn.Module) -> int:
@@ -315,5 +344,5 @@ def expected_forget(model: SeqModel) -> float | None:
 __all__ = [
     "SeqModel", "Kind", "MODELS", "register", "model_kinds", "build_model", "lstm_cell", "gru_cell",
     "rnn_cell", "init_forget_bias", "init_rnn", "init_update_bias", "FORGET_INITS", "RNN_INITS", "GRU_INITS",
-    "MODEL_NAMES", "init_of", "n_params", "expected_forget", "expected_keep",
+    "MODEL_NAMES", "init_of", "reset_fused", "reset_linear", "n_params", "expected_forget", "expected_keep",
 ]

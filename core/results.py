@@ -63,6 +63,8 @@ class ModelRun:
             "status": self.status,
             "n_params": self.n_params,
             "config_hash": self.hash,
+            "outcome": outcome(self, task),
+            "reach": reach_phrase(self, task),
             "verdict": verdict(self, task),
         }
 
@@ -110,26 +112,66 @@ def format_metric(metric: float, task: Task) -> str:
     return f"{metric:.0%}" if task.metric == "accuracy" else f"MSE {task.value_words(metric)}"
 
 
+# --- the one outcome vocabulary ------------------------------------------------------------------
+# What became of a model, decided here and nowhere else; every verdict, card, explainer sentence,
+# tour sentence and CLI line is worded from `outcome()` and these words.
+REACHED, PART, CHANCE, DIVERGED, PENDING = "reached", "part", "chance", "diverged", "pending"
+OUTCOME_WORDS = {
+    REACHED: "reached the target",
+    PART: "learned part of it",
+    CHANCE: "stayed at chance",
+    DIVERGED: "diverged",
+    PENDING: "not evaluated yet",
+}
+PART_SCORE = 0.1  # "learned part of it": closed at least a tenth of the way from chance to the best
+
+
+def outcome(run: ModelRun, task: Task) -> str:
+    """REACHED (the target, at some evaluation), PART (a score of PART_SCORE or more without the
+    target), CHANCE (below that), DIVERGED (a non-finite loss), PENDING (no evaluation yet). A run
+    stopped early gets the outcome of what it did; `run.status == "stopped"` says it was cut short."""
+    if run.status == "diverged":
+        return DIVERGED
+    if run.steps_to_target is not None:
+        return REACHED
+    if not run.evals:
+        return PENDING
+    return PART if score(run.final_metric, task) >= PART_SCORE else CHANCE
+
+
+def reach_phrase(run: ModelRun, task: Task) -> str:
+    """'reached the target at step 225 (4.2 s)' / 'learned part of it: 51% after 500 steps' ..., the
+    short form cards and tour sentences use."""
+    o = outcome(run, task)
+    stopped = " (stopped early)" if run.status == "stopped" else ""
+    if o == REACHED:
+        secs = f" ({run.seconds_to_target:.1f} s)" if run.seconds_to_target is not None else ""
+        return f"{OUTCOME_WORDS[o]} at step {run.steps_to_target:,}{secs}"
+    if o in (DIVERGED, PENDING):
+        return f"{OUTCOME_WORDS[o]}" + (f" at step {run.steps_run:,}" if o == DIVERGED else "")
+    return f"{OUTCOME_WORDS[o]}: {format_metric(run.final_metric, task)} after {run.steps_run:,} steps{stopped}"
+
+
 def verdict(run: ModelRun, task: Task) -> str:
     """One plain sentence, e.g. 'LSTM remembered the first token over 100 steps: 100% (chance
-    12.5%), reaching the 99% target at step 175 (3.1 s).'"""
+    12.5%); it first reached the 99% target at training step 175 (3.1 s).'"""
     name = run.title
     todo, done = task.goal_words()
     chance, target = task.chance_words(), task.value_words(task.target)
-    if run.status == "diverged":
+    o = outcome(run, task)
+    if o == DIVERGED:
         return f"{name} diverged (the loss became infinite or NaN) at step {run.steps_run}."
-    if not run.evals:
-        return f"{name} has not been evaluated yet."
-    m = run.final_metric
-    shown = f"{format_metric(m, task)} ({chance})"
-    if run.steps_to_target is not None:
-        return (f"{name} {done}: {shown}; it first reached the {target} target at training step "
+    if o == PENDING:
+        return f"{name} has {OUTCOME_WORDS[o]}."
+    shown = f"{format_metric(run.final_metric, task)} ({chance})"
+    if o == REACHED:
+        return (f"{name} {done}: {shown}; it {OUTCOME_WORDS[o]} ({target}) first at training step "
                 f"{run.steps_to_target} ({run.seconds_to_target:.1f} s).")
-    s = score(m, task)
     stopped = " (stopped early)" if run.status == "stopped" else ""
-    if s >= 0.1:
-        return f"{name} partly learned to {todo}: {shown}, short of the {target} target after {run.steps_run} training steps{stopped}."
-    return f"{name} did not learn to {todo}: {shown} after {run.steps_run} training steps{stopped}."
+    if o == PART:
+        return (f"{name} {OUTCOME_WORDS[o]} (to {todo}): {shown}, short of the {target} target after "
+                f"{run.steps_run} training steps{stopped}.")
+    return f"{name} {OUTCOME_WORDS[o]} (it did not learn to {todo}): {shown} after {run.steps_run} training steps{stopped}."
 
 
 # --- plain-data form of a ModelRun (for run folders and the run store; never pickled) ---------
@@ -159,3 +201,37 @@ def run_from_record(meta: dict, arrays: dict[str, np.ndarray]) -> ModelRun:
                                    "steps_to_target", "seconds_to_target", "n_params")}
     return ModelRun(config=RunConfig.from_dict(meta["config"]), checkpoints=dict(sorted(checkpoints.items())),
                     grad_probes=dict(sorted(probes.items())), **fields)
+
+
+def differences(stored: ModelRun, again: ModelRun) -> list[str]:
+    """Where two runs of one config disagree, one short phrase each (empty: the same numbers).
+    Compared: status, steps run and to target, every step's loss and gradient norm, every
+    evaluation, and every kept weight bit for bit; wall-clock seconds are not numbers of the run."""
+    out: list[str] = []
+    for name in ("status", "steps_run", "steps_to_target"):
+        a, b = getattr(stored, name), getattr(again, name)
+        if a != b:
+            out.append(f"{name} {a} -> {b}")
+
+    def same(x, y) -> bool:
+        return x == y or (isinstance(x, float) and isinstance(y, float) and x != x and y != y)
+
+    for label, rows_a, rows_b, keys in (("step", stored.steps, again.steps, ("loss", "grad_norm")),
+                                        ("evaluation", stored.evals, again.evals, ("loss", "eval_loss", "metric"))):
+        if len(rows_a) != len(rows_b):
+            out.append(f"{len(rows_a)} -> {len(rows_b)} {label}s")
+            continue
+        for ra, rb in zip(rows_a, rows_b):
+            bad = [k for k in keys if not same(ra.get(k), rb.get(k))]
+            if bad:
+                out.append(f"{label} {ra.get('step')}: {', '.join(f'{k} {ra.get(k)} -> {rb.get(k)}' for k in bad)}")
+                break  # the first differing row says enough; later ones follow from it
+    if set(stored.checkpoints) != set(again.checkpoints):
+        out.append(f"checkpoints at steps {sorted(stored.checkpoints)} -> {sorted(again.checkpoints)}")
+    else:
+        for step, w in stored.checkpoints.items():
+            bad = [k for k in w if k not in again.checkpoints[step] or not np.array_equal(w[k], again.checkpoints[step][k])]
+            if bad:
+                out.append(f"weights at step {step} differ ({', '.join(bad)})")
+                break
+    return out

@@ -14,6 +14,12 @@ Safety:
   open; once `put` has returned, the run survives a kill of the process (and a power cut).
 - A busy timeout lets two processes (two browser sessions, or the CLI beside the app) share the
   file: writers queue for the lock, readers never block under WAL.
+- Trust (schema version 3): a row is `trusted` when its numbers were made under the rules that
+  make a run depend on its config alone (every draw from the run's own generator, one torch
+  thread). Rows written before (versions 1-2) may hold numbers of a thread race, or of another
+  thread count, so they are kept but never served: a run is trained again when first used (and
+  replaces the row), or `python -m core store verify` retrains it now and, where it reproduces,
+  marks the row trusted. `notice()` says so in one line.
 - The schema version lives in the file. An older version is migrated step by step inside one
   transaction (MIGRATIONS); a newer one, or a file that is not a run store, is refused with a
   one-line StoreError, never misread.
@@ -38,7 +44,7 @@ import pandas as pd
 from core.config import ConfigError, RunConfig, config_hash
 from core.results import ModelRun, RunResult, run_from_record, run_to_record
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 REUSABLE = ("finished", "diverged")  # a stopped run is incomplete: it is not reused
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's transaction
 
@@ -50,15 +56,23 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE model_runs ADD COLUMN blob_sha256 TEXT")
 
 
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Version 3 marks rows whose numbers follow from their config alone. Older rows get 0: they
+    were trained while model builds drew from torch's process-wide generator (a race between
+    threads) and with whatever torch thread count the process had."""
+    conn.execute("ALTER TABLE model_runs ADD COLUMN trusted INTEGER NOT NULL DEFAULT 0")
+
+
 # Version n -> n+1, applied in order inside the opening transaction.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 _CREATE = (
     """CREATE TABLE IF NOT EXISTS model_runs (
         hash TEXT PRIMARY KEY, kind TEXT NOT NULL, task TEXT NOT NULL,
         seq_len INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
         config TEXT NOT NULL, summary TEXT NOT NULL, record TEXT NOT NULL,
-        arrays BLOB NOT NULL, created REAL NOT NULL, blob_bytes INTEGER, blob_sha256 TEXT)""",
+        arrays BLOB NOT NULL, created REAL NOT NULL, blob_bytes INTEGER, blob_sha256 TEXT,
+        trusted INTEGER NOT NULL DEFAULT 0)""",
     "CREATE INDEX IF NOT EXISTS by_task ON model_runs (task, seq_len, kind)",
 )
 
@@ -186,12 +200,17 @@ class RunStore:
         blob = buf.getvalue()
         row = (h, run.kind, cfg.task.name, cfg.task.seq_len, cfg.train.seed, run.status,
                cfg.to_json(), _json(run.summary()), _json(meta), blob, time.time(),
-               len(blob), hashlib.sha256(blob).hexdigest())
+               len(blob), hashlib.sha256(blob).hexdigest(), 1)
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO model_runs (hash, kind, task, seq_len, seed, status, config, "
-                         "summary, record, arrays, created, blob_bytes, blob_sha256) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+                         "summary, record, arrays, created, blob_bytes, blob_sha256, trusted) "
+                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
         return h
+
+    def trust(self, h: str) -> None:
+        """Mark an older row trusted: `store verify` trained its config again and got its numbers."""
+        with self._write() as conn:
+            conn.execute("UPDATE model_runs SET trusted = 1 WHERE hash = ?", (h,))
 
     def put_result(self, result: RunResult) -> list[str]:
         """Save every model of a run that completed (finished or diverged)."""
@@ -199,12 +218,16 @@ class RunStore:
 
     # --- reading ------------------------------------------------------------------------
     def get(self, cfg: RunConfig) -> ModelRun | None:
-        """The stored run of a single-model config, or None."""
+        """The stored run of a single-model config, or None (also for a row not trusted yet)."""
         if len(cfg.models) != 1:
             raise ValueError("get() takes a single-model config (cfg.single(kind))")
+        return self.get_by_hash(config_hash(cfg))
+
+    def get_by_hash(self, h: str, trusted_only: bool = True) -> ModelRun | None:
         with self._connect() as conn:
             row = conn.execute("SELECT hash, record, arrays, blob_bytes, blob_sha256 FROM model_runs "
-                               "WHERE hash = ? AND status IN (?, ?)", (config_hash(cfg), *REUSABLE)).fetchone()
+                               f"WHERE hash = ? AND status IN (?, ?){' AND trusted = 1' if trusted_only else ''}",
+                               (h, *REUSABLE)).fetchone()
         if row is None:
             return None
         h, record, blob, n_bytes, sha = row
@@ -239,7 +262,7 @@ class RunStore:
 
     def has(self, cfg: RunConfig) -> bool:
         with self._connect() as conn:
-            return conn.execute("SELECT 1 FROM model_runs WHERE hash = ? AND status IN (?, ?)",
+            return conn.execute("SELECT 1 FROM model_runs WHERE hash = ? AND status IN (?, ?) AND trusted = 1",
                                 (config_hash(cfg), *REUSABLE)).fetchone() is not None
 
     def get_summaries(self, hashes: list[str]) -> dict[str, dict]:
@@ -251,24 +274,40 @@ class RunStore:
                 part = list(hashes[i:i + 500])
                 marks = ",".join("?" * len(part))
                 for h, s in conn.execute(f"SELECT hash, summary FROM model_runs WHERE hash IN ({marks}) "
-                                         "AND status IN (?, ?)", (*part, *REUSABLE)):
+                                         "AND status IN (?, ?) AND trusted = 1", (*part, *REUSABLE)):
                     out[h] = json.loads(s)
         return out
 
     def summaries(self, task: str | None = None) -> pd.DataFrame:
-        """One row per stored model run: hash, kind, task, seq_len, seed, status and its summary."""
-        q, args = "SELECT hash, kind, task, seq_len, seed, status, summary, config, created FROM model_runs", ()
+        """One row per stored model run: hash, kind, task, seq_len, seed, status, trusted and its
+        summary."""
+        q, args = ("SELECT hash, kind, task, seq_len, seed, status, summary, config, created, trusted "
+                   "FROM model_runs"), ()
         if task:
             q, args = q + " WHERE task = ?", (task,)
         with self._connect() as conn:
             rows = conn.execute(q + " ORDER BY created", args).fetchall()
         out = []
-        for h, kind, t, T, seed, status, summary, config, created in rows:
+        for h, kind, t, T, seed, status, summary, config, created, trusted in rows:
             s = json.loads(summary)
             s.update(hash=h, kind=kind, task=t, seq_len=T, seed=seed, status=status,
-                     config=config, created=created)
+                     config=config, created=created, trusted=bool(trusted))
             out.append(s)
         return pd.DataFrame(out)
+
+    def untrusted(self) -> int:
+        """How many rows were written before runs followed from their config alone."""
+        with self._connect() as conn:
+            return conn.execute("SELECT COUNT(*) FROM model_runs WHERE trusted = 0").fetchone()[0]
+
+    def notice(self) -> str | None:
+        """One line for the user when the store holds rows it will not serve, else None."""
+        n = self.untrusted()
+        if not n:
+            return None
+        return (f"{n} stored run(s) were trained before a run's numbers followed from its config alone; "
+                "each is trained again when first used (`python -m core store verify` checks them now "
+                "and keeps those that reproduce)")
 
     def __len__(self) -> int:
         with self._connect() as conn:

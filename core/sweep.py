@@ -256,8 +256,9 @@ def run_sweep(sweep: SweepConfig, store: RunStore | None = None, executor=None,
 
     if reused and on_progress is not None and todo:
         report(todo[0])
+    events = executor.run([jobs[i] for i in todo], stop)
     try:
-        for ev in executor.run([jobs[i] for i in todo], stop):
+        for ev in events:
             i = todo[ev.index]
             cfg = jobs[i]
             if ev.kind == "step":
@@ -284,6 +285,7 @@ def run_sweep(sweep: SweepConfig, store: RunStore | None = None, executor=None,
                 rows[i] = row_from_summary(cfg, ev.run.summary(), False)
             report(i, rows[i])
     finally:
+        events.close()  # left early (Ctrl-C): the executor stops its runs in flight first
         executor.close()
     return SweepResult(config=sweep, table=table([rows[i] for i in sorted(rows)]), reused=reused,
                        trained=trained, failed=failed, stopped=stop.is_set(),

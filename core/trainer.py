@@ -15,8 +15,7 @@ import math
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -85,6 +84,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, parallel: bool | None = None,
                  resume: tuple[RunResult, dict[str, np.ndarray]] | None = None):
+        one_compute_thread()
         self.cfg, tr = cfg, cfg.train
         self.device = resolve_device(tr.device)
         self.task = make_task(cfg.task)
@@ -102,7 +102,6 @@ class Trainer:
         self._loss_sum: dict[str, float] = {}
         self._loss_n: dict[str, int] = {}
         self._held: dict[str, int] = {}
-        self._pool: ThreadPoolExecutor | None = None
         for kind in cfg.models:
             model = build_model(kind, self.task, cfg.model, tr.seed).to(self.device)
             self.models[kind] = model
@@ -242,9 +241,7 @@ class Trainer:
         return RunResult(config=self.cfg, runs=self.runs)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
+        """Nothing is left running: each parallel chunk's threads end with the chunk."""
 
     def _drain(self) -> Iterator[Snapshot]:
         while self._pending:
@@ -254,8 +251,6 @@ class Trainer:
         """Every active model trains steps self.step+1 .. to in its own thread; snapshots are
         merged in the order a sequential loop gives (step, then model)."""
         kinds = self.active
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=len(self.models), thread_name_prefix="trainer")
         start = self.step
 
         def chunk(kind: str) -> list[Snapshot]:
@@ -266,15 +261,22 @@ class Trainer:
                 out += self._train_model(kind, step)
             return out
 
-        with torch_threads(1):  # one intra-op thread per model thread: one core each
-            results = list(self._pool.map(chunk, kinds))
-        order = {k: i for i, k in enumerate(self.cfg.models)}
-        merged = [s for snaps in results for s in snaps]
-        self._pending += sorted(merged, key=lambda s: (s.step, order[s.model]))
-        self.step = to
+        # a pool per chunk (an evaluation interval, ~0.5 s; threads cost ~0.1 ms): no pool outlives
+        # the chunk, so nothing can be handed to a pool another thread has shut down
+        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="trainer") as pool:
+            futures = [pool.submit(chunk, k) for k in kinds]  # one model per thread, one core each
+            try:
+                wait(futures)
+            finally:  # also on Ctrl-C in this thread: the models reach `to` all the same, so say so
+                wait(futures)
+                order = {k: i for i, k in enumerate(self.cfg.models)}
+                merged = [s for f in futures for s in f.result()]
+                self._pending += sorted(merged, key=lambda s: (s.step, order[s.model]))
+                self.step = to
 
     def _train_model(self, kind: str, step: int) -> list[Snapshot]:
         """One training step of one model (and its evaluation and checkpoint when due)."""
+        one_compute_thread()  # whichever thread this step runs in
         tr = self.cfg.train
         model, opt, run = self.models[kind], self._opt(kind), self.runs[kind]
         x, y = self.task.sample(tr.batch_size, self.gens[kind])
@@ -316,6 +318,7 @@ class Trainer:
 
     @torch.no_grad()
     def _evaluate(self, kind: str, first: bool = False, step: int | None = None) -> Snapshot:
+        one_compute_thread()
         step = self.step if step is None else step
         model, run = self.models[kind], self.runs[kind]
         t0 = time.perf_counter()
@@ -355,17 +358,18 @@ class Trainer:
         self.close()
 
 
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """torch's intra-op thread count is per process: set it for a while, then put it back."""
-    before = torch.get_num_threads()
-    if before != n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+COMPUTE_THREADS = 1  # torch intra-op threads of every computation a run's numbers come from
+
+
+def one_compute_thread() -> None:
+    """The lab's one process-wide torch setting: one intra-op thread, set where it is not set yet,
+    never put back. Measured here: the same config trained with 2 intra-op threads ends with other
+    weights than with 1 (reductions split another way), so with torch's default a run's numbers
+    would depend on the machine's cores and on what another thread set a moment before. Parallel
+    work comes from model threads and worker processes instead. Called by every thread that
+    trains or evaluates (torch keeps OpenMP's count per thread), and by the entry points."""
+    if torch.get_num_threads() != COMPUTE_THREADS:  # this thread's count (a ~0.1 us check)
+        torch.set_num_threads(COMPUTE_THREADS)
 
 
 def train(cfg: RunConfig, callback: Callable[[Snapshot], object] | None = None) -> RunResult:

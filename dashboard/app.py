@@ -14,6 +14,9 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 
 import streamlit as st  # noqa: E402
 
+from core.trainer import one_compute_thread  # noqa: E402
+
+one_compute_thread()  # the one process-wide torch setting, before any page computes
 st.set_page_config(page_title="RNN vs LSTM Lab", page_icon="🧠", layout="wide")
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -33,4 +36,7 @@ if nav.title != TRAIN:  # elsewhere, the session's training run goes on and show
     if training.job() is not None:  # a polling fragment only while there is a run to poll (views/story.py)
         with st.sidebar:  # before the page, which may st.stop() when it has nothing to show
             training.sidebar_status()
+from dashboard.components.session import store_notice  # noqa: E402
+
+store_notice()
 nav.run()

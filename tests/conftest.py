@@ -15,7 +15,9 @@ def _isolated_store(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True, scope="session")
 def _threads():
-    torch.set_num_threads(2)
+    from core.trainer import one_compute_thread
+
+    one_compute_thread()  # as every entry point does: runs compute with one torch thread
     yield
 
 

@@ -37,8 +37,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` on a free port with its own run store; yields the URL."""
+def streamlit_server(data_dir: Path, log_path: Path, with_process: bool = False) -> Iterator:
+    """`streamlit run dashboard/app.py` on a free port with its own run store; yields the URL (and
+    the process, with_process=True)."""
     port = free_port()
     env = {**os.environ, "LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     # the console script, as README says: unlike `python -m`, it puts no project root on sys.path
@@ -62,7 +63,7 @@ def streamlit_server(data_dir: Path, log_path: Path) -> Iterator[str]:
                 if time.time() > deadline:
                     raise RuntimeError("streamlit did not answer /_stcore/health within 90 s")
                 time.sleep(0.25)
-            yield url
+            yield (url, proc) if with_process else url
         finally:
             proc.terminate()
             try:

@@ -94,7 +94,7 @@ BAD = [
     ("sweep seeds inf", ["sweep", "--seeds", "inf"]),
     ("sweep workers negative", ["sweep", "--workers", "-1"]),
     ("sweep workers text", ["sweep", "--workers", "two"]),
-    ("sweep threads negative", ["sweep", "--threads", "-4"]),
+    ("sweep threads flag (one torch thread per run, always)", ["sweep", "--threads", "4"]),
     ("sweep executor unknown", ["sweep", "--executor", "gpu-farm"]),
     ("sweep given seq_len", ["sweep", "--seq-len", "10"]),
     ("sweep out is a file", ["sweep", "--lengths", "5", "--seeds", "0", "--out", "{file}"]),

@@ -21,7 +21,7 @@ from core.tasks import real
 from core.tasks.real import (Series, climatology_mse, max_window, persistence_mse, stocks_frame, stocks_series,
                              weather_frame, weather_series, windows)
 from core.tasks import real_checks as rc
-from core.trainer import Trainer, torch_threads
+from core.trainer import Trainer
 from tests.conftest import ROOT
 
 
@@ -216,10 +216,9 @@ def test_storm_days_are_the_top_two_percent_of_training_days():
 # --- the edges: CLI, sweep, link ---------------------------------------------------------------
 @pytest.mark.parametrize("name,T,words", [("weather", 10, "persistence forecast"), ("stocks", 6, "zero-return forecast")])
 def test_cli_trains_both_tasks(name, T, words, tmp_path, capsys):
-    with torch_threads(1):  # tiny tensors: a second thread only waits for a busy core
-        code = main(["train", "--task", name, "--seq-len", str(T), "--steps", "4", "--eval-every", "2",
-                     "--hidden-size", "4", "--batch-size", "8", "--models", "rnn,lstm,gru", "--quiet", "--no-store",
-                     "--out", str(tmp_path / "r")])
+    code = main(["train", "--task", name, "--seq-len", str(T), "--steps", "4", "--eval-every", "2",
+                 "--hidden-size", "4", "--batch-size", "8", "--models", "rnn,lstm,gru", "--quiet", "--no-store",
+                 "--out", str(tmp_path / "r")])
     out = capsys.readouterr().out
     assert code == 0 and words in out
     assert (tmp_path / "r" / "summary.json").exists()
@@ -283,8 +282,7 @@ def tiny(name, T, steps=30):
     cfg = RunConfig(task=TaskConfig(name=name, seq_len=T), model=ModelConfig(hidden_size=8),
                     train=TrainConfig(steps=steps, batch_size=16, eval_every=10, n_checkpoints=2),
                     models=("rnn", "lstm", "gru"))
-    with torch_threads(1):  # one thread: on shared cores a second one can make a small step many times slower
-        return Trainer(validate(cfg), parallel=False).run()
+    return Trainer(validate(cfg), parallel=False).run()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
+from core.config import config_hash
 from core.runio import RunFolderError, load_run
 from core.store import RunStore, StoreError
 from core.sweep import SweepFolderError, load_sweep
@@ -155,10 +156,13 @@ def test_a_version_1_store_is_migrated(tmp_path):
     with sqlite3.connect(store.path) as conn:
         conn.execute("ALTER TABLE model_runs DROP COLUMN blob_bytes")
         conn.execute("ALTER TABLE model_runs DROP COLUMN blob_sha256")
+        conn.execute("ALTER TABLE model_runs DROP COLUMN trusted")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     again = RunStore(store.folder)
-    assert again.schema_version() == 2
-    assert again.get(cfg.single("lstm")) is not None  # an old row: read whole, structurally checked
+    assert again.schema_version() == 3
+    h = config_hash(cfg.single("lstm"))
+    assert again.get(cfg.single("lstm")) is None  # not served before `store verify` reproduces it
+    assert again.get_by_hash(h, trusted_only=False) is not None  # an old row: read whole, structurally checked
 
 
 # --- fault 2: every word accounted for ----------------------------------------------------------
@@ -229,7 +233,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_killed_process_sweep_leaves_no_worker(tmp_path):
-    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path / "store"), "LAB_TORCH_THREADS": "1"}
+    env = {**os.environ, "LAB_DATA_DIR": str(tmp_path / "store")}
     cmd = [sys.executable, "-m", "core", "sweep", "--task", "first_token", "--lengths", "5,6", "--seeds", "0",
            "--models", "rnn,lstm", "--steps", "100000", "--patience", "0", "--hidden-size", "2",
            "--batch-size", "4", "--executor", "process", "--workers", "2", "--no-store", "--quiet",

@@ -235,3 +235,79 @@ def test_nan_metric_survives_as_nan(tmp_path):
     run = store.get(fake_cfg(5))
     assert run.status == "diverged" and math.isnan(run.final_metric)
     assert store.get_summaries([config_hash(fake_cfg(5))])[config_hash(fake_cfg(5))]["final_metric"] is None
+
+
+# --- trust: rows written before runs followed from their config alone ------------------------------
+def _as_schema_2(path) -> None:
+    """Turn a store file into what schema version 2 wrote: no `trusted` column."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE model_runs DROP COLUMN trusted")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
+def _tamper_loss(path, h) -> None:
+    """Change one evaluation's loss in a row's record, as a raced run would have differed."""
+    import json
+
+    with sqlite3.connect(path) as conn:
+        record = json.loads(conn.execute("SELECT record FROM model_runs WHERE hash = ?", (h,)).fetchone()[0])
+        record["evals"][-1]["loss"] += 0.25
+        conn.execute("UPDATE model_runs SET record = ? WHERE hash = ?", (json.dumps(record), h))
+
+
+def verify_cli(store_dir, *args):
+    return subprocess.run([sys.executable, "-m", "core", "store", "verify", "--store", str(store_dir), "--quiet",
+                           *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_rows_of_schema_2_are_not_served_until_verified_and_verify_keeps_what_reproduces(tmp_path):
+    store = RunStore(tmp_path)
+    result = train(TINY)
+    rnn, lstm = (config_hash(TINY.single(k)) for k in ("rnn", "lstm"))
+    store.put_result(result)
+    _as_schema_2(store.path)
+    _tamper_loss(store.path, lstm)
+
+    old = RunStore(tmp_path)  # migrated to 3: both rows kept, neither served
+    assert old.schema_version() == store_mod.SCHEMA_VERSION == 3 and len(old) == 2
+    assert old.untrusted() == 2 and "2 stored run(s)" in old.notice()
+    assert old.get(TINY.single("rnn")) is None and not old.has(TINY.single("lstm"))
+    assert old.get_summaries([rnn, lstm]) == {}
+
+    p = verify_cli(tmp_path)
+    assert p.returncode == 1, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(lstm) and "evaluation 30: loss" in lines[0]
+    assert "replaced by the run trained now" in lines[0]
+    assert "verified 2 of 2 stored run(s): 1 gave the same numbers, 1 did not" in lines[1]
+    after = RunStore(tmp_path)
+    assert after.untrusted() == 0 and after.notice() is None
+    for kind in ("rnn", "lstm"):  # served again, with the numbers the config gives
+        got = after.get(TINY.single(kind))
+        assert got is not None and got.evals[-1]["loss"] == result.runs[kind].evals[-1]["loss"]
+    assert verify_cli(tmp_path).returncode == 0
+
+
+def test_verify_reports_a_trusted_row_that_does_not_reproduce_and_leaves_it(tmp_path):
+    store = RunStore(tmp_path)
+    store.put_result(train(TINY.replace(models=("rnn",))))
+    h = config_hash(TINY.single("rnn"))
+    _tamper_loss(store.path, h)
+    p = verify_cli(tmp_path, "--sample", "1")
+    assert p.returncode == 1 and p.stdout.startswith(h) and "replaced" not in p.stdout
+    assert "Traceback" not in p.stderr
+    assert verify_cli(tmp_path, "--sample", "-1").returncode == 2
+
+
+def test_the_dashboard_says_in_one_line_that_older_runs_will_be_trained_again(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
+    store = RunStore(tmp_path)
+    store.put(ModelRun(kind="lstm", config=fake_cfg(3), status="finished"))
+    _as_schema_2(store.path)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+    at.switch_page("views/inside.py").run()
+    assert not at.exception
+    said = [c.value for c in at.sidebar.caption if "trained again when first used" in c.value]
+    assert len(said) == 1 and said[0].startswith(":material/info: 1 stored run(s)")

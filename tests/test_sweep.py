@@ -57,7 +57,7 @@ def test_sweep_cli_bad_input_is_one_line_without_traceback(tmp_path):
     (["--lengths", "8,x"], "lengths must be whole numbers"),
     (["--seeds", ""], "seeds: give at least one"),
     (["--seq-len", "8"], "a sweep takes --lengths and --seeds"),
-    (["--workers", "-2"], "--workers and --threads must be"),
+    (["--workers", "-2"], "--workers must be 0"),
     (["--executor", "spark"], "invalid choice"),
     (["--seeds", "0,1,2,3,4,5,6,7,8,9", "--models", "rnn,lstm,gru", "--lengths", ",".join(map(str, range(2, 40)))],
      "at most 600"),
@@ -270,3 +270,16 @@ def test_sweep_page_offers_every_start():
     assert not at.exception and "2 runs:" in at.success[0].value
     shown = at.dataframe[0].value
     assert list(shown["model"]) == ["Vanilla RNN", "Vanilla RNN (IRNN init)"]
+
+
+def test_a_sweep_whose_every_run_failed_says_so_without_a_traceback(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():  # pragma: no cover - there the runs train
+        pytest.skip("this machine has a CUDA GPU")
+    p = cli("--lengths", "5", "--seeds", "0", "--models", "rnn", "--steps", "5", "--eval-every", "5",
+            "--hidden-size", "4", "--device", "cuda", "--no-store", "--quiet", "--executor", "inprocess",
+            "--out", str(tmp_path / "sw"))
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
+    assert "1 failed" in p.stdout and "no CUDA GPU" in p.stdout
+    assert (tmp_path / "sw" / "sweep.csv").exists()

@@ -115,11 +115,8 @@ def _numbers(result):
 def test_parallel_threads_give_the_numbers_of_one_after_the_other(models):
     import torch
 
-    from core.trainer import torch_threads
-
     c = cfg(steps=45, models=models)  # 45: the last chunk is shorter than an evaluation interval
-    with torch_threads(1):  # the same intra-op threads as each parallel model thread gets
-        seq = Trainer(c, parallel=False).run()
+    seq = Trainer(c, parallel=False).run()
     par = Trainer(c, parallel=True).run()
     for a, b in zip(_numbers(seq), _numbers(par)):
         assert a.equals(b)

@@ -2,6 +2,9 @@
 and the LSTM's cell state and gates beside the RNN's hidden state. Each `*_item` returns a
 core.charts.ChartItem (chart + the full data it draws + a caption), shared by page and export.
 
+Time steps are counted from 1 here (t = 1 is the first input, h_0 = c_0 the start), as in the tour and
+the equations: the library's frames index from 0, so each chart (and the data it exports) adds 1.
+
 Data stay DataFrames (Altair neither validates nor deep-copies those, which keeps a chart at T=200
 cheap to build) under Altair's 5,000-row guard: heatmap panels are thinned to at most MAX_UNITS
 units x MAX_T time columns (the caption says so), the gradient-norm line to 1,500 points a model.
@@ -31,6 +34,19 @@ PANEL_TITLES = {
     "i": "input gate i_t (1 = write the candidate)", "o": "output gate o_t (1 = show the cell)",
     "h": "hidden state h_t", "z": "update gate z_t (1 = keep the old h)",
 }
+STEP_AXIS = dict(tickCount=6, labelOverlap="greedy", labelSeparation=6, labelFlush=True)  # no "480500"
+
+
+def from_one(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its time column `t` counted from 1 (the library's counts from 0)."""
+    return df.assign(t=df.t + 1)
+
+
+def time_scale(T: int) -> alt.Scale:
+    """t from 1 to T exactly: no padding or rounding that would put t = 0 or negative time on the axis."""
+    return alt.Scale(domain=[1, max(T, 2)], nice=False, zero=False)
+
+
 GATE_COLORS = {"forget gate f_t": "#08519c", "input gate i_t": "#ff7f0e", "output gate o_t": "#8c8c8c"}
 
 
@@ -49,8 +65,8 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
     """||dL/dh_t|| against t, one panel per model on a shared log scale: the chosen checkpoint
     solid, initialisation dashed, information positions in purple."""
     task = result.task
-    grads = grad_table(result)
-    info = info_frame(task, probe_batch(task)[0])
+    grads = from_one(grad_table(result))
+    info = from_one(info_frame(task, probe_batch(task)[0]))
     decay = decay_table(result, step).set_index("model")
     panels = []
     for kind, run in result.runs.items():
@@ -61,7 +77,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         g["when"] = np.where(g.step == at, f"step {at}", "initialisation")
         g = g[(g.grad_norm > 0) & np.isfinite(g.grad_norm)]  # a log scale cannot show 0
         line = alt.Chart(g).mark_line(point=alt.OverlayMarkDef(size=12) if task.seq_len <= 60 else False).encode(
-            x=alt.X("t:Q", title="time step t (the answer is read at the last step)", scale=alt.Scale(padding=8)),
+            x=alt.X("t:Q", title="time step t (the answer is read at t = T)", scale=time_scale(task.seq_len)),
             y=alt.Y("grad_norm:Q", title="||dL/dh_t|| (log scale)", scale=alt.Scale(type="log")),
             color=model_color(list(result.runs), titles=result.titles()),
             strokeDash=alt.StrokeDash("when:N", sort="descending", title="weights at",
@@ -80,7 +96,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
     return ChartItem(
         name="grad_through_time", title="Gradients through time", chart=chart, data=grads,
         caption=(f"Mean over {len(probe_batch(task)[0])} held-out examples of ||dL/dh_t||, the gradient of each "
-                 f"example's loss with respect to the hidden state at step t, on a log scale, at training step "
+                 f"example's loss with respect to the hidden state at step t (t = 1: the first input), on a log scale, at training step "
                  f"{', '.join(map(str, steps))} (solid) and at initialisation (dashed). Purple rules mark where "
                  f"the information the answer depends on sits (darker: in more examples). A line that falls to "
                  f"the left is a gradient fading with distance. " + " ".join(decay["summary"])),
@@ -95,7 +111,7 @@ def grad_norm_item(result) -> ChartItem:
     kinds, titles = list(result.runs), result.titles()
     shown = df[(df.grad_norm > 0) & np.isfinite(df.grad_norm)]
     line = alt.Chart(shown).mark_line(strokeWidth=1.2).encode(
-        x=alt.X("step:Q", title="training step"),
+        x=alt.X("step:Q", title="training step", axis=alt.Axis(**STEP_AXIS)),
         y=alt.Y("grad_norm:Q", title="global gradient norm (log scale)", scale=alt.Scale(type="log")),
         color=model_color(kinds, titles=titles), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")])
     layers = [line]
@@ -106,7 +122,8 @@ def grad_norm_item(result) -> ChartItem:
     clipped = df[df.clipped]
     share = {k: float(g.clipped.mean()) if len(g) else 0.0 for k, g in df.groupby("model")}
     strip = alt.Chart(clipped).mark_tick(thickness=1, size=12).encode(
-        x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, int(df.step.max()) if len(df) else 1])),
+        x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, int(df.step.max()) if len(df) else 1]),
+                axis=alt.Axis(**STEP_AXIS)),
         y=alt.Y("name:N", title="clipped", scale=alt.Scale(domain=[titles[k] for k in kinds])),
         color=model_color(kinds, titles=titles), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")],
     ).properties(width=WIDE, height=18 * max(1, len(kinds)))
@@ -126,7 +143,7 @@ def grad_norm_item(result) -> ChartItem:
 # --- cell state and gates ---------------------------------------------------------------------
 def _thin(df: pd.DataFrame, kind: str, T: int) -> tuple[pd.DataFrame, int, int]:
     """At most MAX_UNITS units (the ones whose first panel varies most over time) and MAX_T time
-    columns (means over windows of k steps). Returns the frame, k and the units in all."""
+    columns (means over windows of k steps). Returns the frame (t from 1), k and the units in all."""
     H = int(df.unit.max()) + 1
     first = df[df.quantity == MODELS[kind].panels[0]]
     if H > MAX_UNITS:
@@ -135,26 +152,59 @@ def _thin(df: pd.DataFrame, kind: str, T: int) -> tuple[pd.DataFrame, int, int]:
     k = max(1, math.ceil(T / MAX_T))
     if k > 1:
         df = df.assign(t=(df.t // k) * k).groupby(["model", "quantity", "unit", "t"], as_index=False).value.mean()
+    df = from_one(df)
     # each cell reaches a little into the next: no anti-aliasing seams between neighbouring cells
     return df.assign(t2=df.t + k * 1.2), k, H
+
+
+def heat_scale(T: int) -> alt.Scale:
+    """A heatmap cell spans [t, t + 1): the axis runs from 1 to T + 1."""
+    return alt.Scale(domain=[1, T + 1], nice=False, zero=False)
 
 
 def _color(q: str, values: pd.Series) -> alt.Color:
     if q in ("f", "i", "o", "z"):
         scale = alt.Scale(scheme="viridis", domain=[0, 1])
+    elif q == "c":  # symmetric log: a cell of a few tenths shows beside one of tens (a linear scale hides it)
+        m = max(float(values.abs().max() or 0), 1e-6)
+        scale = alt.Scale(type="symlog", constant=max(m / 1000, 1e-6), scheme="blueorange", domain=[-m, m],
+                          domainMid=0)
     else:
-        m = max(float(values.abs().max() or 0), 1e-6) if q == "c" else 1.0
-        scale = alt.Scale(scheme="blueorange", domain=[-m, m], domainMid=0)
+        scale = alt.Scale(scheme="blueorange", domain=[-1, 1], domainMid=0)
     return alt.Color("value:Q", scale=scale, title=q + "_t", legend=alt.Legend(orient="right", gradientLength=80))
 
 
+def panel_caption(kind: str, q: str, d: pd.DataFrame) -> str:
+    """What one heatmap panel shows, with a number measured on it (its subtitle)."""
+    if q == "c":
+        m = float(d.value.abs().max()) if len(d) else 0.0
+        return (f"blue negative, orange positive; symmetric log colour scale, |c| up to {m:.3g}: a row that keeps "
+                "its colour to the end is a unit holding a value")
+    if q in ("f", "i", "o", "z"):
+        return f"0 closed, 1 open; mean {float(d.value.mean()):.2f} over the units and steps shown"
+    flips = sign_flip_share(d)
+    return (f"blue -1, orange +1; {flips:.0%} of units change sign from one step to the next on average"
+            + (" (the checkerboard): no row holds one colour from the information to the end" if flips >= 0.25
+               else ""))
+
+
+def sign_flip_share(d: pd.DataFrame) -> float:
+    """The mean share of units whose value changes sign between consecutive time columns."""
+    if d.t.nunique() < 2:
+        return 0.0
+    wide = d.pivot_table(index="t", columns="unit", values="value").to_numpy()
+    return float((np.sign(wide[1:]) != np.sign(wide[:-1])).mean())
+
+
 def _input_strip(task: Task, x: torch.Tensor, k: int) -> alt.Chart:
-    """A one-row strip of the example's inputs, information positions in purple."""
+    """A one-row strip of the example's inputs (t from 1), information positions in purple."""
     words = task.render(x)[0]
     info = task.info_mask(x)[0].numpy()
-    df = pd.DataFrame({"t": np.arange(len(words)), "input": words, "info": np.where(info, "information", "other")})
+    df = pd.DataFrame({"t": np.arange(1, len(words) + 1), "input": words,
+                       "info": np.where(info, "information", "other")})
     df["t2"] = df.t + 1
-    base = alt.Chart(df).encode(x=alt.X("t:Q", title=None, axis=alt.Axis(labels=False, ticks=False)))
+    base = alt.Chart(df).encode(x=alt.X("t:Q", title=None, axis=alt.Axis(labels=False, ticks=False),
+                                        scale=heat_scale(task.seq_len)))
     cells = base.mark_rect(stroke="white", strokeWidth=0.3).encode(
         x2="t2:Q", color=alt.Color("info:N", scale=alt.Scale(domain=["information", "other"],
                                                               range=[INFO_COLOR, "#eeeeee"]), legend=None),
@@ -169,7 +219,7 @@ def _input_strip(task: Task, x: torch.Tensor, k: int) -> alt.Chart:
 def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], task: Task, x: torch.Tensor,
                 label: str) -> ChartItem:
     """Heatmaps (units x time) of the LSTM's c_t, f_t, i_t, o_t and the RNN's (and GRU's) h_t for one
-    example x (1, T), with the input strip on top."""
+    example x (1, T), with the input strip on top; each panel says what it shows in its subtitle."""
     data = heatmap_frame(tr, 0)
     panels, notes = [], []
     k = 1
@@ -180,42 +230,48 @@ def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], tas
         for q in MODELS[kind].panels:
             d = sub[sub.quantity == q]
             panels.append(alt.Chart(d).mark_rect(clip=True).encode(
-                x=alt.X("t:Q", title="time step t", scale=alt.Scale(domain=[0, task.seq_len])), x2="t2:Q",
+                x=alt.X("t:Q", title="time step t (from 1)", scale=heat_scale(task.seq_len)), x2="t2:Q",
                 y=alt.Y("unit:O", title="unit", axis=alt.Axis(labelOverlap=True, labelFontSize=9)),
                 color=_color(q, d.value),
                 tooltip=["t:Q", "unit:O", alt.Tooltip("value:Q", format=".3f")],
             ).properties(width=WIDE, height=max(60, 7 * d.unit.nunique()),
                          title=alt.TitleParams(f"{MODEL_NAMES[kind]} {PANEL_TITLES[q]}, step {steps[kind]}",
+                                               subtitle=panel_caption(kind, q, d), subtitleFontSize=11,
                                                color=color_of(kind), fontSize=13)))
     chart = alt.vconcat(_input_strip(task, x, k), *panels, spacing=12).resolve_scale(color="independent")
     thinned = (" Shown: " + "; ".join(notes) + "." if notes else "") + (
         f" Time is averaged over windows of {k} steps." if k > 1 else "")
+    rnn = " ".join(f"The {MODEL_NAMES[m]}'s h_t changes sign in {sign_flip_share(from_one(data[(data.model == m) & (data.quantity == 'h')])):.0%} "
+                   "of its units from one step to the next on average: a value that flips at every step is not "
+                   "being held." for m in ("rnn", "gru") if m in tr)
     return ChartItem(
         name="states_heatmaps", title="Cell state and gates",
         chart=finalize(chart, title="Inside the models, step by step", subtitle=label),
-        data=data,
-        caption=(f"One held-out example ({label}), units x time. For the LSTM: the cell state c_t (the conveyor "
-                 "belt; blue negative, orange positive) and its forget, input and output gates (0 closed, 1 open); "
+        data=from_one(data),
+        caption=(f"One held-out example ({label}), units x time, t = 1 the first input. For the LSTM: the cell "
+                 "state c_t (the conveyor belt; blue negative, orange positive, on a symmetric log scale so that "
+                 "small values show beside large ones) and its forget, input and output gates (0 closed, 1 open); "
                  "for the vanilla RNN its hidden state h_t. The purple cells of the input strip are the information "
                  "the answer depends on: an LSTM unit that holds a value from there to the end, with its forget gate "
-                 f"near 1, is the model remembering it.{thinned}"))
+                 f"near 1, is the model remembering it. {rnn}{thinned}"))
 
 
 def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: torch.Tensor, label: str) -> ChartItem:
     """Mean forget, input and output gate of the LSTM at each time step of one example."""
-    df = gate_means_frame(arrays, 0)
+    df = from_one(gate_means_frame(arrays, 0))
     line = alt.Chart(df).mark_line(point=task.seq_len <= 60).encode(
-        x=alt.X("t:Q", title="time step t", scale=alt.Scale(padding=8)),
+        x=alt.X("t:Q", title="time step t (from 1)", scale=time_scale(task.seq_len)),
         y=alt.Y("mean:Q", title="mean over units", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("gate:N", scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
                         title="LSTM gate"),
         tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".3f")])
-    chart = alt.layer(_info_rules(info_frame(task, x)), line).properties(width=WIDE, height=220)
+    # a vconcat of one: Streamlit would stretch a single view and squeeze its legend and titles into the height
+    chart = alt.vconcat(alt.layer(_info_rules(from_one(info_frame(task, x))), line).properties(width=WIDE, height=220))
     return ChartItem(
         name="gate_means", title="Mean gates per time step",
         chart=finalize(chart, title=f"LSTM gates at training step {step}", subtitle=label), data=df,
-        caption=(f"The LSTM's forget, input and output gates averaged over its units at each step of one held-out "
-                 f"example ({label}), weights of training step {step}. Purple: information positions. A dip of the "
+        caption=(f"The LSTM's forget, input and output gates averaged over its units at each step t (t = 1: the first "
+                 f"input) of one held-out example ({label}), weights of training step {step}. Purple: information positions. A dip of the "
                  "forget gate is the model clearing its cell; a rise of the input gate is it writing."))
 
 

@@ -9,11 +9,18 @@ import pandas as pd
 
 from core.charts import CHANCE_COLOR, ChartItem, finalize, learning_curves, model_color
 from core.charts.export import Report
-from core.charts.inside import WIDE, grad_through_time_item, states_charts
+from core.charts.inside import INFO_COLOR, WIDE, grad_through_time_item, states_charts
 from core.config import variant_of
-from core.inspection import EXPLAINER_SENTENCE, sentence_table
+from core.inspection import EXPLAINER_SENTENCE, sentence_table, showcase
 from core.results import RunResult
-from core.story import CHAPTERS, FILLER, Chapter, arithmetic_at, long_review_table, most_dropped, tell
+from core.story import (CHAPTERS, FILLER, UNDECIDED, Chapter, arithmetic_at, holding_units, long_review_table,
+                        most_dropped, tell, unit_traces)
+
+
+def neutral_band() -> alt.Chart:
+    """The read-outs the tour calls neutral (within UNDECIDED of 0.5), as a grey band."""
+    return alt.Chart(pd.DataFrame({"lo": [0.5 - UNDECIDED], "hi": [0.5 + UNDECIDED]})).mark_rect(
+        color=CHANCE_COLOR, opacity=0.12).encode(y="lo:Q", y2="hi:Q")
 
 
 def curves_item(result: RunResult, name: str) -> ChartItem:
@@ -58,34 +65,118 @@ def readout_item(result: RunResult, text: str = EXPLAINER_SENTENCE, name: str = 
         color=model_color(kinds, titles=result.titles()),
         tooltip=["name:N", "word:N", alt.Tooltip("p_positive:Q", format=".1%")])
     half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color=CHANCE_COLOR, strokeDash=[4, 4]).encode(y="y:Q")
-    chart = finalize(alt.layer(line, half).properties(width=WIDE, height=240),
+    # in a vconcat: Streamlit stretches a single view to the page and fits legend, labels and titles into its
+    # height (the plot shrank to a sliver); a composed chart keeps the size it was given
+    chart = finalize(alt.vconcat(alt.layer(neutral_band(), line, half).properties(width=WIDE, height=240)),
                      title="The explainer's sentence, word by word",
-                     subtitle=f"Models trained at T = {result.task.seq_len}; grey: undecided (0.5)")
+                     subtitle=f"Models trained at T = {result.task.seq_len}; grey band: neutral (within {UNDECIDED} "
+                              "of 0.5), the tour's margin for a reading")
     return ChartItem(name=name, title="The sentence, word by word", chart=chart, data=table,
                      caption=(f"Each model's answer read out after every word of \"{text}\", as the probability it "
                               "gives the review being positive. A model that has followed the 'but' ends below "
                               "0.5. The CSV holds every model's gates and norms per word too."))
 
 
-def long_review_item(result: RunResult, filler: int, text: str = EXPLAINER_SENTENCE,
+def long_review_frame(results: list[RunResult], filler: int, text: str = EXPLAINER_SENTENCE) -> pd.DataFrame:
+    """Every model of every result reading `text` and `filler` neutral words: long_review_table's
+    columns plus trained_at (T), learned (reached its target) and series (what the line's dash says)."""
+    parts = []
+    for result in results:
+        T = result.task.seq_len
+        df = long_review_table(result, filler, text)
+        learned = {k: r.steps_to_target is not None for k, r in result.runs.items()}
+        df["trained_at"] = T
+        df["learned"] = df.model.map(learned)
+        df["series"] = [f"trained at T = {T}" + ("" if ok else ", did not learn: not counted") for ok in df.learned]
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
+def long_review_item(results: list[RunResult], filler: int, text: str = EXPLAINER_SENTENCE,
                      name: str = "long_review") -> ChartItem:
-    """p(positive) over the words of `text` followed by `filler` neutral words, every model."""
-    df = long_review_table(result, filler, text)
+    """p(positive) after each word of `text` (left: the words themselves) and after each of the
+    `filler` neutral words that follow (right), for every model of every result; the dash says
+    where a model was trained and whether it learned the task (dotted: it did not)."""
+    df = long_review_frame(results, filler, text)
+    n_text = len(text.split())
+    titles = {k: t for r in results for k, t in r.titles().items()}
     kinds = list(dict.fromkeys(df.model))
-    n_text = len(df) // max(len(kinds), 1) - filler
-    line = alt.Chart(df).mark_line().encode(
-        x=alt.X("t:Q", title="word (from 0)"),
-        y=alt.Y("p_positive:Q", title="p(positive) after the word", scale=alt.Scale(domain=[0, 1])),
-        color=model_color(kinds, titles=result.titles()),
-        tooltip=["name:N", "t:Q", "input:N", alt.Tooltip("p_positive:Q", format=".1%")])
+    series = list(dict.fromkeys(df.sort_values(["learned", "trained_at"], ascending=[False, True]).series))
+    dashes = [[1, 0] if "not counted" not in s and i == 0 else [6, 3] if "not counted" not in s else [1, 3]
+              for i, s in enumerate(series)]
+    color = model_color(kinds, titles=titles)
+    dash = alt.StrokeDash("series:N", title=None, scale=alt.Scale(domain=series, range=dashes),
+                          legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2, symbolStrokeColor="#555555",
+                                            labelLimit=320, direction="vertical"))
+    tips = ["name:N", "series:N", "t:Q", "input:N", alt.Tooltip("p_positive:Q", format=".1%")]
+    span = alt.Scale(domain=[-0.02, 1.02], nice=False)  # a line at 0 or 1 stays off the axis line
+    y = alt.Y("p_positive:Q", title="p(positive) after the word", scale=span, axis=alt.Axis(values=[0, .25, .5, .75, 1], format=".2~f"))
     half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color=CHANCE_COLOR, strokeDash=[4, 4]).encode(y="y:Q")
-    end = alt.Chart(pd.DataFrame({"t": [n_text - 1]})).mark_rule(color=CHANCE_COLOR).encode(x="t:Q")
-    chart = finalize(alt.layer(line, half, end).properties(width=WIDE, height=240),
+    words = df[df.t <= n_text].assign(word=lambda d: [f"{t}. {w}" for t, w in zip(d.t, d.input)])
+    order = list(dict.fromkeys(words.sort_values("t").word))
+    x_words = alt.X("word:N", sort=order, title="the sentence, word by word", axis=alt.Axis(labelAngle=-40))
+    left = alt.layer(
+        alt.Chart(words).mark_line().encode(x=x_words, y=y, color=color, strokeDash=dash, detail="series:N",
+                                            tooltip=tips),
+        alt.Chart(words).mark_circle(size=30).encode(x=x_words, y=y, color=color, tooltip=tips),
+        half, neutral_band()).properties(width=260, height=240)
+    panels = [left]
+    if filler > 0:
+        rest = df[df.t >= n_text].assign(after=lambda d: d.t - n_text)
+        right = alt.layer(alt.Chart(rest).mark_line().encode(
+            x=alt.X("after:Q", title=f"neutral words read after \"{text.split()[-1]}\"",
+                    scale=alt.Scale(domain=[0, filler], nice=False), axis=alt.Axis(tickCount=6)),
+            y=alt.Y("p_positive:Q", title=None, scale=span, axis=alt.Axis(labels=False, values=[0, .25, .5, .75, 1])),
+            color=color, strokeDash=dash, detail="series:N", tooltip=tips + ["after:Q"]), half,
+            neutral_band()).properties(
+            width=360, height=240)
+        panels.append(right)
+    chart = finalize(alt.hconcat(*panels, spacing=6).resolve_scale(y="shared"),
                      title=f"The sentence and {filler} neutral words",
-                     subtitle=f"Models trained at T = {result.task.seq_len}; grey line: the sentence's last word")
+                     subtitle=f"Below the grey band at the right-hand end (p < {0.5 - UNDECIDED:g}): the model "
+                              "still reads the 'but'; in the band: no clear reading")
+    counted = sorted({f"{titles[k]} (T = {T})" for k, T, ok in zip(df.model, df.trained_at, df.learned) if ok})
+    left_out = sorted({f"{titles[k]} (T = {T})" for k, T, ok in zip(df.model, df.trained_at, df.learned) if not ok})
     return ChartItem(name=name, title="The long review", chart=chart, data=df,
-                     caption=(f"Each model's p(positive) after every word of \"{text}\" followed by {filler} "
-                              "neutral filler words. Below 0.5 at the end: the model still reads the 'but'."))
+                     caption=(f"Each model's p(positive) after every word of \"{text}\" (left, word by word) and after "
+                              f"each of the {filler} neutral filler words that follow (right). Counted, because they "
+                              f"learned the task: {', '.join(counted) or 'none'}. " + (
+                                  f"Dotted, not counted (did not learn the task): {', '.join(left_out)}."
+                                  if left_out else "")))
+
+
+def belt_units_item(result: RunResult, name: str = "belt_units") -> ChartItem:
+    """c_t of the few LSTM units that hold the information (core.story.holding_units), one panel
+    per unit with its own y scale (symmetric log), one line per held-out example coloured by its
+    answer: lines that part at the information and stay apart to the end are the unit remembering."""
+    units = holding_units(result)
+    df = unit_traces(result, [int(u) for u in units.unit])
+    T = result.task.seq_len
+    labels = list(dict.fromkeys(df.label))
+    line = alt.Chart().mark_line(strokeWidth=1.6).encode(
+        x=alt.X("t:Q", title="time step t (from 1)", scale=alt.Scale(domain=[1, T], nice=False, zero=False)),
+        y=alt.Y("c:Q", title="c_t (symmetric log)", scale=alt.Scale(type="symlog", constant=0.01)),
+        color=alt.Color("label:N", title="the example's answer", sort=labels),
+        tooltip=["unit:O", "label:N", "t:Q", alt.Tooltip("c:Q", format=".3f"), alt.Tooltip("f:Q", format=".3f"),
+                 alt.Tooltip("i:Q", format=".3f")])
+    x, _, _ = showcase(result.task)
+    at = [int(t) + 1 for t in result.task.info_mask(x[:1])[0].nonzero().flatten()]  # the first example's, from 1
+    info = alt.Chart().mark_rule(color=INFO_COLOR, strokeWidth=2, opacity=0.5).encode(x="t:Q").transform_filter(
+        alt.FieldOneOfPredicate(field="t", oneOf=at))
+    layered = alt.layer(info, line, data=df).properties(width=WIDE, height=90)
+    chart = layered.facet(row=alt.Row("unit:O", title="unit", sort=[int(u) for u in units.unit]),
+                          spacing=6).resolve_scale(y="independent")
+    kept = ", ".join(f"unit {int(r.unit)}: {r.kept:.0%}" for r in units.itertuples())
+    return ChartItem(name=name, title="The units that hold the information", data=df,
+                     chart=finalize(chart, title="The cell units that hold the first token",
+                                    subtitle=f"LSTM at step {max(result.runs['lstm'].checkpoints)}, T = {T}: one "
+                                             "line per held-out example, coloured by its answer"),
+                     caption=(f"c_t of the {len(units)} LSTM units whose last cell value differs most between "
+                              f"{len(labels)} held-out examples with different first tokens, each unit on its own "
+                              "y scale (symmetric log, so a value of a few tenths shows beside one of tens); purple: the "
+                              "information. Lines that end apart are a unit that still tells the first tokens apart "
+                              "when the answer is read; lines that cross on the way show the value being rewritten, "
+                              f"not only carried. What its forget gates alone keep across the gap: {kept}."))
 
 
 def arithmetic_item(result: RunResult, text: str = EXPLAINER_SENTENCE, k: int = 8,
@@ -105,10 +196,10 @@ def arithmetic_item(result: RunResult, text: str = EXPLAINER_SENTENCE, k: int = 
     return ChartItem(name=name, title="The forget gate at 'but'", data=table,
                      chart=finalize(chart, title="What the forget gate keeps at \"but\"",
                                     subtitle=f"LSTM trained at T = {result.task.seq_len}: the {k} units that drop most"),
-                     caption=(f"At \"but\" in \"{text}\": the cell value before the word (c_{{t-1}}), what the "
-                              "forget gate keeps of it (f_t ⊙ c_{t-1}) and the new cell (c_t, after the input "
-                              f"gate writes), for the {k} units that lose most. The CSV has every unit's "
-                              "W_f·h_{t-1}, W_f·x_t, b_f, z, f_t, kept, written and c_t."))
+                     caption=(f"At \"but\" in \"{text}\": the cell value before the word ($c_{{t-1}}$), what the "
+                              r"forget gate keeps of it ($f_t \odot c_{t-1}$) and the new cell ($c_t$, after the input "
+                              f"gate writes), for the {k} units that lose most. The CSV has every unit's parts of "
+                              r"$z = W_f \cdot [h_{t-1}, x_t] + b_f$, $f_t$, what is kept, what is written and $c_t$."))
 
 
 def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) -> list[ChartItem]:
@@ -117,16 +208,25 @@ def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int 
     if chapter.key == "gap":
         return [curves_item(results[k], f"ch{n}_{k}_learning_curves") for k in chapter.needs]
     if chapter.key == "gradients":
-        return [grad_through_time_item(results[chapter.needs[0]])]
+        result = results[chapter.needs[0]]
+        item = grad_through_time_item(result)
+        return [replace(item, caption=(
+            r"Mean over held-out examples of $\lVert \partial L / \partial h_t \rVert$, the gradient of the loss at "
+            f"the answer ($t = {result.task.seq_len}$) with respect to the hidden state at step $t$ (from 1), on a log "
+            "scale: solid after training, dashed at initialisation; purple: where the information sits. A line that "
+            "falls to the left is the signal fading with distance; the orders of magnitude it loses are in the "
+            "sentences above."))]
     if chapter.key == "belt":
-        return states_charts(results[chapter.needs[0]], None, 0)
+        result = results[chapter.needs[0]]
+        units = [belt_units_item(result)] if result.runs.get("lstm") and result.runs["lstm"].checkpoints else []
+        return units + states_charts(result, None, 0)
     if chapter.key == "turn":
         return [starts_item([results[k] for k in chapter.needs], f"ch{n}_starts")]
     if chapter.key == "but":
         short, long = (results[k] for k in chapter.needs)
         return [readout_item(short), curves_item(long, f"ch{n}_long_learning_curves")]
     if chapter.key == "long":
-        return [long_review_item(results[chapter.needs[1]], filler)]
+        return [long_review_item([results[k] for k in chapter.needs], filler)]
     if chapter.key == "arithmetic":
         return [arithmetic_item(results[chapter.needs[0]])]
     return []

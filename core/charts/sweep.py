@@ -113,6 +113,8 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
         return []
     task = _task_of(sweep)
     agg = aggregate(sweep)
+    if agg.empty:  # no run completed (every one failed or stopped): nothing to draw
+        return []
     n_left = int((~sweep["status"].isin(REUSABLE)).sum())
     left = f" {n_left} run(s) that did not complete (stopped or failed) are left out." if n_left else ""
     never = agg[agg["reached"] < agg["seeds"]]

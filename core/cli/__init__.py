@@ -6,13 +6,16 @@ input exits with status 2 and one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
-from core.cli import export, inspect, sweep, train
+from core.cli import export, inspect, store, sweep, train
 from core.cli.args import OneLineParser
 from core.config import ConfigError
+from core.trainer import one_compute_thread
 
-COMMANDS = (train, export, inspect, sweep)
+COMMANDS = (train, export, inspect, sweep, store)
 
 
 def build_parser() -> OneLineParser:
@@ -23,11 +26,24 @@ def build_parser() -> OneLineParser:
     return p
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a command as Ctrl-C does: cleanly, keeping what finished
+
+
 def main(argv: list[str] | None = None) -> int:
+    one_compute_thread()  # the one process-wide torch setting, made before any computation
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         return int(args.run(args) or 0)
+    except KeyboardInterrupt:  # outside training (which keeps what it has and says so)
+        print("stopped before any training began; nothing was written", file=sys.stderr)
+        return 0
     except (ConfigError, ValueError, OSError, RuntimeError) as e:
         # every error of input or environment the commands raise on purpose is one line
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)

@@ -49,8 +49,6 @@ def add_parser(sub) -> None:
                         "(one at a time), threads (--workers threads of this process), process (a pool of "
                         "--workers processes), ray")
     p.add_argument("--workers", type=int, default=0, help="pool size (default: one per core)")
-    p.add_argument("--threads", type=int, default=0,
-                   help="torch threads per run (default: $LAB_TORCH_THREADS or 1)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     p.add_argument("--store", default=None, help="run store folder (default: $LAB_DATA_DIR or data/)")
     p.add_argument("--no-store", action="store_true", help="neither reuse nor save runs")
@@ -74,8 +72,8 @@ def summary_lines(result_table) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if args.single_seq_len is not None or args.single_seed is not None:
         raise ValueError("a sweep takes --lengths and --seeds instead of --seq-len and --seed")
-    if args.workers < 0 or args.threads < 0:
-        raise ValueError("--workers and --threads must be 0 (the default) or more")
+    if args.workers < 0:
+        raise ValueError("--workers must be 0 (the default) or more")
     # seq_len and seed: placeholders that pass validation for every task; the grid sets both per run
     variants = parse_variants(args.models)  # 'rnn,rnn:irnn,lstm:zero'
     kinds = tuple(dict.fromkeys(v.partition(":")[0] for v in variants))
@@ -83,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
     sweep = make_sweep(base, args.lengths, args.seeds, variants)
     out = check_writable(args.out)
     store = None if args.no_store else RunStore(args.store)
+    if store is not None and store.notice():
+        print(f"note: {store.notice()}", file=sys.stderr)
     n = len(sweep.jobs())
-    executor = make_executor(args.executor, args.workers, args.address, args.threads)
+    executor = make_executor(args.executor, args.workers, args.address)
     bar = tqdm(total=n, disable=args.quiet, file=sys.stderr, bar_format="|{bar}| {desc}")
     stop = threading.Event()
 
@@ -94,12 +94,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_sweep(sweep, store, executor, on_progress=progress, stop=stop)
-    except KeyboardInterrupt:  # Ctrl-C: every finished run is already in the store
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: every finished run is already in the store
         stop.set()
+        bar.close()
         kept = sweep_from_store(sweep, store) if store is not None else None
+        print(f"stopped: {0 if kept is None else len(kept)} finished run(s) kept in the run store; the runs in "
+              "flight were not kept", file=sys.stderr)
         if kept is None or kept.empty:
-            print("stopped; no run had finished", file=sys.stderr)
-            return 130
+            return 0
         result = SweepResult(config=sweep, table=kept, reused=len(kept), trained=0, failed=0, stopped=True,
                              wall_s=0.0, executor=executor.name)
     finally:

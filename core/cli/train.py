@@ -52,9 +52,12 @@ def train_with_progress(cfg: RunConfig, quiet: bool = False, trainer: Trainer | 
             last[snap.model] = format_metric(snap.metric, trainer.task)
             bar.update(trainer.step - bar.n)
             bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in last.items()))
-    except KeyboardInterrupt:  # Ctrl-C: keep what was trained so far
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was trained so far, marked stopped
+        bar.close()
         trainer.stop()
         trainer.advance(0)
+        print(f"stopped at step {trainer.step}: the models are written as stopped (not finished) and not "
+              "kept in the run store", file=sys.stderr)
     finally:
         bar.close()
     return trainer.result()
@@ -88,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = check_writable(args.out or "runs/demo")
     store = None if args.no_store else RunStore(args.store)
+    if store is not None and store.notice():
+        print(f"note: {store.notice()}", file=sys.stderr)
     reused: dict = {}
     if store is not None and args.reuse:
         found, missing = store.get_result(cfg)

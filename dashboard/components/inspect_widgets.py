@@ -24,6 +24,8 @@ def example_picker(result: RunResult) -> tuple[torch.Tensor, int]:
 
 
 def _table(df, key: str) -> None:
+    if "t" in df.columns:  # time steps count from 1 on screen, as in the charts (the library's from 0)
+        df = df.assign(t=df.t + 1)
     cols = {c: st.column_config.NumberColumn(c, format=NUMBERS) for c in df.columns
             if df[c].dtype.kind == "f"}
     st.dataframe(df, hide_index=True, column_config=cols, key=key)
@@ -53,10 +55,10 @@ def step_table_section(result: RunResult, kind: str, step: int, x: torch.Tensor,
 def forget_section(result: RunResult, step: int, x: torch.Tensor, example: int) -> None:
     st.subheader("The forget gate, with the model's numbers")
     T = x.shape[1]
-    t = st.slider("Time step t", 0, T - 1, value=default_focus_step(result.task, x, example),
+    t = st.slider("Time step t (from 1, as in the charts)", 1, T, value=default_focus_step(result.task, x, example) + 1,
                   key=f"inside-forget-t-{config_hash(result.config)}")
-    word = result.task.render(x[example : example + 1])[0][t]
-    df = forget_arithmetic(result, x, t, step, example)
+    word = result.task.render(x[example : example + 1])[0][t - 1]
+    df = forget_arithmetic(result, x, t - 1, step, example)  # the library indexes steps from 0
     st.markdown(f"At t = {t} (input **{word}**): f_t = σ(W_f·[h_(t-1), x_t] + b_f), and the cell keeps "
                 f"f_t ⊙ c_(t-1) of what it held. Mean f_t over all {len(df)} units: "
                 f"**{df['f_t = σ(z)'].mean():.3f}**.")

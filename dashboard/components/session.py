@@ -18,3 +18,23 @@ def current_result() -> RunResult | None:
 
 def set_current_result(result: RunResult | None) -> None:
     st.session_state[KEY] = result
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _store_notice(folder: str) -> str | None:
+    from core.store import RunStore, StoreError
+
+    try:
+        return RunStore(folder).notice()
+    except StoreError:  # the pages say what is wrong with the store where they use it
+        return None
+
+
+def store_notice() -> None:
+    """One line in the sidebar while the store holds runs it will not serve (written before a run's
+    numbers followed from its config alone): they are trained again when first used."""
+    from core.store import default_dir
+
+    line = _store_notice(str(default_dir()))
+    if line:
+        st.sidebar.caption(f":material/info: {line[0].upper()}{line[1:]}.")

@@ -24,6 +24,7 @@ RESULTS = "story_results"  # experiment name -> RunResult, complete
 JOBS = "story_jobs"  # experiment name -> TrainJob training it
 NOTES = "story_notes"
 READY = "story_link_read"
+BAD_LINK = "story_bad_link"  # the warning about a refused ?chapter= value
 FILLER = "story_filler"  # the long review's neutral words (its slider's key)
 OWNER = "story"  # the tour's jobs, shared between sessions
 POLL_S = 1.0
@@ -102,10 +103,15 @@ def chapter_picker() -> story.Chapter:
         if raw is not None:
             if raw.strip().isdigit() and int(raw) in numbers:
                 st.session_state[CHAPTER] = int(raw)
-            else:
-                st.warning(f"Ignored `chapter={controls.echo(raw)}` from the link: chapters are "
-                           f"{numbers[0]}-{numbers[-1]}. Starting at chapter {numbers[0]}.")
+            else:  # kept until another chapter is picked: a rerun (a tour run finishing) must not drop it
+                st.session_state[BAD_LINK] = (f"Ignored `chapter={controls.echo(raw)}` from the link: chapters are "
+                                              f"{numbers[0]}-{numbers[-1]}. Starting at chapter {numbers[0]}.")
     st.session_state.setdefault(CHAPTER, numbers[0])
+    if BAD_LINK in st.session_state:
+        if st.session_state.get(CHAPTER) in (None, numbers[0]):
+            st.warning(st.session_state[BAD_LINK])
+        else:
+            del st.session_state[BAD_LINK]
     st.segmented_control("Chapter", numbers, key=CHAPTER, required=True,
                          format_func=lambda n: f"{n}. {story.BY_NUMBER[n].title}",
                          help="The tour's chapters; each is told with models trained on this machine.")
@@ -176,12 +182,12 @@ def _extras(chapter: story.Chapter, results: dict[str, RunResult]) -> None:
     """The tables some chapters show beside their charts."""
     if chapter.key == "but":
         short = results[chapter.needs[0]]
-        st.markdown("**Per word** (models of T = %d): each model's p(positive), the LSTM's mean gates and "
-                    "||c_t||." % short.task.seq_len)
+        st.markdown("**Per word** (models of T = %d; t from 1): each model's p(positive), the LSTM's mean gates "
+                    "and $\\lVert c_t \\rVert$." % short.task.seq_len)
         st.dataframe(story.word_table(short), hide_index=True, key="story-word-table")
         if "lstm" in short.runs:
-            st.markdown("**The units whose forget gate changes most at \"but\"** (f at the word before, f at "
-                        "\"but\"):")
+            st.markdown("**The units whose forget gate changes most at \"but\"** ($f_t$ at the word before, $f_t$ "
+                        "at \"but\"):")
             st.dataframe(story.forget_units(short), hide_index=True, key="story-forget-units")
             st.markdown("**The explainer's table beside the LSTM's reading** (neutral: within "
                         f"{story.UNDECIDED} of 0.5):")
@@ -213,6 +219,26 @@ def export_tour() -> None:
                        help="Every ready chapter's charts (data inline) and verdicts in one file that opens offline.")
 
 
+def conventions() -> None:
+    """The tour's counting convention, stated once at its top."""
+    st.caption(story.COUNTING)
+
+
+def equations(chapter: story.Chapter) -> None:
+    """The LSTM equations this chapter measures (each of the six is shown in one chapter only), and
+    where the others are."""
+    if not chapter.equations:
+        return
+    st.markdown("**The LSTM equations this chapter measures** ($\\sigma$: the logistic function, "
+                "$\\odot$: element-wise product):")
+    for key in chapter.equations:
+        st.latex(story.EQUATIONS[key])
+    elsewhere = [", ".join(f"${story.EQUATIONS[k].split(' = ')[0]}$" for k in c.equations) + f" in chapter {c.number}"
+                 for c in story.CHAPTERS if c is not chapter and c.equations]
+    if elsewhere:
+        st.caption("The LSTM's other equations in the tour: " + ", ".join(elsewhere) + ".")
+
+
 def configs_line(chapter: story.Chapter) -> str:
     cfgs = story.experiments()
     return " ".join(f"**{name}**: {controls.describe(cfgs[name], changes=False)}" for name in chapter.needs)
@@ -224,6 +250,7 @@ def show(chapter: story.Chapter) -> None:
         st.error(msg)
     st.header(f"{chapter.number}. {chapter.title}")
     st.markdown(f"**The explainer:** {chapter.claim}")
+    equations(chapter)
     st.caption("Trained here: " + configs_line(chapter))
     results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
     if any(n not in results for n in chapter.needs):
@@ -247,4 +274,4 @@ def complete() -> bool:
 
 
 __all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "lab_link", "complete", "HIDE",
-           "export_tour"]
+           "export_tour", "conventions", "equations"]

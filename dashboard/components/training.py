@@ -335,14 +335,7 @@ def verdict_cards(result: RunResult) -> None:
             st.metric(f"final {s['metric_name']}", format_metric(final, task), delta=delta,
                       delta_color="normal" if task.higher_is_better else "inverse")
             chance = f"{s['chance']:.1%}" if task.higher_is_better else f"MSE {s['chance']:.3f}"
-            if s["steps_to_target"] is not None:
-                reach = (f"reached the target at step {s['steps_to_target']:,} "
-                         f"({s['seconds_to_target']:.1f} s)")
-            elif s["status"] == "diverged":
-                reach = "diverged"
-            else:
-                reach = f"did not reach the target in {s['steps_run']:,} steps"
-            st.caption(f"Chance {chance} · {reach} · {s['n_params']:,} parameters · status: {s['status']}")
+            st.caption(f"Chance {chance} · {s['reach']} · {s['n_params']:,} parameters · status: {s['status']}")
             st.write(s["verdict"])
 
 

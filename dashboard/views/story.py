@@ -8,6 +8,7 @@ st.markdown("A tour of the classic LSTM explainer. Each chapter states one of it
             "small models trained on this machine actually did: the numbers and the verdict are computed from "
             "them, and where the claim does not hold here, the chapter says so. Each chapter ends with a link "
             "that opens its experiment in the lab.")
+story.conventions()  # how the tour counts time steps and words, said once
 
 story.start()  # every run the tour needs: from the run store, or trained in the background
 chapter = story.chapter_picker()
