@@ -1,8 +1,10 @@
 """Experiment configuration: three dataclasses, validated once at the edge, saved with every run.
 
-Each field carries its own rule (`whole`, `real`, `choice`: bounds, choices, help line, CLI flag)
-in its metadata: that is the one home of a bound. The CLI flags and help, the dashboard's widget
-limits, validation and the sweep all read it from there (`rule(section, name)`).
+Each field carries its own rule (`whole`, `real`, `choice`: bounds, choices, help line, CLI flag,
+and how people see it: widget label, longer help, the word in the experiment's one-line caption)
+in its metadata: that is the one home of a field. The CLI flags and help, the dashboard's widgets,
+URL keys and caption, validation and the sweep all read it from there (`rule(section, name)`,
+`controls()`): a field with a `label` gets a widget and a URL key without touching the dashboard.
 
 A run is identified by the hash of its config (`config_hash`). The device is left out of the
 hash: it changes where a run happens, not what experiment it is. A field added after the hash was
@@ -43,6 +45,16 @@ class Rule:
     flag: str | None = None  # CLI flag name when it differs from the field's
     ui_lo: float | None = None  # a tighter lower bound for the dashboard's widget
     only_for: tuple[str, ...] | None = None  # model kinds this field affects (None: all)
+    # how people see it (the dashboard reads these; the CLI reads help and flag)
+    label: str | None = None  # the widget's title: a field with a label is a control (widget + URL key)
+    explain: str | None = None  # the widget's longer help (default: help)
+    word: str | None = None  # the field in the experiment's one-line caption: "T = {v}", "{title}"
+    titles: Callable[[str], str] | None = None  # how a choice is shown ("chrono" -> "chrono (Tallec ...)")
+    ui_step: float | None = None  # the number widget's step
+    slider: bool = False  # a slider instead of a number box
+
+    def shown(self, v: Any) -> str:
+        return self.titles(v) if self.titles is not None and isinstance(v, str) else str(v)
 
     def check(self, name: str, v: Any) -> Any:
         if self.kind == "int":
@@ -70,50 +82,91 @@ MAX_STEPS = 100_000
 
 @dataclass(frozen=True)
 class TaskConfig:
-    name: str = field(default="first_token", metadata=choice(task_names, "task", flag="task"))
+    name: str = field(default="first_token", metadata=choice(
+        task_names, "task", flag="task", label="Task", word="{title}", titles=lambda n: TASKS[n].title,
+        explain="What the models must learn, always with the key information far from the answer: recall the "
+                "first symbol; add two marked numbers; tell the order of X and Y; read a review's sentiment "
+                "when a late 'but' turns it round; or forecast on real data: tomorrow's high in Seattle, a "
+                "stock's next monthly return."))
     # the RNN stays at chance at T=100 (at T=50 it still learns, slowly); ~15 s to train
-    seq_len: int = field(default=100, metadata=whole(2, MAX_SEQ_LEN, "sequence length T", ui_lo=5))
+    seq_len: int = field(default=100, metadata=whole(
+        2, MAX_SEQ_LEN, "sequence length T", ui_lo=5, label="Sequence length T", word="T = {v}", slider=True,
+        explain="Time steps between the information and the question. Longer sequences are harder to "
+                "remember and slower to train."))
     n_symbols: int = field(default=8, metadata=whole(2, 64, "first_token: number of signal symbols K (chance 1/K)"))
     n_distractors: int = field(default=8, metadata=whole(1, 64, "first_token: number of distractor symbols D"))
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    hidden_size: int = field(default=64, metadata=whole(1, 1024, "hidden units per model"))
+    hidden_size: int = field(default=64, metadata=whole(1, 1024, "hidden units per model", label="Hidden size",
+                                                        word="hidden {v}", ui_step=16,
+                                                        explain="Units in each model's hidden state."))
     # chrono (Tallec & Ollivier 2018) sets b_f = log U(1, T-1), b_i = -b_f. Measured here: with
     # PyTorch's default (zero) or forget bias 1 the LSTM did not learn first_token at T>=50 in
     # 2,000 steps; with chrono it did in a few hundred. It is a visible control, not a hidden trick.
     forget_init: str = field(default="chrono", metadata=choice(
         lambda: FORGET_INITS, "LSTM forget-gate bias init: zero (PyTorch), one (Gers 2000), chrono (Tallec 2018)",
-        only_for=("lstm",)))
+        only_for=("lstm",), label="LSTM forget-gate init", word="LSTM forget-gate init {v}",
+        titles=lambda v: {"zero": "zero (PyTorch default)", "one": "one (Gers et al.)",
+                          "chrono": "chrono (Tallec & Ollivier)"}.get(v, v),
+        explain="How the LSTM's forget-gate bias starts. chrono: the gate starts open (close to 1) for time "
+                "scales up to T, so memory survives from the start. With zero or one the LSTM usually cannot "
+                "learn T >= 50 in a few hundred steps."))
     # PyTorch's default stays the RNN's default: the lab's RNN is the textbook tanh RNN, and the
     # measured table (README: calibration) says what orthogonal and IRNN starts buy against it.
     rnn_init: str = field(default="default", metadata=choice(
         lambda: RNN_INITS, "vanilla RNN init: default (PyTorch), orthogonal (W_hh orthogonal), "
-        "irnn (Le et al. 2015: relu, W_hh = I, zero bias)", only_for=("rnn",)))
+        "irnn (Le et al. 2015: relu, W_hh = I, zero bias)", only_for=("rnn",), label="Vanilla RNN init",
+        word="Vanilla RNN init {v}",
+        titles=lambda v: {"default": "default (PyTorch)", "irnn": "IRNN (Le et al.)"}.get(v, v),
+        explain="How the vanilla RNN starts. default: PyTorch's small random weights and tanh. orthogonal: the "
+                "recurrent matrix is a rotation, so a signal neither shrinks nor grows at the start. IRNN (Le, "
+                "Jaitly & Hinton 2015): relu, the recurrent matrix is the identity and the biases zero, so the "
+                "state is copied forward unchanged until the input writes to it."))
     # chrono on the update gate z (PyTorch keeps z * h_{t-1}): b_z = log U(1, T-1)
     gru_init: str = field(default="default", metadata=choice(
         lambda: GRU_INITS, "GRU update-gate bias init: default (PyTorch), chrono (b_z = log U(1, T-1))",
-        only_for=("gru",)))
+        only_for=("gru",), label="GRU init", word="GRU init {v}",
+        titles=lambda v: {"default": "default (PyTorch)", "chrono": "chrono (Tallec & Ollivier)"}.get(v, v),
+        explain="How the GRU's update gate z starts; z is the share of the old state kept each step. default: "
+                "PyTorch's small random bias, so about half is kept per step. chrono: b_z = log u with u between "
+                "1 and T-1, so units start keeping their state over 2 to T steps, as the LSTM's chrono forget "
+                "gate does."))
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     # the chrono LSTM needs 175-425 steps on first_token at T=100 (seeds 0-3)
-    steps: int = field(default=500, metadata=whole(1, MAX_STEPS, "training steps"))
-    batch_size: int = field(default=64, metadata=whole(1, 4096, "examples per step"))
+    steps: int = field(default=500, metadata=whole(
+        1, MAX_STEPS, "training steps", label="Training steps", word="{v:,} steps", ui_step=100,
+        explain="Batches each model trains on; changing the task sets the steps it needs unless you chose your "
+                "own."))
+    batch_size: int = field(default=64, metadata=whole(1, 4096, "examples per step", label="Batch size",
+                                                       word="batches of {v}", ui_step=16,
+                                                       explain="Sequences per training step."))
     lr: float = field(default=3e-3, metadata=real(0.0, 10.0, "learning rate (the same for every model)",
-                                                  lo_open=True, ui_lo=1e-6))
-    optimizer: str = field(default="adam", metadata=choice(lambda: OPTIMIZERS, "adam, sgd or rmsprop"))
-    clip: float = field(default=1.0, metadata=real(0.0, 1e6, "global gradient-norm clipping (0: off)"))
-    eval_every: int = field(default=25, metadata=whole(1, MAX_STEPS, "evaluate on the held-out batch every N steps"))
-    seed: int = field(default=0, metadata=whole(0, 2**31 - 1, "seed of data and weights"))
+                                                  lo_open=True, ui_lo=1e-6, label="Learning rate",
+                                                  word="learning rate {v:g}", ui_step=1e-4,
+                                                  explain="The optimizer's step size, the same for every model."))
+    optimizer: str = field(default="adam", metadata=choice(lambda: OPTIMIZERS, "adam, sgd or rmsprop",
+                                                           word="{title}", titles=str.capitalize))
+    clip: float = field(default=1.0, metadata=real(0.0, 1e6, "global gradient-norm clipping (0: off)",
+                                                   word="gradient clip {v:g}"))
+    eval_every: int = field(default=25, metadata=whole(1, MAX_STEPS, "evaluate on the held-out batch every N steps",
+                                                       word="evaluated every {v} steps on a fixed held-out batch"))
+    seed: int = field(default=0, metadata=whole(0, 2**31 - 1, "seed of data and weights", label="Seed",
+                                                word="seed {v}", ui_step=1,
+                                                explain="Seeds the data stream and each model's initial weights. "
+                                                        "Same seed, same numbers."))
     device: str = field(default="auto", metadata=choice(lambda: DEVICES, "auto, cpu or cuda"))
     # probes and weights kept at ~10 evenly spaced steps (plus step 0)
     n_checkpoints: int = field(default=10, metadata=whole(1, 100, "checkpoints kept for probes (plus step 0)"))
     # stop a model once it has held the target for this many evals; 0 = never
-    patience: int = field(default=0, metadata=whole(0, MAX_STEPS,
-                                                    "stop a model after it held the target for N evaluations (0: never)"))
+    patience: int = field(default=0, metadata=whole(
+        0, MAX_STEPS, "stop a model after it held the target for N evaluations (0: never)",
+        explain="Stop a run once it has held the target for this many evaluations (0: never). On the default "
+                "sweep it trains 2.5x fewer steps with the same verdicts."))
 
 
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
@@ -124,6 +177,38 @@ HASHED_V1 = {
     "model": ("hidden_size", "forget_init"),
     "train": ("steps", "batch_size", "lr", "optimizer", "clip", "eval_every", "seed", "n_checkpoints", "patience"),
 }
+
+
+@dataclass(frozen=True)
+class Control:
+    """A config field people set in the dashboard: where it lives and its URL key."""
+
+    section: str  # "task", "model" or "train"
+    name: str  # the field's name in its dataclass
+    key: str  # URL key and widget key: the CLI flag with underscores ("task", "seq_len")
+    rule: Rule
+
+
+def controls() -> tuple[Control, ...]:
+    """Every field with a `label`, in declaration order (the task's first: it bounds seq_len)."""
+    return tuple(Control(s, f.name, flag_of(s, f.name).replace("-", "_"), f.metadata["rule"])
+                 for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)
+                 if "rule" in f.metadata and f.metadata["rule"].label)
+
+
+def words(cfg: "RunConfig") -> list[str]:
+    """Each field's word in the experiment's one-line caption, in declaration order; a field only
+    one kind of model reads is said when that model is in the run."""
+    out = []
+    for s, cls in SECTIONS.items():
+        sec = getattr(cfg, s)
+        for f in dataclasses.fields(sec):
+            r = f.metadata.get("rule")
+            if r is None or not r.word or (r.only_for and not set(r.only_for) & set(cfg.models)):
+                continue
+            v = getattr(sec, f.name)
+            out.append(r.word.format(v=v, title=r.shown(v)))
+    return out
 
 
 def rule(section: str, name: str) -> Rule:

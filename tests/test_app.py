@@ -20,7 +20,7 @@ from dashboard.components import controls, explainer, training
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TIMEOUT = 180  # seconds per script run: generous, the machine is shared
 TINY = {"seq_len": "8", "steps": "30", "hidden_size": "8", "batch_size": "32"}
-KEYS = ("task", "seq_len", "models", "hidden_size", "forget_init", "rnn_init", "gru_init", "lr", "steps", "batch_size",
+KEYS = ("task", "seq_len", "models", "hidden_size", "forget_init", "rnn_init", "gru_init", "steps", "batch_size", "lr",
         "seed")
 
 

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import tasks
 from core.cli import main
-from core.config import (HASHED_V1, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash,
+from core.config import (HASHED_V1, whole, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash,
                          parse_variants, rule, seq_len_range, validate, variant_of, variant_title, with_variant)
 from core.store import RunStore
 from core.trainer import train
@@ -124,7 +124,8 @@ def test_bounds_are_read_from_the_field_rule():
     r = rule("task", "seq_len")
     assert seq_len_range("first_token") == (r.lo, r.hi)
     assert seq_len_range("temporal_order")[0] == tasks.TASKS["temporal_order"].min_seq_len
-    assert (controls.SEQ_MIN, controls.MAX_SEQ_LEN) == (r.ui_lo, r.hi)
+    _, problems = controls.from_query({"seq_len": str(int(r.ui_lo) - 1)})  # the slider's range: the rule's
+    assert f"between {int(r.ui_lo)} and {int(r.hi)}" in problems[0]
     with pytest.raises(ConfigError, match=f"seq_len must be between 2 and {r.hi:g}"):
         validate(RunConfig(task=TaskConfig(seq_len=r.hi + 1)))
     with pytest.raises(ConfigError, match="seq_len must be between 4 and"):
@@ -197,3 +198,41 @@ def test_a_registered_task_trains_and_is_stored(throwaway_task):
     store.put_result(result)
     found, missing = store.get_result(cfg)
     assert not missing and "opening symbol" in found.summary()["lstm"]["verdict"]
+
+
+# --- a new field, added in one place, reaches every surface -------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TrainConfigWithUIWarmup(TrainConfig):
+    """TrainConfig as it would be after someone adds a field with a rule that has a label."""
+
+    warmup: int = dataclasses.field(default=0, metadata=whole(
+        0, 1000, "warmup steps at a lower learning rate", label="Warmup steps", word="warmup {v}",
+        explain="Steps at a lower learning rate before the full one."))
+
+
+def test_a_new_field_gets_its_flag_widget_url_key_and_caption_word(monkeypatch, capsys):
+    import core.config
+
+    monkeypatch.setitem(core.config.SECTIONS, "train", TrainConfigWithUIWarmup)  # the one edit
+    monkeypatch.setattr(controls, "DEFAULT", controls.default_config())  # what importing the app computes
+    # the CLI flag and its help
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "--warmup" in capsys.readouterr().out
+    # the URL key, read and written
+    assert "warmup" in controls.fields()
+    cfg, problems = controls.from_query({"warmup": "7"})
+    assert problems == [] and cfg.train.warmup == 7 and controls.to_query(cfg)["warmup"] == "7"
+    assert controls.from_query({"warmup": "-1"})[1][0].startswith("Ignored `warmup=-1`")
+    # its word in the caption, and named when it differs from the default
+    line = controls.describe(cfg)
+    assert "warmup 7" in line and "warmup (default 0)" in line
+    # the widget, with the rule's label, bounds and help
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("views/train.py")
+    at.query_params["warmup"] = "7"
+    at.query_params.update({"seq_len": "8", "steps": "30", "hidden_size": "8"})
+    at.run()
+    assert not at.exception
+    box = at.number_input(key="warmup")
+    assert box.label == "Warmup steps" and box.value == 7 and box.max == 1000 and "lower learning rate" in box.help

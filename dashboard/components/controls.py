@@ -1,10 +1,13 @@
 """The experiment controls: one widget per config field, mirrored in the URL query string.
 
-Each widget has a stable key that is also its query parameter (`?task=first_token&seq_len=50
-&models=rnn,lstm&...`), so a link reproduces the exact experiment. Values from a link are checked
-field by field with `core.config.validate` (plus the widgets' own bounds); a bad one is refused
-with a one-line message and its default is used instead. The pure functions (`from_query`,
-`to_query`, `config_from_values`) do not touch Streamlit and are tested directly.
+The controls are the config fields whose rule has a `label` (core.config.controls()), plus the
+models to compare: their widgets, URL keys, help, bounds and caption words all come from the
+fields' rules, so a new field with a label appears here without an edit. Each widget's key is
+also its query parameter (`?task=first_token&seq_len=50&models=rnn,lstm&...`), so a link
+reproduces the exact experiment. Values from a link are checked field by field with
+`core.config.validate` (plus the widgets' own bounds); a bad one is refused with a one-line message
+and its default is used instead. The pure functions (`from_query`, `to_query`,
+`config_from_values`) do not touch Streamlit and are tested directly.
 """
 from __future__ import annotations
 
@@ -15,20 +18,31 @@ from typing import Any, Callable, Mapping
 
 import streamlit as st
 
-from core.config import ConfigError, RunConfig, rule, seq_len_range, suggested_steps, validate
-from core.models import FORGET_INITS, GRU_INITS, MODEL_NAMES, RNN_INITS, init_of, model_kinds
-from core.tasks import TASKS, task_names
+from core.config import (SECTIONS, ConfigError, Control, RunConfig, controls, rule, seq_len_range, suggested_steps,
+                         validate, words)
+from core.models import MODEL_NAMES, model_kinds
+from core.tasks import TASKS
 
-DEFAULT = validate(RunConfig())  # the core's defaults are the dashboard's defaults
-# The query parameters, in the order they are applied (task first: it sets seq_len's minimum).
-FIELDS = ("task", "seq_len", "models", "hidden_size", "forget_init", "rnn_init", "gru_init", "lr", "steps",
-          "batch_size", "seed")
-# Widget bounds come from the config fields' rules (core.config), the one home of each bound. Two
-# are tighter in the dashboard (`ui_lo`): the slider starts at T = 5, and the learning rate at
-# 1e-6; a number_input refuses a value below its minimum, so the link check applies them too.
-SEQ = rule("task", "seq_len")
-SEQ_MIN, MAX_SEQ_LEN = int(SEQ.ui_lo or SEQ.lo), int(SEQ.hi)
-LR_MIN, LR_MAX = rule("train", "lr").ui_lo, rule("train", "lr").hi
+
+def default_config() -> RunConfig:
+    """The core's defaults are the dashboard's defaults."""
+    return validate(RunConfig(**{name: cls() for name, cls in SECTIONS.items()}))
+
+
+def fields() -> tuple[str, ...]:
+    """The query parameters, in the order they are applied: the task's fields first (the task sets
+    seq_len's minimum), then the models, then the rest."""
+    keys = [c.key for c in controls()]
+    n_task = sum(c.section == "task" for c in controls())
+    return (*keys[:n_task], MODELS_KEY, *keys[n_task:])
+
+
+MODELS_KEY = "models"  # RunConfig.models: the one control that is not a section's field
+DEFAULT = default_config()
+FIELDS = fields()
+# Widget bounds come from the config fields' rules (core.config), the one home of each bound. Some
+# are tighter in the dashboard (`ui_lo`: the slider starts at T = 5, the learning rate at 1e-6); a
+# widget refuses a value below its minimum, so the link check applies them too (_check_ui_bounds).
 
 # A training step keeps about this many bytes per (sequence, time step, hidden unit) for the
 # backward pass (measured: ~0.9 GB peak at batch 256, T=200, hidden 256, LSTM). The dashboard
@@ -44,42 +58,40 @@ _HIDDEN = "lab_controls_hidden"  # the controls a link's `hide=` leaves out (the
 # `?preset=1`: a link made by the lab (the tour's "try it in the lab") sets the controls even when
 # this session has read a link before; the page then rewrites the URL without it.
 PRESET, HIDE = "preset", "hide"
-FORGET_LABELS = {"zero": "zero (PyTorch default)", "one": "one (Gers et al.)",
-                 "chrono": "chrono (Tallec & Ollivier)"}
-RNN_LABELS = {"default": "default (PyTorch)", "orthogonal": "orthogonal", "irnn": "IRNN (Le et al.)"}
-GRU_LABELS = {"default": "default (PyTorch)", "chrono": "chrono (Tallec & Ollivier)"}
 
 
 def values_of(cfg: RunConfig) -> dict[str, Any]:
     """A config as the widgets hold it (key -> value)."""
-    return {"task": cfg.task.name, "seq_len": cfg.task.seq_len, "models": list(cfg.models),
-            "hidden_size": cfg.model.hidden_size, "forget_init": cfg.model.forget_init,
-            "rnn_init": cfg.model.rnn_init, "gru_init": cfg.model.gru_init,
-            "lr": float(cfg.train.lr), "steps": cfg.train.steps, "batch_size": cfg.train.batch_size,
-            "seed": cfg.train.seed}
+    out: dict[str, Any] = {}
+    for c in controls():
+        v = getattr(getattr(cfg, c.section), c.name)
+        out[c.key] = float(v) if c.rule.kind == "float" else v
+    out[MODELS_KEY] = list(cfg.models)
+    return {k: out[k] for k in fields()}
 
 
 def config_from_values(v: Mapping[str, Any], base: RunConfig | None = None) -> RunConfig:
     """Widget (or raw link) values -> a validated RunConfig; raises ConfigError (one line).
-    Fields without a control (optimizer, clip, eval_every, ...) keep the core's defaults."""
+    Fields without a control (optimizer, clip, eval_every, ...) keep the base's values."""
     base = base or DEFAULT
+    changes: dict[str, dict[str, Any]] = {}
+    for c in controls():
+        if c.key in v:
+            changes.setdefault(c.section, {})[c.name] = v[c.key]
     cfg = base.replace(  # replace, never rebuild: a field without a control keeps its value
-        task=dataclasses.replace(base.task, name=v["task"], seq_len=v["seq_len"]),
-        model=dataclasses.replace(base.model, hidden_size=v["hidden_size"], forget_init=v["forget_init"],
-                                  rnn_init=v.get("rnn_init", base.model.rnn_init),
-                                  gru_init=v.get("gru_init", base.model.gru_init)),
-        train=dataclasses.replace(base.train, steps=v["steps"], lr=v["lr"], batch_size=v["batch_size"],
-                                  seed=v["seed"]),
-        models=v["models"],
-    )
-    _check_slider_range(v["seq_len"])
+        **{s: dataclasses.replace(getattr(base, s), **kw) for s, kw in changes.items()},
+        models=v.get(MODELS_KEY, base.models))
+    for c in controls():  # in field order, so the first bad field is named, as validate() does
+        if c.rule.slider and c.key in v:
+            _check_ui_bounds(c, v[c.key])
     cfg = validate(cfg)
     if memory_gb(cfg) > MAX_RUN_GB:
         raise ConfigError(f"batch_size x seq_len x hidden_size is too large: a step would need about "
                           f"{memory_gb(cfg):.0f} GB of memory (the dashboard allows {MAX_RUN_GB:g} GB); "
                           "lower one of them")
-    if cfg.train.lr < LR_MIN:
-        raise ConfigError(f"lr must be at least {LR_MIN:g}, got {cfg.train.lr:g}")
+    for c in controls():  # the rest, on validated values
+        if not c.rule.slider and c.rule.ui_lo is not None:
+            _check_ui_bounds(c, getattr(getattr(cfg, c.section), c.name))
     return cfg
 
 
@@ -88,15 +100,22 @@ def memory_gb(cfg: RunConfig) -> float:
     return BYTES_PER_UNIT_STEP * cfg.train.batch_size * cfg.task.seq_len * cfg.model.hidden_size / 1e9
 
 
-def _check_slider_range(v: Any) -> None:
-    """The slider's range (5..MAX), checked before validate() so the message names it."""
+def _check_ui_bounds(c: Control, v: Any) -> None:
+    """A widget's range where it is tighter than the field's (`ui_lo`); a slider's is checked
+    before validate() so the message names the slider's range."""
+    r = c.rule
+    lo = r.ui_lo if r.ui_lo is not None else r.lo
     try:
         f = float(v)
     except (TypeError, ValueError):
         return  # not a number: validate() words that error
-    if math.isfinite(f) and f == int(f) and not SEQ_MIN <= f <= MAX_SEQ_LEN:
+    if not math.isfinite(f):
+        return
+    if r.kind == "int" and f == int(f) and not lo <= f <= r.hi:
         shown = echo(v) if isinstance(v, str) else int(f)  # what was typed, not a 100-digit integer
-        raise ConfigError(f"seq_len must be between {SEQ_MIN} and {MAX_SEQ_LEN}, got {shown}")
+        raise ConfigError(f"{c.key} must be between {int(lo)} and {int(r.hi)}, got {shown}")
+    if r.kind == "float" and f < lo:
+        raise ConfigError(f"{c.key} must be at least {lo:g}, got {f:g}")
 
 
 ECHO_CHARS = 60  # a link value is echoed up to this length
@@ -115,7 +134,7 @@ def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> t
     ignored (other pages or tracking links may add their own)."""
     default = default or DEFAULT
     values, problems = values_of(default), []
-    for key in FIELDS:
+    for key in fields():
         if key not in params:
             continue
         raw = params[key]
@@ -135,7 +154,8 @@ def to_query(cfg: RunConfig) -> dict[str, str]:
     """The query string of a config: every control, defaults included, so a link keeps meaning
     the same experiment even if the defaults change later."""
     v = values_of(cfg)
-    return {k: ",".join(v[k]) if k == "models" else repr(v[k]) if k == "lr" else str(v[k]) for k in FIELDS}
+    floats = {c.key for c in controls() if c.rule.kind == "float"}
+    return {k: ",".join(v[k]) if k == MODELS_KEY else repr(v[k]) if k in floats else str(v[k]) for k in fields()}
 
 
 # --- Streamlit side -------------------------------------------------------------------------
@@ -162,10 +182,10 @@ def hide_from_query(params: Mapping[str, str]) -> tuple[tuple[str, ...], list[st
     """The controls a link's `hide=lr,batch_size` leaves out, and a one-line message for names
     that are no control (ignored)."""
     names = [n.strip() for n in params.get(HIDE, "").split(",") if n.strip()]
-    unknown = [n for n in names if n not in FIELDS]
+    unknown = [n for n in names if n not in fields()]
     problems = [f"Ignored `hide={echo(','.join(unknown))}` from the link: not a control "
-                f"(controls: {', '.join(FIELDS)})."] if unknown else []
-    return tuple(dict.fromkeys(n for n in names if n in FIELDS)), problems
+                f"(controls: {', '.join(fields())})."] if unknown else []
+    return tuple(dict.fromkeys(n for n in names if n in fields())), problems
 
 
 def hidden() -> tuple[str, ...]:
@@ -179,7 +199,7 @@ def show_all() -> None:
 def current() -> tuple[RunConfig | None, str | None]:
     """The config the widgets describe now, or (None, why not)."""
     try:
-        return config_from_values({k: st.session_state.get(k) for k in FIELDS}), None
+        return config_from_values({k: st.session_state.get(k) for k in fields()}), None
     except ConfigError as e:
         return None, str(e)
 
@@ -193,37 +213,67 @@ def clear_link_problems() -> None:
 
 
 def describe(cfg: RunConfig, changes: bool = True) -> str:
-    """The whole experiment in one line, with what differs from the defaults named."""
-    task = TASKS[cfg.task.name]
-    tr = cfg.train
-    inits = "".join(f"{MODEL_NAMES[k]} init {init_of(k, cfg.model)} · " for k in ("rnn", "gru") if k in cfg.models)
-    line = (f"{task.title} · T = {cfg.task.seq_len} · {' vs '.join(MODEL_NAMES[k] for k in cfg.models)} · "
-            f"hidden {cfg.model.hidden_size} · LSTM forget-gate init {cfg.model.forget_init} · {inits}"
-            f"{tr.optimizer.capitalize()}, learning rate {tr.lr:g}, gradient clip {tr.clip:g} · "
-            f"{tr.steps:,} steps of {tr.batch_size} sequences · seed {tr.seed} · "
-            f"evaluated every {tr.eval_every} steps on a fixed held-out batch.")
+    """The whole experiment in one line, each field worded by its rule, with what differs from the
+    defaults named."""
+    parts = words(cfg)
+    parts.insert(1, " vs ".join(MODEL_NAMES[k] for k in cfg.models))  # after the task
+    line = " · ".join(parts) + "."
     if not changes:
         return line
     now, d = values_of(cfg), values_of(DEFAULT)
-    changed = [f"{k} (default {','.join(d[k]) if k == 'models' else d[k]})" for k in FIELDS if now[k] != d[k]]
+    changed = [f"{k} (default {','.join(d[k]) if k == MODELS_KEY else d[k]})" for k in fields() if now[k] != d[k]]
     return line + (" Changed from the defaults: " + ", ".join(changed) + "." if changed
                    else " These are the lab's defaults.")
 
 
-def _range(section: str, name: str) -> tuple[int, int]:
+def _help(c: Control, default: Any) -> str:
+    text = f"{c.rule.explain or c.rule.help[:1].upper() + c.rule.help[1:]} Default: {c.rule.shown(default)}."
+    if c.key == "steps":  # what changing the task does to it
+        text += " Suggested per task: " + ", ".join(f"{t.title}: {t.suggested_steps}" for t in TASKS.values()) + "."
+    return text
+
+
+def field_input(where, section: str, name: str, key: str, value: Any, **kw: Any) -> Any:
+    """A number box for one config field outside the sidebar (the sweep form), with the field's
+    rule for label, bounds, step and help."""
     r = rule(section, name)
-    return int(r.lo), int(r.hi)
+    lo = r.ui_lo if r.ui_lo is not None else r.lo
+    cast = int if r.kind == "int" else float
+    return where.number_input(r.label or r.help[:1].upper() + r.help[1:], cast(lo), cast(r.hi), cast(value),
+                              step=cast(r.ui_step or 1), key=key, help=r.explain or r.help, **kw)
+
+
+def _widget(where, c: Control, default: Any, kw: dict) -> None:
+    """The widget a field's rule asks for: a slider, a number box or a select box."""
+    r, label, help = c.rule, c.rule.label, _help(c, default)
+    if r.kind == "choice":
+        extra = {"on_change": _task_changed} if c.key == "task" else {}
+        where.selectbox(label, r.choices(), key=c.key, format_func=r.shown, help=help, **kw, **extra)
+    elif r.slider:
+        lo = r.ui_lo if r.ui_lo is not None else r.lo
+        hi = r.hi
+        if c.key == "seq_len":  # its range is the task's (a real series holds shorter windows)
+            lo, hi = seq_bounds(st.session_state.get("task"))
+        where.slider(label, int(lo), int(hi), key=c.key, help=help, **kw)
+    elif r.kind == "int":
+        lo = r.ui_lo if r.ui_lo is not None else r.lo
+        where.number_input(label, int(lo), int(r.hi), step=int(r.ui_step or 1), key=c.key, help=help, **kw)
+    else:
+        lo = r.ui_lo if r.ui_lo is not None else r.lo
+        where.number_input(label, float(lo), float(r.hi), step=float(r.ui_step or 0.1), format="%g", key=c.key,
+                           help=help, **kw)
 
 
 def seq_bounds(task: Any) -> tuple[int, int]:
-    """The slider's range for a task: the dashboard's minimum, the task's longest window."""
-    lo, hi = seq_len_range(task) if task in TASKS else (SEQ_MIN, MAX_SEQ_LEN)
-    return max(lo, SEQ_MIN), hi
+    """The T slider's range for a task: the dashboard's minimum (ui_lo), the task's longest window."""
+    r = rule("task", "seq_len")
+    lo, hi = seq_len_range(task) if task in TASKS else (int(r.lo), int(r.hi))
+    return max(lo, int(r.ui_lo if r.ui_lo is not None else r.lo)), hi
 
 
 def fit_seq_len(task: Any, seq_len: Any) -> Any:
-    """seq_len brought into the task's range (a number outside it is clamped; anything else is
-    left for validation to word)."""
+    """seq_len brought into the task's range (a whole number outside it is clamped; anything else
+    is left for validation to word)."""
     lo, hi = seq_bounds(task)
     return min(max(seq_len, lo), hi) if isinstance(seq_len, int) and not isinstance(seq_len, bool) else seq_len
 
@@ -251,12 +301,10 @@ class Actions:
     can_continue: bool = False
 
 
-def sidebar(busy: bool, on_train: Callable[[RunConfig], None] | None = None,
-            on_stop: Callable[[], None] | None = None, actions: Actions | None = None) -> RunConfig | None:
+def sidebar(busy: bool, actions: Actions) -> RunConfig | None:
     """Draw the controls; return the validated config (None if the widgets describe none).
     `busy`: a run is queued, training or paused, so every input that would change it is disabled.
     The buttons: Train and Stop always; Pause / Play, Step, Reset and Continue when `actions` has them."""
-    actions = actions or Actions(train=on_train or (lambda cfg: None), stop=on_stop or (lambda: None))
     init()
     d = values_of(DEFAULT)
     # persist_state="session": values survive a visit to another page of the lab
@@ -268,60 +316,23 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None] | None = None,
         sb.caption("Some controls are hidden by the link: " + ", ".join(sorted(hide)) + " (their values are in "
                    "the line above the charts).")
         sb.button("Show all controls", key="show_all_controls", on_click=show_all, type="tertiary")
-    if "task" not in hide:
-        sb.selectbox("Task", task_names(), key="task", format_func=lambda n: TASKS[n].title, **kw,
-                     on_change=_task_changed,
-                     help="What the models must learn, always with the key information far from the answer: "
-                          "recall the first symbol; add two marked numbers; tell the order of X and Y; read "
-                          "a review's sentiment when a late 'but' turns it round; or forecast on real data: "
-                          "tomorrow's high in Seattle, a stock's next monthly return. Default: first token.")
-    if "seq_len" not in hide:
-        sb.slider("Sequence length T", *seq_bounds(st.session_state.get("task")), key="seq_len", **kw,
-                  help=f"Time steps between the information and the question. Default {d['seq_len']}. "
-                       "Longer sequences are harder to remember and slower to train.")
-    if "models" not in hide:
-        sb.multiselect("Models to compare", model_kinds(), key="models", format_func=MODEL_NAMES.get, **kw,
-                       help="All chosen models train on exactly the same batches. Default: vanilla RNN "
-                            "and LSTM.")
-    if "forget_init" not in hide:
-        sb.selectbox("LSTM forget-gate init", FORGET_INITS, key="forget_init", format_func=FORGET_LABELS.get,
-                     **kw,
-                     help=f"How the LSTM's forget-gate bias starts. Default {d['forget_init']}: the gate starts "
-                          "open (close to 1) for time scales up to T, so memory survives from the start. "
-                          "With zero or one the LSTM usually cannot learn T >= 50 in a few hundred steps.")
-    if "rnn_init" not in hide:
-        sb.selectbox("Vanilla RNN init", RNN_INITS, key="rnn_init", format_func=RNN_LABELS.get, **kw,
-                     help=f"How the vanilla RNN starts (default {d['rnn_init']}). default: PyTorch's small random "
-                          "weights and tanh. orthogonal: the recurrent matrix is a rotation, so a signal neither "
-                          "shrinks nor grows at the start. IRNN (Le, Jaitly & Hinton 2015): relu, the recurrent "
-                          "matrix is the identity and the biases zero, so the state is copied forward unchanged "
-                          "until the input writes to it.")
-    if "gru_init" not in hide:
-        sb.selectbox("GRU init", GRU_INITS, key="gru_init", format_func=GRU_LABELS.get, **kw,
-                     help=f"How the GRU's update gate z starts (default {d['gru_init']}); z is the share of the "
-                          "old state kept each step. default: PyTorch's small random bias, so about half is kept "
-                          "per step. chrono: b_z = log u with u between 1 and T-1, so units start keeping their "
-                          "state over 2 to T steps, as the LSTM's chrono forget gate does.")
-    c1, c2 = sb.columns(2)
-    if "hidden_size" not in hide:
-        c1.number_input("Hidden size", *_range("model", "hidden_size"), step=16, key="hidden_size", **kw,
-                        help=f"Units in each model's hidden state. Default {d['hidden_size']}.")
-    if "lr" not in hide:
-        c2.number_input("Learning rate", LR_MIN, LR_MAX, step=1e-4, format="%g", key="lr", **kw,
-                        help=f"Adam's step size, the same for every model. Default {d['lr']:g}.")
-    if "steps" not in hide:
-        c1.number_input("Training steps", *_range("train", "steps"), step=100, key="steps", **kw,
-                        help=f"Batches each model trains on. Default {d['steps']}; changing the task sets "
-                             "the steps it needs (" + ", ".join(f"{c.title}: {c.suggested_steps}"
-                                                                for c in TASKS.values()) +
-                             ") unless you chose your own.")
-    if "batch_size" not in hide:
-        c2.number_input("Batch size", *_range("train", "batch_size"), step=16, key="batch_size", **kw,
-                        help=f"Sequences per training step. Default {d['batch_size']}.")
-    if "seed" not in hide:
-        sb.number_input("Seed", *_range("train", "seed"), step=1, key="seed", **kw,
-                        help="Seeds the data stream and each model's initial weights. Same seed, same "
-                             "numbers.")
+    pending: list[Control] = []  # number boxes go two to a row
+    for key in fields():
+        if key in hide:
+            continue
+        if key == MODELS_KEY:
+            sb.multiselect("Models to compare", model_kinds(), key=key, format_func=MODEL_NAMES.get, **kw,
+                           help="All chosen models train on exactly the same batches. Default: "
+                                + " and ".join(MODEL_NAMES[k] for k in DEFAULT.models) + ".")
+            continue
+        c = next(c for c in controls() if c.key == key)
+        if c.rule.kind in ("int", "float") and not c.rule.slider:
+            pending.append(c)
+            continue
+        _widget(sb, c, d[key], kw)
+    for i in range(0, len(pending), 2):
+        for col, c in zip(sb.columns(2), pending[i:i + 2]):
+            _widget(col, c, d[c.key], kw)
     st.session_state[_TASK_SHOWN] = st.session_state["task"]
     cfg, why = current()
 
@@ -370,6 +381,6 @@ def sidebar(busy: bool, on_train: Callable[[RunConfig], None] | None = None,
     return cfg
 
 
-__all__ = ["DEFAULT", "FIELDS", "from_query", "to_query", "values_of", "config_from_values", "init",
+__all__ = ["DEFAULT", "FIELDS", "fields", "default_config", "MODELS_KEY", "from_query", "to_query", "values_of", "config_from_values", "init",
            "current", "describe", "memory_gb", "sidebar", "link_problems", "clear_link_problems", "echo",
-           "hide_from_query", "hidden", "show_all", "PRESET", "HIDE"]
+           "hide_from_query", "hidden", "show_all", "PRESET", "HIDE", "field_input"]
