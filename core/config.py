@@ -86,7 +86,8 @@ class TaskConfig:
         task_names, "task", flag="task", label="Task", word="{title}", titles=lambda n: TASKS[n].title,
         explain="What the models must learn, always with the key information far from the answer: recall the "
                 "first symbol; add two marked numbers; tell the order of X and Y; read a review's sentiment "
-                "when a late 'but' turns it round."))
+                "when a late 'but' turns it round; or forecast on real data: tomorrow's high in Seattle, a "
+                "stock's next monthly return."))
     # the RNN stays at chance at T=100 (at T=50 it still learns, slowly); ~15 s to train
     seq_len: int = field(default=100, metadata=whole(
         2, MAX_SEQ_LEN, "sequence length T", ui_lo=5, label="Sequence length T", word="T = {v}", slider=True,
@@ -221,9 +222,11 @@ def flag_of(section: str, name: str) -> str:
 
 
 def seq_len_range(task: str) -> tuple[int, int]:
-    """(lo, hi) of the sequence length for a task: the field's bounds and the task's own minimum."""
-    r = rule("task", "seq_len")
-    return max(int(r.lo), TASKS[task].min_seq_len), int(r.hi)
+    """(lo, hi) of the sequence length for a task: the field's bounds and the task's own minimum
+    and, for a real series, the longest window its data can hold."""
+    r, cls = rule("task", "seq_len"), TASKS[task]
+    hi = int(r.hi) if cls.max_seq_len is None else min(int(r.hi), cls.max_seq_len)
+    return max(int(r.lo), cls.min_seq_len), hi
 
 
 def suggested_steps(task: str) -> int:
@@ -305,6 +308,14 @@ def _int(name: str, v: Any, lo: int, hi: int) -> int:
         # echo what was typed: '1e99' stays '1e99', not a 100-digit integer
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {v.strip() if isinstance(v, str) else int(f)}")
     return int(f)
+
+
+def _above(v: Any, hi: int) -> bool:
+    """Whether v reads as a number above hi (how a too-long window is told from other errors)."""
+    try:
+        return float(v) > hi
+    except (TypeError, ValueError):
+        return False
 
 
 def _float(name: str, v: Any, lo: float, hi: float, lo_open: bool = False) -> float:
@@ -427,9 +438,14 @@ def validate(cfg: RunConfig) -> RunConfig:
             if r is None:
                 continue
             v = getattr(sec, f.name)
-            if name == "task" and f.name == "seq_len":  # its lower bound depends on the task
+            if name == "task" and f.name == "seq_len":  # its bounds depend on the task
                 lo, hi = seq_len_range(checked["name"])
-                checked[f.name] = _int("seq_len", v, lo, hi)
+                try:
+                    checked[f.name] = _int("seq_len", v, lo, hi)
+                except ConfigError as e:  # a real series says why its windows stop where they do
+                    note = TASKS[checked["name"]].seq_len_note
+                    above = _above(v, hi)
+                    raise ConfigError(f"{e} ({checked['name']}: {note})" if note and above else str(e)) from None
             else:
                 checked[f.name] = r.check(r.flag or f.name, v)  # named as the user knows it
         sections[name] = dataclasses.replace(sec, **checked)

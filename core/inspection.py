@@ -276,8 +276,8 @@ def step_table(result: RunResult, kind: str, step: int | None, x: torch.Tensor, 
         df["confidence"] = p.max(-1).values.numpy()
         if task.n_classes == 2:
             df[f"p_{task.class_names[1]}"] = p[:, 1].numpy()
-    else:
-        df["predicted"] = out[:, 0].double().numpy()
+    else:  # in the units a user reads (°C for the weather; identity for the synthetic tasks)
+        df["predicted"] = task.to_units(out[:, 0].double()).numpy()
     return df
 
 

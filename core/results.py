@@ -109,7 +109,7 @@ def score(metric: float, task: Task) -> float:
 def format_metric(metric: float, task: Task) -> str:
     if metric != metric:  # NaN
         return "n/a"
-    return f"{metric:.0%}" if task.metric == "accuracy" else f"MSE {metric:.4f}"
+    return f"{metric:.0%}" if task.metric == "accuracy" else f"MSE {task.value_words(metric)}"
 
 
 # --- the one outcome vocabulary ------------------------------------------------------------------
@@ -157,8 +157,7 @@ def verdict(run: ModelRun, task: Task) -> str:
     12.5%); it first reached the 99% target at training step 175 (3.1 s).'"""
     name = run.title
     todo, done = task.goal_words()
-    chance = f"chance {task.chance:.1%}" if task.metric == "accuracy" else f"chance {task.chance:.3f}"
-    target = f"{task.target:.0%}" if task.metric == "accuracy" else f"{task.target:.4f}"
+    chance, target = task.chance_words(), task.value_words(task.target)
     o = outcome(run, task)
     if o == DIVERGED:
         return f"{name} diverged (the loss became infinite or NaN) at step {run.steps_run}."

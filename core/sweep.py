@@ -40,6 +40,7 @@ from core.executors import InProcessExecutor
 from core.models import init_of
 from core.runio import begin_folder, check_folder, check_writable, ends_with_newline, write_manifest
 from core.store import REUSABLE, RunStore
+from core.tasks import TASKS
 
 COLUMNS = ["task", "model", "init", "seq_len", "seed", "metric", "chance", "steps_to_target", "wall_s", "status"]
 EXTRA = ["target", "steps_run", "hash", "reused", "variant"]
@@ -116,9 +117,13 @@ def make_sweep(base: RunConfig, lengths, seeds, variants=None) -> SweepConfig:
     when chrono is the default, and a variant named twice runs once."""
     variants = parse_variants(base.models if variants is None else variants)
     kinds = tuple(dict.fromkeys(v.partition(":")[0] for v in variants))
+    lengths, seeds = parse_ints("lengths", lengths), parse_ints("seeds", seeds)
+    if base.task.name in TASKS:  # the grid sets T per run: the base's own T only has to be one the task holds
+        lo, hi = seq_len_range(base.task.name)
+        if isinstance(base.task.seq_len, int) and not lo <= base.task.seq_len <= hi:  # stocks from T=100
+            base = base.replace(task=_replace(base.task, seq_len=min(max(lengths[0], lo), hi)))
     base = validate(base.replace(models=kinds))
     variants = tuple(dict.fromkeys(variant_of(with_variant(base, v)) for v in variants))
-    lengths, seeds = parse_ints("lengths", lengths), parse_ints("seeds", seeds)
     lo, hi = seq_len_range(base.task.name)
     for T in lengths:
         if not lo <= T <= hi:

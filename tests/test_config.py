@@ -137,7 +137,8 @@ def test_cli_help_names_the_bounds(capsys):
         main(["train", "--help"])
     out = capsys.readouterr().out
     r = rule("task", "seq_len")
-    assert f"({r.lo:g}..{r.hi:g}; temporal_order needs 4, sentiment_but needs 4)" in " ".join(out.split())
+    assert (f"({r.lo:g}..{r.hi:g}; temporal_order needs 4, sentiment_but needs 4, weather at most 731 days, "
+            f"stocks at most 31 months)") in " ".join(out.split())
 
 
 # --- a task is one class ----------------------------------------------------------------------------

@@ -73,7 +73,9 @@ def finalize(chart: alt.TopLevelMixin, title: str | None = None, subtitle: str |
 
 
 def metric_title(task: Task) -> str:
-    return "held-out accuracy" if task.metric == "accuracy" else "held-out MSE"
+    if task.metric == "accuracy":
+        return "held-out accuracy"
+    return f"held-out MSE ({task.metric_unit})" if task.metric_unit else "held-out MSE"
 
 
 def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None = None,
@@ -97,7 +99,7 @@ def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None =
     base = alt.Chart(df).encode(x=alt.X("step:Q", title="training step", scale=x_scale), color=color)
     metric = base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(y=y_metric, tooltip=tips)
     rules = pd.DataFrame({"y": [task.chance, task.target],
-                          "what": [f"chance ({task.chance:.3g})", f"target ({task.target:.3g})"]})
+                          "what": [f"{task.chance_name} ({task.chance:.3g})", f"target ({task.target:.3g})"]})
     chance = alt.Chart(rules.iloc[[0]]).mark_rule(color=CHANCE_COLOR, strokeWidth=1.5).encode(
         y="y:Q", tooltip=alt.Tooltip("what:N", title="baseline"))
     target = alt.Chart(rules.iloc[[1]]).mark_rule(color=TARGET_COLOR, strokeDash=[5, 4]).encode(
@@ -131,6 +133,6 @@ def run_charts(result) -> list[ChartItem]:
         name="learning_curves", title="Learning curves", chart=learning_curves(metrics, task, titles=titles),
         data=metrics,
         caption=(f"Held-out {task.metric} and training loss of {', '.join(titles.values())} against training "
-                 f"step on '{task.title}' at T = {task.seq_len}. The grey rule is chance ({task.chance:.3g}); "
+                 f"step on '{task.title}' at T = {task.seq_len}. The grey rule is {task.chance_name} ({task.chance:.3g}); "
                  f"the dashed rule is the target ({task.target:.3g})."),
     )]

@@ -10,12 +10,15 @@ import altair as alt
 import pandas as pd
 
 from core.charts import CHANCE_COLOR, TARGET_COLOR, WIDTH, ChartItem, finalize, model_color
+from core.config import TaskConfig
 from core.store import REUSABLE
 from core.sweep import aggregate, completed
-from core.tasks import TASKS
+from core.tasks import TASKS, make_task
 
-def _x(lengths: list[int]) -> alt.X:
-    return alt.X("seq_len:Q", title="sequence length T (log scale)",
+
+def _x(lengths: list[int], unit: str = "steps") -> alt.X:
+    what = "sequence length T" if unit == "steps" else f"window T in {unit}"
+    return alt.X("seq_len:Q", title=f"{what} (log scale)",
                  scale=alt.Scale(type="log", nice=False, padding=12), axis=alt.Axis(values=lengths, format="d"))
 
 
@@ -23,16 +26,29 @@ def _task_of(sweep: pd.DataFrame):
     return TASKS[str(sweep["task"].iloc[0])]
 
 
+def baselines_frame(sweep: pd.DataFrame) -> pd.DataFrame:
+    """y, what: the rules drawn beside the models: the chance baseline of each row (named as the
+    task names it: 'persistence forecast' for the weather) and the task's other baselines
+    (climatology), which do not depend on T."""
+    cls = _task_of(sweep)
+    rows = [{"y": float(v), "what": cls.chance_name} for v in sorted(sweep["chance"].dropna().unique())]
+    T = int(sweep["seq_len"].min())
+    lo, hi = cls.min_seq_len, cls.max_seq_len or T
+    extra = make_task(TaskConfig(name=cls.name, seq_len=min(max(T, lo), hi))).baselines()
+    rows += [{"y": float(v), "what": k} for k, v in list(extra.items())[1:]]
+    return pd.DataFrame(rows, columns=["y", "what"])
+
+
 def metric_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     agg, task = aggregate(sweep), _task_of(sweep)
     kinds = list(dict.fromkeys(agg["variant"]))  # one colour per variant ('rnn:irnn')
     lengths = sorted(agg["seq_len"].unique().tolist())
     acc = task.metric == "accuracy"
-    title = "held-out accuracy" if acc else "held-out MSE"
+    title = "held-out accuracy" if acc else "held-out MSE" + (f" ({task.metric_unit})" if task.metric_unit else "")
     fmt = ".1%" if acc else ".4f"
     y_scale = alt.Scale(domain=[0, 1]) if acc else alt.Scale(type="log")
     axis = alt.Axis(format="%" if acc else "~g")
-    color, x = model_color(kinds), _x(lengths)
+    color, x = model_color(kinds), _x(lengths, task.seq_len_unit)
     base = alt.Chart(agg).encode(x=x, color=color)
     band = base.mark_area(opacity=0.18).encode(y=alt.Y("metric_min:Q", title=title, scale=y_scale, axis=axis),
                                                y2="metric_max:Q")
@@ -44,22 +60,24 @@ def metric_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
         x=x, y="metric:Q", color=color,
         tooltip=[alt.Tooltip("name:N", title="model"), "seq_len:Q", "seed:Q",
                  alt.Tooltip("metric:Q", format=fmt)])
-    rules = pd.DataFrame({"y": sorted(agg["chance"].dropna().unique()), "what": "chance"})
+    rules = baselines_frame(sweep)
     chance = alt.Chart(rules).mark_rule(color=CHANCE_COLOR, strokeWidth=1.5).encode(
-        y="y:Q", tooltip=[alt.Tooltip("what:N", title="baseline"), alt.Tooltip("y:Q", title="value", format=fmt)])
+        y="y:Q", strokeDash=alt.StrokeDash("what:N", title="baseline", sort=list(dict.fromkeys(rules["what"]))),
+        tooltip=[alt.Tooltip("what:N", title="baseline"), alt.Tooltip("y:Q", title="value", format=fmt)])
     target = alt.Chart(pd.DataFrame({"y": sorted(agg["target"].dropna().unique())})).mark_rule(
         color=TARGET_COLOR, strokeDash=[5, 4]).encode(y="y:Q")
     chart = alt.layer(band, line, seeds, chance, target).properties(width=WIDTH * 2, height=300)
     return finalize(chart, title=f"How long a memory can each model learn? {task.title}",
                     subtitle="Final held-out metric against T: line = mean over seeds, band = min to max, "
-                             "dots = seeds, grey = chance, dashed = target")
+                             f"dots = seeds, grey = {task.chance_name}"
+                             f"{' and other baselines' if len(rules) > 1 else ''}, dashed olive = target")
 
 
 def steps_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     agg = aggregate(sweep)
     kinds = list(dict.fromkeys(agg["variant"]))  # one colour per variant ('rnn:irnn')
     lengths = sorted(agg["seq_len"].unique().tolist())
-    color, x = model_color(kinds), _x(lengths)
+    color, x = model_color(kinds), _x(lengths, _task_of(sweep).seq_len_unit)
     agg = agg.assign(reached_of=agg["reached"].astype(str) + " of " + agg["seeds"].astype(str))
     hit = agg[agg["reached"] > 0]
     y = alt.Y("steps_mean:Q", title="training steps to reach the target (log scale)", scale=alt.Scale(type="log"))
@@ -78,7 +96,7 @@ def wall_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     agg = aggregate(sweep)
     kinds = list(dict.fromkeys(agg["variant"]))  # one colour per variant ('rnn:irnn')
     lengths = sorted(agg["seq_len"].unique().tolist())
-    color, x = model_color(kinds), _x(lengths)
+    color, x = model_color(kinds), _x(lengths, _task_of(sweep).seq_len_unit)
     y = alt.Y("wall_mean:Q", title="seconds per run (log scale)", scale=alt.Scale(type="log"))
     tips = [alt.Tooltip("name:N", title="model"), alt.Tooltip("seq_len:Q", title="T"),
             alt.Tooltip("wall_mean:Q", title="mean s", format=".1f"),
@@ -104,6 +122,8 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
                        for _, r in never.iterrows())
     steps_cols = ["model", "variant", "init", "name", "seq_len", "seeds", "reached", "steps_mean", "steps_min", "steps_max"]
     wall_cols = ["model", "variant", "init", "name", "seq_len", "seeds", "wall_mean", "wall_min", "wall_max"]
+    unit = f" {task.metric_unit}" if task.metric_unit else ""
+    drawn = "; ".join(f"{r['what']} {r['y']:.3g}{unit}" for _, r in baselines_frame(sweep).iterrows())
     budget = f"{int(sweep['steps_run'].max())}" if "steps_run" in sweep and sweep["steps_run"].notna().any() else "the"
     return [
         ChartItem(
@@ -112,7 +132,8 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
                       "chance", "target"]],
             caption=(f"Held-out {task.metric} at the end of training against sequence length T (log axis) on "
                      f"'{task.title}'. Each line is the mean over seeds, the band spans the worst to the best "
-                     f"seed, dots are single seeds; the grey rule is chance, the dashed rule the target.{left}")),
+                     f"seed, dots are single seeds; the grey rules are the baselines ({drawn}), the dashed rule "
+                     f"the target.{left}")),
         ChartItem(
             name="sweep_steps", title="Steps to the target against sequence length",
             chart=finalize(steps_vs_length(sweep), title="Steps to the target against T",

@@ -24,7 +24,10 @@ def _help(section: str, f: dataclasses.Field) -> str:
         return "task: " + ", ".join(TASKS)
     if section == "task" and f.name == "seq_len":
         longer = [f"{n} needs {c.min_seq_len}" for n, c in TASKS.items() if c.min_seq_len > r.lo]
-        return f"{r.help} ({r.lo:g}..{r.hi:g}{'; ' + ', '.join(longer) if longer else ''})"
+        shorter = [f"{n} at most {c.max_seq_len} {c.seq_len_unit}" for n, c in TASKS.items()
+                   if c.max_seq_len is not None and c.max_seq_len < r.hi]
+        notes = longer + shorter
+        return f"{r.help} ({r.lo:g}..{r.hi:g}{'; ' + ', '.join(notes) if notes else ''})"
     if r.kind == "int":
         return f"{r.help} ({r.lo:g}..{r.hi:g})"
     return r.help

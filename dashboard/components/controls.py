@@ -18,7 +18,8 @@ from typing import Any, Callable, Mapping
 
 import streamlit as st
 
-from core.config import SECTIONS, ConfigError, Control, RunConfig, controls, rule, suggested_steps, validate, words
+from core.config import (SECTIONS, ConfigError, Control, RunConfig, controls, rule, seq_len_range, suggested_steps,
+                         validate, words)
 from core.models import MODEL_NAMES, model_kinds
 from core.tasks import TASKS
 
@@ -138,6 +139,8 @@ def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> t
             continue
         raw = params[key]
         trial = {**values, key: [m.strip() for m in raw.split(",") if m.strip()] if key == "models" else raw}
+        if key == "task":  # a real series holds shorter windows: bring T into the new task's range
+            trial["seq_len"] = fit_seq_len(raw, values["seq_len"])
         try:
             values = values_of(config_from_values(trial, default))
         except ConfigError as e:
@@ -248,7 +251,10 @@ def _widget(where, c: Control, default: Any, kw: dict) -> None:
         where.selectbox(label, r.choices(), key=c.key, format_func=r.shown, help=help, **kw, **extra)
     elif r.slider:
         lo = r.ui_lo if r.ui_lo is not None else r.lo
-        where.slider(label, int(lo), int(r.hi), key=c.key, help=help, **kw)
+        hi = r.hi
+        if c.key == "seq_len":  # its range is the task's (a real series holds shorter windows)
+            lo, hi = seq_bounds(st.session_state.get("task"))
+        where.slider(label, int(lo), int(hi), key=c.key, help=help, **kw)
     elif r.kind == "int":
         lo = r.ui_lo if r.ui_lo is not None else r.lo
         where.number_input(label, int(lo), int(r.hi), step=int(r.ui_step or 1), key=c.key, help=help, **kw)
@@ -258,12 +264,27 @@ def _widget(where, c: Control, default: Any, kw: dict) -> None:
                            help=help, **kw)
 
 
+def seq_bounds(task: Any) -> tuple[int, int]:
+    """The T slider's range for a task: the dashboard's minimum (ui_lo), the task's longest window."""
+    r = rule("task", "seq_len")
+    lo, hi = seq_len_range(task) if task in TASKS else (int(r.lo), int(r.hi))
+    return max(lo, int(r.ui_lo if r.ui_lo is not None else r.lo)), hi
+
+
+def fit_seq_len(task: Any, seq_len: Any) -> Any:
+    """seq_len brought into the task's range (a whole number outside it is clamped; anything else
+    is left for validation to word)."""
+    lo, hi = seq_bounds(task)
+    return min(max(seq_len, lo), hi) if isinstance(seq_len, int) and not isinstance(seq_len, bool) else seq_len
+
+
 def _task_changed() -> None:
     """Steps follow the new task's suggestion (adding needs ~3x first_token's), unless the user
-    had set steps of their own."""
+    had set steps of their own; T moves into the new task's range (stocks hold 31 months)."""
     before = st.session_state.get(_TASK_SHOWN, DEFAULT.task.name)
     if st.session_state.get("steps") == suggested_steps(before):
         st.session_state["steps"] = suggested_steps(st.session_state["task"])
+    st.session_state["seq_len"] = fit_seq_len(st.session_state["task"], st.session_state.get("seq_len"))
 
 
 @dataclass

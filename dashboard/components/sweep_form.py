@@ -22,7 +22,9 @@ def sweep_form(busy: bool = False) -> SweepConfig | None:
         task = c1.selectbox("Task", task_names(), key="sweep-task", format_func=lambda n: TASKS[n].title,
                             disabled=busy)
         lengths = c2.text_input("Sequence lengths T", ",".join(map(str, DEFAULT_LENGTHS)), key="sweep-lengths",
-                                help="Comma-separated, e.g. 10,25,50,100,200", disabled=busy)
+                                help="Comma-separated, e.g. 10,25,50,100,200 (days for the weather, at most "
+                                     f"{TASKS['weather'].max_seq_len}; months for stocks, at most "
+                                     f"{TASKS['stocks'].max_seq_len}, e.g. 6,12,24)", disabled=busy)
         seeds = c3.text_input("Seeds", ",".join(map(str, DEFAULT_SEEDS)), key="sweep-seeds",
                               help="Comma-separated; every seed is a separate run of every model", disabled=busy)
         c4, c5, c6, c7 = st.columns(4)
