@@ -84,7 +84,8 @@ class ModelConfig:
     # PyTorch's default (zero) or forget bias 1 the LSTM did not learn first_token at T>=50 in
     # 2,000 steps; with chrono it did in a few hundred. It is a visible control, not a hidden trick.
     forget_init: str = field(default="chrono", metadata=choice(
-        lambda: FORGET_INITS, "LSTM forget-gate bias init: zero (PyTorch), one (Gers 2000), chrono (Tallec 2018)",
+        lambda: FORGET_INITS, "LSTM forget-gate bias init: zero (PyTorch), one (Gers 2000), chrono (Tallec 2018), "
+        "none (the 1997 LSTM: no forget gate, f_t = 1 for the whole run)",
         only_for=("lstm",)))
     # PyTorch's default stays the RNN's default: the lab's RNN is the textbook tanh RNN, and the
     # measured table (README: calibration) says what orthogonal and IRNN starts buy against it.
@@ -304,7 +305,7 @@ def model_title(kind: str, model: ModelConfig | None = None) -> str:
     how = init_of(kind, model) if model is not None else None
     if how is None or how == getattr(ModelConfig, spec.init_field):
         return spec.title
-    return f"{spec.title} ({(spec.init_labels or {}).get(how, how)} init)"
+    return f"{spec.title} ({(spec.init_labels or {}).get(how, f'{how} init')})"
 
 
 def variant_of(single: RunConfig) -> str:

@@ -45,7 +45,7 @@ _HIDDEN = "lab_controls_hidden"  # the controls a link's `hide=` leaves out (the
 # this session has read a link before; the page then rewrites the URL without it.
 PRESET, HIDE = "preset", "hide"
 FORGET_LABELS = {"zero": "zero (PyTorch default)", "one": "one (Gers et al.)",
-                 "chrono": "chrono (Tallec & Ollivier)"}
+                 "chrono": "chrono (Tallec & Ollivier)", "none": "none: no forget gate (1997 LSTM)"}
 RNN_LABELS = {"default": "default (PyTorch)", "orthogonal": "orthogonal", "irnn": "IRNN (Le et al.)"}
 GRU_LABELS = {"default": "default (PyTorch)", "chrono": "chrono (Tallec & Ollivier)"}
 
