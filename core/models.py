@@ -188,8 +188,12 @@ class SeqModel(nn.Module):
         the LSTM c, i, f, g, o (B, T, H); for the GRU r, z, n. With keep_graph, also `hs`: the
         list of per-step h tensors inside the autograd graph (for gradient probes).
         """
+        return self.trace_encoded(self.encode(x), keep_graph)
+
+    def trace_encoded(self, xe: torch.Tensor, keep_graph: bool = False) -> dict[str, torch.Tensor]:
+        """`trace` from the encoded input xe (B, T, I): one-hot rows for symbols, the values for
+        real-valued channels. The connectivity probe differentiates the read-out with respect to it."""
         spec = MODELS[self.kind]
-        xe = self.encode(x)  # (B, T, I)
         B, T, _ = xe.shape
         state = tuple(xe.new_zeros(B, self.hidden_size) for _ in spec.state)  # (h,) or (h, c)
         kept: dict[str, list[torch.Tensor]] = {n: [] for n in (*spec.state, *spec.gates)}
