@@ -238,7 +238,10 @@ def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int 
     if chapter.key == "long":
         return [long_review_item([results[k] for k in chapter.needs], filler)]
     if chapter.key == "arithmetic":
-        return [arithmetic_item(results[chapter.needs[0]])]
+        items = [arithmetic_item(results[chapter.needs[0]])]
+        if len(chapter.needs) > 1 and chapter.needs[1] in results:  # the 1997 LSTM beside the LSTM with a forget gate
+            items.append(starts_item([results[k] for k in chapter.needs], f"ch{n}_addition_only"))
+        return items
     return []
 
 

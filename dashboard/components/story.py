@@ -160,6 +160,7 @@ LAB_LABELS = {  # what each experiment's link says in "Your turn"
     "short": "first_token at a short T", "long": "first_token at T = 100 (chapters 1-3)",
     "zero_forget": "the LSTM from the zero forget-gate start", "but_short": "the 'but' sentence at T = 30",
     "but_long": "the 'but' sentence at T = 100 (chapters 5-6)",
+    "no_forget": "the 1997 LSTM (no forget gate) on the 'but' sentence at T = 100",
 }
 
 
