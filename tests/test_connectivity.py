@@ -13,7 +13,6 @@ import torch
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
 from core.inspection import connectivity, connectivity_frame, model_from_weights, probe_batch, resolve_step
 from core.models import build_model
-from core.runio import save_run
 from core.tasks import make_task
 from core.trainer import train
 from tests.conftest import ROOT
@@ -71,8 +70,6 @@ def runs() -> dict[str, object]:
     return {
         "two": train(validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=8),
                                         model=ModelConfig(hidden_size=8), **small))),
-        "none": train(validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=8), models=("lstm",),
-                                         model=ModelConfig(hidden_size=8, forget_init="none"), **small))),
     }
 
 
@@ -92,18 +89,37 @@ def test_connectivity_frame_is_each_models_matrix_and_its_shares(runs):
     assert list(one[(one.model == "lstm") & (one.readout_position == 3)].input) == ["i", "loved", "the", "movie"]
 
 
-def test_inspect_writes_connectivity_and_the_1997_lstms_gates_are_one(tmp_path, runs):
-    run_dir = save_run(runs["none"], tmp_path / "run")
-    out = tmp_path / "inside"
-    p = subprocess.run([sys.executable, "-m", "core", "inspect", "--run", str(run_dir), "--out", str(out)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+def test_cli_trains_forget_init_none_and_inspect_shows_f_one_and_writes_connectivity(tmp_path):
+    run_dir, out = tmp_path / "run", tmp_path / "inside"
+    cli = lambda *a: subprocess.run([sys.executable, "-m", "core", *a], cwd=ROOT, capture_output=True,  # noqa: E731
+                                    text=True, timeout=300)
+    p = cli("train", "--task", "sentiment_but", "--seq-len", "8", "--models", "lstm", "--forget-init", "none",
+            "--hidden-size", "8", "--steps", "20", "--eval-every", "10", "--n-checkpoints", "2", "--out",
+            str(run_dir), "--no-store", "--quiet")
+    assert p.returncode == 0, p.stderr
+    p = cli("inspect", "--run", str(run_dir), "--out", str(out))
     assert p.returncode == 0, p.stderr
     gates = pd.read_csv(out / "gate_means.csv")
     forget = gates[gates.gate.str.startswith("forget")]
-    assert len(forget) == runs["none"].task.seq_len and (forget["mean"] == 1.0).all()
+    assert len(forget) == 8 and (forget["mean"] == 1.0).all()
     heat = pd.read_csv(out / "heatmaps.csv")
     assert (heat[heat.quantity == "f"].value == 1.0).all()
     conn = pd.read_csv(out / "connectivity.csv")
     assert list(conn.columns) == ["model", "step", "readout_position", "input_position", "value"]
-    T = runs["none"].task.seq_len
+    T = 8
     assert len(conn) == T * (T + 1) // 2 and (conn.input_position <= conn.readout_position).all()
+
+
+def test_the_lab_and_the_sweep_offer_the_1997_lstm():
+    from streamlit.testing.v1 import AppTest
+
+    from core.config import parse_variants, variant_choices, variant_label
+
+    assert "lstm:none" in variant_choices() and parse_variants("lstm,lstm:none") == ("lstm", "lstm:none")
+    assert variant_label("lstm:none") == "LSTM (1997: no forget gate)"
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+    at.switch_page("views/train.py")
+    at.query_params["forget_init"] = "none"
+    at.run()
+    assert not at.exception and at.selectbox(key="forget_init").value == "none"
+    assert not [w.value for w in at.warning if "forget_init" in w.value]
