@@ -10,15 +10,20 @@ from core.story.interview import Answer, Question, chart_frame
 GUESS_COLOR, MEASURED_COLOR = "#ff7f0e", "#1f77b4"
 
 
+AXIS = {"%": "percent", " orders": "orders of magnitude lost", "": "value"}
+
+
 def answer_item(q: Question, a: Answer, guess: float | str | None, prompt: str) -> ChartItem:
     df = chart_frame(q, a, guess)
-    fmt = ".2f" if q.unit not in ("%", " orders") else ".0f" if q.unit == "%" else ".1f"
+    unit = str(a.figures.unit.iloc[0]) if len(a.figures) else q.unit
+    fmt = {"%": ".0f", " orders": ".1f"}.get(unit, ".3f")
+    who = [w for w in ("your guess", "measured") if w in set(df.who)]
     base = alt.Chart(df).encode(
-        y=alt.Y("label:N", title=None, sort=list(df.label)),
-        x=alt.X("value:Q", title=(q.unit.strip() or "value"), scale=alt.Scale(zero=True)),
+        y=alt.Y("label:N", title=None, sort=list(df.label), axis=alt.Axis(labelLimit=260)),
+        x=alt.X("value:Q", title=AXIS.get(unit, unit.strip()), scale=alt.Scale(zero=True)),
         tooltip=[alt.Tooltip("label:N", title="what"), alt.Tooltip("value:Q", format=".3g"), "who:N"])
     bars = base.mark_bar().encode(color=alt.Color("who:N", title=None, scale=alt.Scale(
-        domain=["your guess", "measured"], range=[GUESS_COLOR, MEASURED_COLOR])))
+        domain=who, range=[GUESS_COLOR if w == "your guess" else MEASURED_COLOR for w in who])))
     labels = base.mark_text(align="left", dx=4).encode(text=alt.Text("value:Q", format=fmt))
     chart = alt.layer(bars, labels).properties(width=WIDTH + 120, height=28 * max(1, len(df)))
     return ChartItem(name=f"interview_q{q.number}", title=f"Question {q.number}", data=df,

@@ -264,11 +264,11 @@ QUESTIONS = (
              ("long",), "long", _rnn_orders, scale=(0.0, UNDERFLOW_ORDERS, 1.0), unit=" orders", tolerance=3.0),
     Question(3, "input_gate", "Explain each gate", "the input gate",
              lambda c: f"The input gate decides what to write. In the LSTM trained on {_cfg_line(c['long'])}, is it "
-                       "larger at the information (the first token) than elsewhere, smaller, or no clearly different?",
+                       "larger at the information (the first token) than elsewhere, smaller, or not clearly different?",
              ("long",), "long", _input_gate, choices=(MORE, LESS, SAME)),
     Question(4, "output_gate", "Explain each gate", "the output gate",
              lambda c: f"The output gate decides what to show. In the same LSTM ({_cfg_line(c['long'])}), is it larger "
-                       "at the last step (where the answer is read) than elsewhere, smaller, or no clearly different?",
+                       "at the last step (where the answer is read) than elsewhere, smaller, or not clearly different?",
              ("long",), "long", _output_gate, choices=(MORE, LESS, SAME)),
     Question(5, "gate_at_but", "Explain each gate", "which gate moves at 'but'",
              lambda c: f"Reading \"{EXPLAINER_SENTENCE}\" (LSTM of T = {c['but_short'].task.seq_len}), which gate's "
@@ -356,8 +356,7 @@ def chart_frame(q: Question, a: Answer, guess: float | str | None) -> pd.DataFra
     value, unit, who ('measured' / 'your guess')."""
     out = a.figures.assign(who="measured")
     if q.slider and guess is not None and not (isinstance(guess, float) and math.isnan(guess)):
-        first = str(a.figures.label.iloc[0]) if len(a.figures) else "answer"
-        out = pd.concat([pd.DataFrame({"label": [f"your guess ({first})"], "value": [float(guess)],
+        out = pd.concat([pd.DataFrame({"label": ["your guess"], "value": [float(guess)],
                                        "unit": [q.unit], "who": ["your guess"]}), out], ignore_index=True)
     return out.assign(value=np.asarray(out.value, dtype=np.float64))
 

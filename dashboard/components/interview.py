@@ -65,8 +65,9 @@ def _commit_form(q: interview.Question) -> None:
     with st.form(key=f"interview-form-{q.number}", border=True):
         if q.slider:
             lo, hi, step = q.scale
+            fmt = ("%.2f" if step < 1 else "%.0f") + q.unit.replace("%", "%%")
             guess = st.slider("Your guess" + (f" ({q.unit.strip()})" if q.unit else ""), lo, hi, (lo + hi) / 2,
-                              step, key=f"interview-guess-{q.number}")
+                              step, format=fmt, key=f"interview-guess-{q.number}")
         else:
             guess = st.radio("Your answer", q.choices, index=None, key=f"interview-guess-{q.number}")
         if st.form_submit_button("Commit my answer", type="primary", icon=":material/lock:"):
