@@ -70,7 +70,8 @@ def _commit_form(q: interview.Question) -> None:
                               step, format=fmt, key=f"interview-guess-{q.number}")
         else:
             guess = st.radio("Your answer", q.choices, index=None, key=f"interview-guess-{q.number}")
-        if st.form_submit_button("Commit my answer", type="primary", icon=":material/lock:"):
+        if st.form_submit_button("Commit my answer", type="primary", icon=":material/lock:",
+                                 key=f"interview-commit-{q.number}"):
             if guess is None:
                 st.warning("Choose an answer first.")
             else:
