@@ -338,7 +338,8 @@ def connectivity_chart(df: pd.DataFrame, T: int, words: list[str] | None = None,
                         legend=alt.Legend(format=".0%")),
         tooltip=tips,
     ).add_params(readout).properties(width=WIDE, height=34 * max(1, len(names)))
-    return strips
+    # in a vconcat: Streamlit stretches a single view and squeezes it into its height (core.charts.story)
+    return alt.vconcat(strips)
 
 
 def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = None, name: str = "connectivity",

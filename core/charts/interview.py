@@ -25,7 +25,8 @@ def answer_item(q: Question, a: Answer, guess: float | str | None, prompt: str) 
     bars = base.mark_bar().encode(color=alt.Color("who:N", title=None, scale=alt.Scale(
         domain=who, range=[GUESS_COLOR if w == "your guess" else MEASURED_COLOR for w in who])))
     labels = base.mark_text(align="left", dx=4).encode(text=alt.Text("value:Q", format=fmt))
-    chart = alt.layer(bars, labels).properties(width=WIDTH + 120, height=28 * max(1, len(df)))
+    # in a vconcat: Streamlit stretches a single view and squeezes it into its height (core.charts.story)
+    chart = alt.vconcat(alt.layer(bars, labels).properties(width=WIDTH + 120, height=28 * max(1, len(df))))
     return ChartItem(name=f"interview_q{q.number}", title=f"Question {q.number}", data=df,
                      chart=finalize(chart, title=f"{q.number}. {q.area}", subtitle="Measured in the lab's own runs"),
                      caption=f"{prompt} Measured: {a.shown}." + (f" Your guess: {q.fmt(guess)}." if guess is not None

@@ -110,7 +110,7 @@ def show(q: interview.Question) -> None:
     left.metric("Your answer", q.fmt(guess))
     right.metric("Measured in the lab", a.shown)
     ok = q.right(guess, a)
-    within = f" (within {q.fmt(q.tolerance)} counts)" if q.slider else ""
+    within = f" (a guess within ±{q.fmt(q.tolerance)} of the measured value counts)" if q.slider else ""
     (st.success if ok else st.error)(("Right" if ok else "Not quite") + within + ".")
     show_chart(answer_item(q, a, guess, prompt), key=f"interview-chart-{q.number}")
     st.markdown("**What to say in an interview:** " + " ".join(a.say))
