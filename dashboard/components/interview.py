@@ -115,7 +115,7 @@ def show(q: interview.Question) -> None:
     show_chart(answer_item(q, a, guess, prompt), key=f"interview-chart-{q.number}")
     st.markdown("**What to say in an interview:** " + " ".join(a.say))
     with st.container(horizontal=True):
-        tour.lab_link(story.BY_NUMBER[1], q.lab)
+        tour.lab_link(None, q.lab)
         st.button("Next question", icon=":material/arrow_forward:", on_click=_next, args=(q.number,),
                   key=f"interview-next-{q.number}")
 

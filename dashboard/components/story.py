@@ -164,8 +164,8 @@ LAB_LABELS = {  # what each experiment's link says in "Your turn"
 }
 
 
-def lab_link(chapter: story.Chapter, name: str | None = None, label: str = "Try it in the lab") -> None:
-    """A link to the lab with an experiment preset (default: the chapter's own)."""
+def lab_link(chapter: story.Chapter | None, name: str | None = None, label: str = "Try it in the lab") -> None:
+    """A link to the lab with an experiment preset (default: the chapter's own; the interview names one)."""
     name = name or chapter.lab
     cfg = story.experiments()[name]
     query = {**controls.to_query(cfg), "hide": ",".join(HIDE), "preset": "1"}
