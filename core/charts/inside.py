@@ -337,9 +337,11 @@ def connectivity_chart(df: pd.DataFrame, T: int, words: list[str] | None = None,
         color=alt.Color("share:Q", title="share of dependence", scale=alt.Scale(scheme="blues"),
                         legend=alt.Legend(format=".0%")),
         tooltip=tips,
-    ).add_params(readout).properties(width=WIDE, height=34 * max(1, len(names)))
+    ).add_params(readout)
+    at = alt.Chart(wide).transform_filter("datum.pos == readout").mark_rect(
+        fill=None, stroke="#d62728", strokeWidth=2).encode(x="pos:O", y=alt.Y("name:N", sort=names))  # the read-out
     # in a vconcat: Streamlit stretches a single view and squeezes it into its height (core.charts.story)
-    return alt.vconcat(strips)
+    return alt.vconcat(alt.layer(strips, at).properties(width=WIDE, height=34 * max(1, len(names))))
 
 
 def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = None, name: str = "connectivity",
@@ -351,8 +353,8 @@ def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = No
     first = {n: float(g[g.input_position == 0].share.sum()) for n, g in last.groupby("name", sort=False)}
     said = "; ".join(f"the {n} puts {s:.1%} of its dependence on input 1" for n, s in first.items())
     chart = finalize(connectivity_chart(df, T, words, start), title="Connectivity: which inputs a read-out depends on",
-                     subtitle="Drag the slider to choose the read-out position; darker: the read-out depends more "
-                              "on that input")
+                     subtitle="Drag the slider to choose the read-out position (outlined in red); darker: the "
+                              "read-out depends more on that input")
     return ChartItem(
         name=name, title="Connectivity", chart=chart, data=df,
         caption=(f"For each model, how strongly its read-out at the chosen position depends on the input at each "
