@@ -260,14 +260,24 @@ def gate_means_frame(arrays: dict[str, np.ndarray], example: int = 0) -> pd.Data
 CONNECTIVITY_EXAMPLES = 8  # held-out examples averaged over
 
 
-def connectivity(model: SeqModel, x: torch.Tensor) -> np.ndarray:
+CONNECTIVITY_READOUTS = 100  # at most this many read-out positions: one backward pass each
+
+
+def readout_stride(T: int) -> int:
+    """Every k-th read-out position is probed (all of them up to T = CONNECTIVITY_READOUTS): at
+    T = 1000 a backward pass per position would take minutes."""
+    return max(1, math.ceil(T / CONNECTIVITY_READOUTS))
+
+
+def connectivity(model: SeqModel, x: torch.Tensor, readouts: list[int] | None = None) -> np.ndarray:
     """(T, T) array C[t, s]: the mean over examples of ||d r_t / d e_s||, how strongly the read-out
     at step t depends on the input at step s (0 for s > t: a read-out cannot see the future).
 
     e_s is the encoded input at s (a one-hot row for a symbol, the values for real channels); r_t is
     the head read at step t (`trace`'s `out`) for the class the model predicts there (regression: its
     one output), the class fixed by the unperturbed input. Each example's r_t depends only on its own
-    input, so one backward pass of the batch's sum per read-out gives every example's gradient."""
+    input, so one backward pass of the batch's sum per read-out gives every example's gradient.
+    `readouts`: the read-out positions t to compute (from 0; default all); other rows stay 0."""
     was_training = model.training
     model.eval()
     with torch.enable_grad():
@@ -279,12 +289,13 @@ def connectivity(model: SeqModel, x: torch.Tensor) -> np.ndarray:
         else:
             r = out[..., 0]
         T = r.shape[1]
-        rows = []
-        for t in range(T):
-            (g,) = torch.autograd.grad(r[:, t].sum(), xe, retain_graph=t < T - 1)  # (B, T, I)
-            rows.append(g.double().norm(dim=-1).mean(0))  # (T,), float64: no underflow in the square
+        todo = list(range(T)) if readouts is None else sorted(set(readouts))
+        c = np.zeros((T, T))
+        for j, t in enumerate(todo):
+            (g,) = torch.autograd.grad(r[:, t].sum(), xe, retain_graph=j < len(todo) - 1)  # (B, T, I)
+            c[t] = g.double().norm(dim=-1).mean(0).cpu().numpy()  # float64: no underflow in the square
     model.train(was_training)
-    return torch.stack(rows).detach().cpu().numpy()
+    return c
 
 
 def connectivity_frame(result: RunResult, x: torch.Tensor | None = None, step: int | None = None) -> pd.DataFrame:
@@ -293,16 +304,22 @@ def connectivity_frame(result: RunResult, x: torch.Tensor | None = None, step: i
     (default: the first CONNECTIVITY_EXAMPLES of the probe batch); positions from 0, s <= t only.
     `share` is value / the sum over input positions of that read-out: the strip normalised, as
     Distill's is, so a read-out that depends on little still shows where it looks. With one example,
-    `input` is its symbol or word at the input position."""
+    `input` is its symbol or word at the input position. Beyond T = CONNECTIVITY_READOUTS only every
+    `readout_stride(T)`-th read-out position is probed, counted back from the last (T, T - k, ...)."""
     task = result.task
     if x is None:
         x = probe_batch(task)[0][:CONNECTIVITY_EXAMPLES]
     words = task.render(x[:1])[0] if len(x) == 1 else None
     frames = []
+    T = x.shape[1]
+    k = readout_stride(T)
+    readouts = list(range(T - 1, -1, -k))[::-1]  # always the last read-out, the answer's
     for kind, run in with_checkpoints(result).items():
         at = resolve_step(run, step)
-        c = connectivity(model_from_weights(run.config, kind, run.checkpoints[at]), x)
-        t, s = np.tril_indices(c.shape[0])
+        c = connectivity(model_from_weights(run.config, kind, run.checkpoints[at]), x, readouts)
+        t, s = np.tril_indices(T)
+        keep = np.isin(t, readouts)
+        t, s = t[keep], s[keep]
         value = c[t, s]
         total = c.sum(axis=1)[t]
         share = np.divide(value, total, out=np.zeros_like(value), where=total > 0)

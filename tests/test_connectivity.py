@@ -123,3 +123,25 @@ def test_the_lab_and_the_sweep_offer_the_1997_lstm():
     at.run()
     assert not at.exception and at.selectbox(key="forget_init").value == "none"
     assert not [w.value for w in at.warning if "forget_init" in w.value]
+
+
+def test_long_sequences_probe_every_kth_read_out_and_always_the_last():
+    from core.charts.inside import connectivity_item
+    from core.inspection import CONNECTIVITY_READOUTS, readout_stride
+    from tests.test_inspect import untrained
+
+    T = 2 * CONNECTIVITY_READOUTS + 1
+    result = untrained(RunConfig(task=TaskConfig(seq_len=T), model=ModelConfig(hidden_size=4)))
+    x = probe_batch(result.task)[0][:2]
+    df = connectivity_frame(result, x)
+    k = readout_stride(T)
+    probed = sorted(df.readout_position.unique())
+    assert k == 3 and probed[-1] == T - 1 and np.all(np.diff(probed) == k) and len(probed) <= CONNECTIVITY_READOUTS
+    run = result.runs["rnn"]
+    full = connectivity(model_from_weights(run.config, "rnn", run.checkpoints[0]), x, [T - 1])
+    rows = df[(df.model == "rnn") & (df.readout_position == T - 1)]
+    np.testing.assert_allclose(rows.value, full[T - 1, rows.input_position])
+    item = connectivity_item(df, result.task)
+    spec = item.chart.to_dict()  # raises past Altair's 5,000-row guard: the wide data keeps it at 2 x T rows
+    assert spec["params"][0]["bind"]["step"] == k and spec["params"][0]["bind"]["max"] == T
+    assert f"every {k}-th read-out" in item.caption

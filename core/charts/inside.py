@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from core.charts import WIDTH, ChartItem, color_of, finalize, model_color
-from core.inspection import (with_checkpoints, connectivity_frame, decay_table, example_traces, gate_means_frame, grad_norm_frame,
+from core.inspection import (with_checkpoints, connectivity_frame, decay_table, readout_stride, example_traces, gate_means_frame, grad_norm_frame,
                              grad_table, heatmap_frame, info_frame, resolve_step, showcase)
 from core.results import RunResult
 from core.models import MODEL_NAMES, MODELS
@@ -318,8 +318,11 @@ def connectivity_chart(df: pd.DataFrame, T: int, words: list[str] | None = None,
     wide["pos"] = wide.input_position + 1  # counted from 1, as in every chart here
     if words is not None:
         wide["word"] = [words[int(j)] for j in wide.input_position]
-    readout = alt.param(name="readout", value=int(start or T),
-                        bind=alt.binding_range(min=1, max=max(T, 1), step=1, name="read-out position "))
+    probed = sorted(int(t) + 1 for t in df.readout_position.unique()) or [T]
+    k = probed[1] - probed[0] if len(probed) > 1 else 1  # every k-th position at long T (readout_stride)
+    first = min(probed, key=lambda p: abs(p - int(start or T)))
+    readout = alt.param(name="readout", value=first,
+                        bind=alt.binding_range(min=probed[0], max=probed[-1], step=k, name="read-out position "))
     names = list(dict.fromkeys(df.name))
     axis = alt.Axis(labelExpr=f"{words!r}[datum.value - 1]", labelAngle=-45) if words is not None else \
         alt.Axis(values=list(range(1, T + 1, max(1, T // 10))))
@@ -348,8 +351,8 @@ def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = No
                       start: int | None = None, what: str = "8 held-out examples") -> ChartItem:
     """The connectivity chart of `connectivity_frame` as a ChartItem, with a caption from its numbers:
     for the last read-out, the share each model puts on the first input."""
-    T = int(df.readout_position.max()) + 1 if len(df) else task.seq_len
-    last = df[df.readout_position == T - 1]
+    T = task.seq_len if words is None else len(words)
+    last = df[df.readout_position == df.readout_position.max()] if len(df) else df
     first = {n: float(g[g.input_position == 0].share.sum()) for n, g in last.groupby("name", sort=False)}
     said = "; ".join(f"the {n} puts {s:.1%} of its dependence on input 1" for n, s in first.items())
     chart = finalize(connectivity_chart(df, T, words, start), title="Connectivity: which inputs a read-out depends on",
@@ -360,4 +363,6 @@ def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = No
         caption=(f"For each model, how strongly its read-out at the chosen position depends on the input at each "
                  f"earlier position: the size of the gradient of the read-out (the class it predicts there) with "
                  f"respect to that input, averaged over {what}, as a share of the read-out's total (after Distill's "
-                 f"\"Visualizing memorization in RNNs\"). At the last read-out (t = {T}): {said}."))
+                 f"\"Visualizing memorization in RNNs\"). At the last read-out (t = {T}): {said}."
+                 + (f" At T = {T} every {readout_stride(T)}-th read-out position is probed, counted back from the "
+                    "last." if readout_stride(T) > 1 else "")))
