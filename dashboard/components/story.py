@@ -150,7 +150,8 @@ def progress() -> None:
     if not pending():
         return
     with st.container(border=True, key="story-progress"):
-        st.caption("The tour's models (the interview's too) are training on this machine (once: they are kept in the run store).")
+        st.caption("The tour's models (the interview's too) are training on this machine (once: they are kept in "
+                   "the run store).")
         for c in story.CHAPTERS:
             share, line = _status(c)
             st.progress(share, text=f"Chapter {c.number}. {c.title}: {line}")
