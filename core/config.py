@@ -106,13 +106,14 @@ class ModelConfig:
     # PyTorch's default (zero) or forget bias 1 the LSTM did not learn first_token at T>=50 in
     # 2,000 steps; with chrono it did in a few hundred. It is a visible control, not a hidden trick.
     forget_init: str = field(default="chrono", metadata=choice(
-        lambda: FORGET_INITS, "LSTM forget-gate bias init: zero (PyTorch), one (Gers 2000), chrono (Tallec 2018)",
+        lambda: FORGET_INITS, "LSTM forget-gate bias init: zero (PyTorch), one (Gers 2000), chrono (Tallec 2018), "
+        "none (the 1997 LSTM: no forget gate, f_t = 1 for the whole run)",
         only_for=("lstm",), label="LSTM forget-gate init", word="LSTM forget-gate init {v}",
         titles=lambda v: {"zero": "zero (PyTorch default)", "one": "one (Gers et al.)",
-                          "chrono": "chrono (Tallec & Ollivier)"}.get(v, v),
+                          "chrono": "chrono (Tallec & Ollivier)", "none": "none: no forget gate (1997 LSTM)"}.get(v, v),
         explain="How the LSTM's forget-gate bias starts. chrono: the gate starts open (close to 1) for time "
                 "scales up to T, so memory survives from the start. With zero or one the LSTM usually cannot "
-                "learn T >= 50 in a few hundred steps."))
+                "learn T >= 50 in a few hundred steps. none: the 1997 LSTM, whose cell can only add (f_t = 1)."))
     # PyTorch's default stays the RNN's default: the lab's RNN is the textbook tanh RNN, and the
     # measured table (docs/calibration_starts.md) says what orthogonal and IRNN starts buy against it.
     rnn_init: str = field(default="default", metadata=choice(
@@ -399,7 +400,7 @@ def model_title(kind: str, model: ModelConfig | None = None) -> str:
     how = init_of(kind, model) if model is not None else None
     if how is None or how == getattr(ModelConfig, spec.init_field):
         return spec.title
-    return f"{spec.title} ({(spec.init_labels or {}).get(how, how)} init)"
+    return f"{spec.title} ({(spec.init_labels or {}).get(how, f'{how} init')})"
 
 
 def variant_of(single: RunConfig) -> str:

@@ -11,6 +11,8 @@ pages and `python -m core inspect`, all computed from the real weights at the ke
   gradient norm over training with clipping events (`grad_norm_frame`);
 - states and gates: traces of chosen examples (`example_traces`), as units x time tables
   (`heatmap_frame`) and per-step gate means (`gate_means_frame`);
+- connectivity (after Distill's "Visualizing memorization in RNNs"): how strongly each model's
+  read-out at step t depends on the input at step s (`connectivity`, `connectivity_frame`);
 - the explainer's step-by-step table (`step_table`, `sentiment_table` for a typed sentence), the
   per-word read-out of every model side by side (`readout_table`, `sentence_table`) and the
   forget-gate arithmetic with real numbers (`forget_arithmetic`).
@@ -254,6 +256,82 @@ def gate_means_frame(arrays: dict[str, np.ndarray], example: int = 0) -> pd.Data
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["t", "gate", "mean"])
 
 
+# --- connectivity: which inputs each read-out depends on ------------------------------------
+CONNECTIVITY_EXAMPLES = 8  # held-out examples averaged over
+
+
+CONNECTIVITY_READOUTS = 100  # at most this many read-out positions: one backward pass each
+
+
+def readout_stride(T: int) -> int:
+    """Every k-th read-out position is probed (all of them up to T = CONNECTIVITY_READOUTS): at
+    T = 1000 a backward pass per position would take minutes."""
+    return max(1, math.ceil(T / CONNECTIVITY_READOUTS))
+
+
+def connectivity(model: SeqModel, x: torch.Tensor, readouts: list[int] | None = None) -> np.ndarray:
+    """(T, T) array C[t, s]: the mean over examples of ||d r_t / d e_s||, how strongly the read-out
+    at step t depends on the input at step s (0 for s > t: a read-out cannot see the future).
+
+    e_s is the encoded input at s (a one-hot row for a symbol, the values for real channels); r_t is
+    the head read at step t (`trace`'s `out`) for the class the model predicts there (regression: its
+    one output), the class fixed by the unperturbed input. Each example's r_t depends only on its own
+    input, so one backward pass of the batch's sum per read-out gives every example's gradient.
+    `readouts`: the read-out positions t to compute (from 0; default all); other rows stay 0."""
+    was_training = model.training
+    model.eval()
+    with torch.enable_grad():
+        xe = model.encode(x).detach().requires_grad_(True)  # (B, T, I)
+        out = model.trace_encoded(xe)["out"]  # (B, T, out)
+        if out.shape[-1] > 1:
+            k = out.detach().argmax(-1, keepdim=True)  # (B, T, 1): the predicted class at each step
+            r = out.gather(-1, k)[..., 0]  # (B, T)
+        else:
+            r = out[..., 0]
+        T = r.shape[1]
+        todo = list(range(T)) if readouts is None else sorted(set(readouts))
+        c = np.zeros((T, T))
+        for j, t in enumerate(todo):
+            (g,) = torch.autograd.grad(r[:, t].sum(), xe, retain_graph=j < len(todo) - 1)  # (B, T, I)
+            c[t] = g.double().norm(dim=-1).mean(0).cpu().numpy()  # float64: no underflow in the square
+    model.train(was_training)
+    return c
+
+
+def connectivity_frame(result: RunResult, x: torch.Tensor | None = None, step: int | None = None) -> pd.DataFrame:
+    """model, name, step, readout_position, input_position, value, share: `connectivity` of every
+    model with kept weights at its checkpoint nearest `step` (default: its last), on examples x
+    (default: the first CONNECTIVITY_EXAMPLES of the probe batch); positions from 0, s <= t only.
+    `share` is value / the sum over input positions of that read-out: the strip normalised, as
+    Distill's is, so a read-out that depends on little still shows where it looks. With one example,
+    `input` is its symbol or word at the input position. Beyond T = CONNECTIVITY_READOUTS only every
+    `readout_stride(T)`-th read-out position is probed, counted back from the last (T, T - k, ...)."""
+    task = result.task
+    if x is None:
+        x = probe_batch(task)[0][:CONNECTIVITY_EXAMPLES]
+    words = task.render(x[:1])[0] if len(x) == 1 else None
+    frames = []
+    T = x.shape[1]
+    k = readout_stride(T)
+    readouts = list(range(T - 1, -1, -k))[::-1]  # always the last read-out, the answer's
+    for kind, run in with_checkpoints(result).items():
+        at = resolve_step(run, step)
+        c = connectivity(model_from_weights(run.config, kind, run.checkpoints[at]), x, readouts)
+        t, s = np.tril_indices(T)
+        keep = np.isin(t, readouts)
+        t, s = t[keep], s[keep]
+        value = c[t, s]
+        total = c.sum(axis=1)[t]
+        share = np.divide(value, total, out=np.zeros_like(value), where=total > 0)
+        df = pd.DataFrame({"model": kind, "name": run.title, "step": at, "readout_position": t,
+                           "input_position": s, "value": value, "share": share})
+        if words is not None:
+            df["input"] = [words[j] for j in s]
+        frames.append(df)
+    cols = ["model", "name", "step", "readout_position", "input_position", "value", "share"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
 # --- the explainer's step-by-step table -------------------------------------------------------
 def step_table(result: RunResult, kind: str, step: int | None, x: torch.Tensor, example: int = 0) -> pd.DataFrame:
     """One row per input step of example x[example]: t, input, info, the mean forget / input /
@@ -381,4 +459,6 @@ def inspect_data(result: RunResult, step: int | None = None, example: int = 0, t
         data["step_table"] = step_table(result, kind, step, x, example)
     if text is not None:  # every model's read-out, word by word
         data["sentence_table"] = sentence_table(result, text, step)
+    data["connectivity"] = connectivity_frame(result, step=step)[
+        ["model", "step", "readout_position", "input_position", "value"]]
     return data

@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # type hints only: config imports this module for its registr
     from core.tasks import Task
 
 # Initialisations per kind; config's forget_init / rnn_init / gru_init read their choices here.
-FORGET_INITS = ("zero", "one", "chrono")  # LSTM forget-gate bias (init_forget_bias)
+# LSTM forget-gate bias (init_forget_bias); "none" is the 1997 LSTM: no forget gate, f_t = 1 always
+FORGET_INITS = ("zero", "one", "chrono", "none")
 RNN_INITS = ("default", "orthogonal", "irnn")  # vanilla RNN (init_rnn)
 GRU_INITS = ("default", "chrono")  # GRU update-gate bias (init_update_bias)
 
@@ -98,7 +99,7 @@ class Kind:
     # after PyTorch's start: (fused module, config, seq_len, the run's generator)
     init: Callable[[nn.RNNBase, "ModelConfig", int, torch.Generator], None] | None = None
     init_field: str | None = None  # the ModelConfig field naming its initialisation (sweep variants)
-    init_labels: Mapping[str, str] | None = None  # init -> how titles name it ("irnn" -> "IRNN")
+    init_labels: Mapping[str, str] | None = None  # init -> how titles name it ("irnn" -> "IRNN init")
     # keyword arguments the config sets on both the fused module and the trace's step (the IRNN's
     # nonlinearity="relu"), so the two paths always compute the same function
     options: Callable[["ModelConfig"], dict] | None = None
@@ -187,8 +188,12 @@ class SeqModel(nn.Module):
         the LSTM c, i, f, g, o (B, T, H); for the GRU r, z, n. With keep_graph, also `hs`: the
         list of per-step h tensors inside the autograd graph (for gradient probes).
         """
+        return self.trace_encoded(self.encode(x), keep_graph)
+
+    def trace_encoded(self, xe: torch.Tensor, keep_graph: bool = False) -> dict[str, torch.Tensor]:
+        """`trace` from the encoded input xe (B, T, I): one-hot rows for symbols, the values for
+        real-valued channels. The connectivity probe differentiates the read-out with respect to it."""
         spec = MODELS[self.kind]
-        xe = self.encode(x)  # (B, T, I)
         B, T, _ = xe.shape
         state = tuple(xe.new_zeros(B, self.hidden_size) for _ in spec.state)  # (h,) or (h, c)
         kept: dict[str, list[torch.Tensor]] = {n: [] for n in (*spec.state, *spec.gates)}
@@ -244,8 +249,30 @@ def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int, gen: torch.Generator
             lstm.bias_hh_l0[f] = b_f
             lstm.bias_ih_l0[i] = 0.0
             lstm.bias_hh_l0[i] = -b_f
+        elif how == "none":
+            pin_forget_gate(lstm)
         else:
             raise ValueError(f"unknown forget_init {how!r}")
+
+
+# sigma(z) rounds to exactly 1.0 in float32 for z > ~17 and in float64 for z > ~37; 64 is past both
+PINNED_FORGET_BIAS = 64.0
+
+
+def pin_forget_gate(lstm: nn.LSTM) -> None:
+    """The LSTM as Hochreiter & Schmidhuber published it in 1997, before Gers et al. (2000) added the
+    forget gate: c_t = c_{t-1} + i_t * g_t, the cell can only add. Within nn.LSTM's equations that is
+    f_t = 1 exactly: the forget rows of W_ih and W_hh are zeroed and b_f is set where the sigmoid
+    rounds to 1.0 (float32 and float64). The derivative of the sigmoid there, f (1 - f), is exactly 0,
+    so those rows receive a zero gradient and no optimizer here moves them (Adam, SGD and RMSprop
+    step by 0 for a gradient that has always been 0): f_t stays 1 for the whole run. Draws nothing."""
+    H = lstm.hidden_size
+    f = slice(H, 2 * H)
+    with torch.no_grad():
+        lstm.weight_ih_l0[f] = 0.0
+        lstm.weight_hh_l0[f] = 0.0
+        lstm.bias_ih_l0[f] = 0.0
+        lstm.bias_hh_l0[f] = PINNED_FORGET_BIAS
 
 
 def init_rnn(rnn: nn.RNN, how: str, gen: torch.Generator) -> None:
@@ -292,14 +319,16 @@ def init_update_bias(gru: nn.GRU, how: str, seq_len: int, gen: torch.Generator) 
             raise ValueError(f"unknown gru_init {how!r}")
 
 
-RNN_LABELS = {"default": "PyTorch default", "orthogonal": "orthogonal", "irnn": "IRNN"}
+RNN_LABELS = {"default": "PyTorch default init", "orthogonal": "orthogonal init", "irnn": "IRNN init"}
 
 register(Kind("rnn", "Vanilla RNN", nn.RNN, _rnn_step, gates=(), state=("h",), panels=("h",), seed_offset=0,
               init_field="rnn_init", init_labels=RNN_LABELS,
               init=lambda core, cfg, seq_len, gen: init_rnn(core, cfg.rnn_init, gen),
               options=lambda cfg: {"nonlinearity": "relu"} if cfg.rnn_init == "irnn" else {}))
+LSTM_LABELS = {"none": "1997: no forget gate"}  # titles: "LSTM (1997: no forget gate)"
+
 register(Kind("lstm", "LSTM", nn.LSTM, _lstm_step, gates=("i", "f", "g", "o"), state=("h", "c"),
-              panels=("c", "f", "i", "o"), seed_offset=1, init_field="forget_init",
+              panels=("c", "f", "i", "o"), seed_offset=1, init_field="forget_init", init_labels=LSTM_LABELS,
               init=lambda core, cfg, seq_len, gen: init_forget_bias(core, cfg.forget_init, seq_len, gen)))
 register(Kind("gru", "GRU", nn.GRU, _gru_step, gates=("r", "z", "n"), state=("h",), panels=("h", "z"),
               seed_offset=2, init_field="gru_init",
@@ -347,6 +376,7 @@ def expected_forget(model: SeqModel) -> float | None:
 
 __all__ = [
     "SeqModel", "Kind", "MODELS", "register", "model_kinds", "build_model", "lstm_cell", "gru_cell",
-    "rnn_cell", "init_forget_bias", "init_rnn", "init_update_bias", "FORGET_INITS", "RNN_INITS", "GRU_INITS",
-    "MODEL_NAMES", "init_of", "state_arrays", "reset_fused", "reset_linear", "n_params", "expected_forget", "expected_keep",
+    "rnn_cell", "init_forget_bias", "pin_forget_gate", "PINNED_FORGET_BIAS", "init_rnn", "init_update_bias",
+    "FORGET_INITS", "RNN_INITS", "GRU_INITS", "MODEL_NAMES", "init_of", "state_arrays", "reset_fused", "reset_linear",
+    "n_params", "expected_forget", "expected_keep",
 ]

@@ -2,7 +2,8 @@
 
 The page folder is `views/`, not `pages/`: a folder named `pages` beside the entry file switches
 Streamlit to its legacy auto-discovered multipage mode even with st.navigation. Listed here, every
-page's address (/ for the tour, /train, /gradients, /inside, /sweep) is routed by
+page's address (/ for the tour, /train, /gradients, /inside, /sweep,
+/interview) is routed by
 st.navigation alone.
 """
 import sys
@@ -29,6 +30,7 @@ nav = st.navigation([
             url_path="gradients"),
     st.Page(VIEWS / "inside.py", title="Inside the LSTM", icon=":material/biotech:", url_path="inside"),
     st.Page(VIEWS / "sweep.py", title="Sweep sequence length", icon=":material/show_chart:", url_path="sweep"),
+    st.Page(VIEWS / "interview.py", title="Interview mode", icon=":material/quiz:", url_path="interview"),
 ])
 if nav.title != TRAIN:  # elsewhere, the session's training run goes on and shows in the sidebar
     from dashboard.components import training

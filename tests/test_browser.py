@@ -205,6 +205,30 @@ def test_the_tour_opens_fills_chapter_1_and_links_to_a_preset_lab(server, tmp_pa
         assert_no_exception(page)
 
 
+def test_the_interview_commit_see_next_in_the_browser(server, tmp_path):
+    """A fresh server: question 1 asks first and shows nothing measured; committing keeps the guess until
+    its run (the tour's T = 100 run, trained as a job) is in, then shows the measured answer, a chart and
+    what to say; "Next question" opens question 2 with its own address."""
+    with browser_page() as page:
+        page.goto(server + "/interview?q=1")
+        page.wait_for_selector("h2:has-text('1. Why LSTMs beat RNNs')", timeout=60_000)
+        wait_idle(page)
+        assert page.locator("text=What to say in an interview").count() == 0
+        assert page.locator("[data-testid='stVegaLiteChart']").count() == 0  # nothing before commit
+        click(page, "interview-commit-1")
+        page.wait_for_selector("text=What to say in an interview", timeout=400_000)
+        wait_idle(page)
+        page.locator("[data-testid='stVegaLiteChart']").first.locator("canvas, svg").first.wait_for(timeout=60_000)
+        assert page.locator("text=Measured in the lab").count() >= 1 and page.locator("text=Your answer").count() >= 1
+        assert_no_exception(page)
+        page.screenshot(path=str(tmp_path / "interview.png"), full_page=True)
+        click(page, "interview-next-1")
+        page.wait_for_selector("h2:has-text('2. Why LSTMs beat RNNs')", timeout=60_000)
+        wait_idle(page)
+        assert "q=2" in page.url and page.locator("text=What to say in an interview").count() == 0
+        assert_no_exception(page)
+
+
 # --- a benchmark, not a test: python tests/test_browser.py --------------------------------------
 def measure(out_dir: Path) -> None:
     import tempfile

@@ -45,10 +45,14 @@ def titles(spec: dict) -> str:
     return json.dumps(spec.get("title", ""))
 
 
-def test_gradients_page_draws_both_charts_with_data(tiny_run):
+def test_gradients_page_draws_its_charts_with_data(tiny_run):
     at = open_page("gradients", tiny_run)
     found = charts(at)
-    assert len(found) == 2 and all(rows > 0 for _, rows in found)
+    assert len(found) == 3 and all(rows > 0 for _, rows in found)
+    conn = found[2][0]  # connectivity: a read-out slider, one strip per model, from the run's own gradients
+    assert "Connectivity" in titles(conn) and json.dumps(conn).count("binding_range") + json.dumps(conn).count(
+        '"input": "range"') >= 1
+    assert any("Vanilla RNN puts" in c.value and "LSTM puts" in c.value for c in at.caption)
     assert "Gradients through time" in titles(found[0][0]) and "gradient norm" in titles(found[1][0])
     assert "step 30" in json.dumps(found[0][0])
     lines = [m.value for m in at.markdown if m.value.startswith("- ")]
@@ -59,6 +63,7 @@ def test_gradients_page_draws_both_charts_with_data(tiny_run):
     slider.set_value(0).run(timeout=60)
     assert not at.exception
     assert "step 0" in json.dumps(charts(at)[0][0]) and all(rows > 0 for _, rows in charts(at))
+    assert len(charts(at)) == 3
 
 
 def test_inside_page_draws_heatmaps_tables_and_the_forget_gate(tiny_run):

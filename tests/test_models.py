@@ -7,7 +7,7 @@ import torch
 
 from core.config import ModelConfig, TaskConfig, model_title
 from core.models import (FORGET_INITS, GRU_INITS, MODELS, RNN_INITS, build_model, expected_forget, expected_keep,
-                         init_forget_bias, init_rnn, init_update_bias)
+                         init_forget_bias, init_rnn, init_update_bias, pin_forget_gate)
 from core.tasks import make_task
 
 CASES = [("first_token", 17), ("adding", 13), ("sentiment_but", 12)]
@@ -29,6 +29,8 @@ def test_trace_matches_fused_module(kind, how, dtype, tol, name, T):
     with torch.no_grad():  # move away from init so every gate is exercised
         for p in model.parameters():
             p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel()), dtype=dtype))
+    if kind == "lstm" and how == "none":  # pinned rows stay pinned whatever training does (the test below)
+        pin_forget_gate(model.core)
     x, _ = task.sample(5, torch.Generator().manual_seed(0))
     with torch.no_grad():
         fused = model.final_state(x)
@@ -51,6 +53,9 @@ def test_trace_matches_fused_module(kind, how, dtype, tol, name, T):
         assert set(tr) >= {"r", "z", "n"}
         h_prev = torch.cat([torch.zeros_like(tr["h"][:, :1]), tr["h"][:, :-1]], 1)
         assert torch.allclose(tr["h"], (1 - tr["z"]) * tr["n"] + tr["z"] * h_prev, atol=tol)  # z keeps
+    if kind == "lstm" and how == "none":  # the 1997 LSTM: no forget gate, the cell only adds
+        assert (tr["f"] == 1).all()
+        assert torch.allclose(tr["c"], c_prev + tr["i"] * tr["g"], atol=tol)
     if kind == "rnn" and how == "irnn":  # the trace follows the fused module's relu, not tanh
         assert model.core.nonlinearity == "relu" and (tr["h"] >= 0).all()
 
@@ -133,13 +138,15 @@ def test_titles_name_a_start_that_is_not_the_default():
     assert model_title("gru", ModelConfig(gru_init="chrono")) == "GRU (chrono init)"
     assert model_title("lstm", ModelConfig()) == "LSTM"
     assert model_title("lstm", ModelConfig(forget_init="zero")) == "LSTM (zero init)"
+    assert model_title("lstm", ModelConfig(forget_init="none")) == "LSTM (1997: no forget gate)"
 
 
 def test_forget_inits():
     task = make_task(TaskConfig(seq_len=100))
     f = {how: expected_forget(build_model("lstm", task, ModelConfig(forget_init=how), 0))
-         for how in ("zero", "one", "chrono")}
+         for how in ("zero", "one", "chrono", "none")}
     assert f["zero"] == pytest.approx(0.5)
+    assert f["none"] == 1.0  # the 1997 LSTM: exactly 1, not nearly
     assert f["one"] == pytest.approx(torch.sigmoid(torch.tensor(1.0)).item())
     assert f["chrono"] > f["one"]  # chrono keeps far more per step
     lstm = torch.nn.LSTM(3, 50)
@@ -161,3 +168,32 @@ def test_initial_weights_depend_on_seed_kind_and_init_only(kind, how):
     c = build_model(kind, task, _cfg(kind, how), 2)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert not torch.equal(a.core.weight_ih_l0, c.core.weight_ih_l0)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_the_1997_lstm_keeps_every_forget_gate_at_exactly_one_for_the_whole_run(optimizer):
+    from core.config import RunConfig, TrainConfig, validate
+    from core.inspection import model_from_weights, showcase, traces
+    from core.trainer import train
+
+    cfg = validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=12), models=("lstm",),
+                             model=ModelConfig(hidden_size=8, forget_init="none"),
+                             train=TrainConfig(steps=30, eval_every=10, n_checkpoints=2, batch_size=16,
+                                               optimizer=optimizer, lr=0.05)))
+    result = train(cfg)
+    run = result.runs["lstm"]
+    x, _, _ = showcase(result.task)
+    first = model_from_weights(run.config, "lstm", run.checkpoints[min(run.checkpoints)])
+    for step, w in run.checkpoints.items():
+        model = model_from_weights(run.config, "lstm", w)
+        for m in (model, model.double()):  # float32 and float64 both round sigma(b_f) to 1
+            assert (traces(m, x)["f"] == 1).all(), step
+        if step != min(run.checkpoints):  # the rest of the LSTM trained; the forget rows did not move
+            assert not torch.equal(model.core.weight_hh_l0, first.core.weight_hh_l0.to(model.core.weight_hh_l0))
+    H = 8
+    assert (model.core.weight_hh_l0[H:2 * H] == 0).all() and (model.core.weight_ih_l0[H:2 * H] == 0).all()
+    # without the pin the same rows would train: the test can fail
+    plain = validate(RunConfig(task=cfg.task, models=("lstm",), model=ModelConfig(hidden_size=8, forget_init="one"),
+                               train=cfg.train))
+    w = train(plain).runs["lstm"].checkpoints
+    assert (w[max(w)]["core.weight_hh_l0"][H:2 * H] != 0).any()

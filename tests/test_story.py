@@ -42,6 +42,8 @@ def tiny_experiments() -> dict[str, RunConfig]:
                                           train=small["train"])),
         "but_short": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=10), **small)),
         "but_long": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=12), **small)),
+        "no_forget": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=12), models=("lstm",),
+                                        model=ModelConfig(hidden_size=8, forget_init="none"), train=small["train"])),
     }
 
 
@@ -345,3 +347,15 @@ def test_a_preset_link_sets_the_lab_even_after_another_link(tiny_tour):
     at.query_params["preset"] = "1"
     at.run()
     assert at.slider(key="seq_len").value == 12 and "preset" not in at.query_params
+
+
+def test_chapter_6_says_what_the_1997_lstm_did_whichever_way_it_went(tiny_results):
+    long = tiny_results["but_long"]
+    cfg = story.experiments()["no_forget"]
+    failed = story.tell_arithmetic(long, fake(cfg, {"lstm": 0.49}, {"lstm": None}))
+    learned = story.tell_arithmetic(long, fake(cfg, {"lstm": 1.0}, {"lstm": 425}))
+    assert failed.checks[-1].outcome == story.HOLDS and learned.checks[-1].outcome == story.FAILS
+    assert any("ended at 49%" in s for s in failed.sentences) and any("step 425" in s for s in learned.sentences)
+    assert any("learned the task too" in s for s in learned.sentences)
+    told = story.tell(story.BY_NUMBER[6], tiny_results)  # the real tiny run: f_t measured, not assumed
+    assert any("no forget gate" in s and "mean 1.000" in s for s in told.sentences)

@@ -23,7 +23,7 @@ from core.tasks import Task
 MODEL_COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
 # A sweep over starts ('rnn:irnn') draws each variant in its own colour, near its kind's where it can.
 VARIANT_COLORS = {"rnn:orthogonal": "#ff7f0e", "rnn:irnn": "#e377c2", "lstm:zero": "#17becf",
-                  "lstm:one": "#9467bd", "gru:chrono": "#8c564b"}
+                  "lstm:one": "#9467bd", "lstm:none": "#8c6d31", "gru:chrono": "#8c564b"}
 SPARE_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#ff7f0e")  # for kinds registered later
 CHANCE_COLOR = "#7f7f7f"
 TARGET_COLOR = "#bcbd22"

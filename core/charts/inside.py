@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from core.charts import WIDTH, ChartItem, color_of, finalize, model_color
-from core.inspection import (with_checkpoints, decay_table, example_traces, gate_means_frame, grad_norm_frame,
+from core.inspection import (with_checkpoints, connectivity_frame, decay_table, readout_stride, example_traces, gate_means_frame, grad_norm_frame,
                              grad_table, heatmap_frame, info_frame, resolve_step, showcase)
 from core.results import RunResult
 from core.models import MODEL_NAMES, MODELS
@@ -300,4 +300,69 @@ def inspect_charts(result: RunResult, step: int | None = None) -> list[ChartItem
     first showcase example (heatmaps and gate means only when the run has those models)."""
     if not with_checkpoints(result):
         return []
-    return [grad_through_time_item(result, step), grad_norm_item(result), *states_charts(result, step, 0)]
+    return [grad_through_time_item(result, step), grad_norm_item(result), *states_charts(result, step, 0),
+            connectivity_item(connectivity_frame(result, step=step), result.task)]
+
+
+# --- connectivity -------------------------------------------------------------------------------
+def connectivity_chart(df: pd.DataFrame, T: int, words: list[str] | None = None, start: int | None = None):
+    """One strip per model, side by side in rows: how strongly the read-out at the chosen position
+    depends on each input position (share of that read-out's total; the slider picks the read-out).
+
+    The data are drawn wide (one row per model and input position, a column per read-out), so a
+    chart at T = 200 has 2 x 200 rows, under Altair's row guard, and the slider only filters."""
+    share = df.pivot_table(index=["name", "input_position"], columns="readout_position", values="share")
+    value = df.pivot_table(index=["name", "input_position"], columns="readout_position", values="value")
+    wide = pd.concat([share.add_prefix("s"), value.add_prefix("v")], axis=1).reset_index()
+    wide.columns = [str(c) for c in wide.columns]
+    wide["pos"] = wide.input_position + 1  # counted from 1, as in every chart here
+    if words is not None:
+        wide["word"] = [words[int(j)] for j in wide.input_position]
+    probed = sorted(int(t) + 1 for t in df.readout_position.unique()) or [T]
+    k = probed[1] - probed[0] if len(probed) > 1 else 1  # every k-th position at long T (readout_stride)
+    first = min(probed, key=lambda p: abs(p - int(start or T)))
+    readout = alt.param(name="readout", value=first,
+                        bind=alt.binding_range(min=probed[0], max=probed[-1], step=k, name="read-out position "))
+    names = list(dict.fromkeys(df.name))
+    axis = alt.Axis(labelExpr=f"{words!r}[datum.value - 1]", labelAngle=-45) if words is not None else \
+        alt.Axis(values=list(range(1, T + 1, max(1, T // 10))))
+    tips = [alt.Tooltip("name:N", title="model"), alt.Tooltip("pos:O", title="input position"),
+            alt.Tooltip("share:Q", format=".1%", title="share of the read-out's dependence"),
+            alt.Tooltip("value:Q", format=".3g", title="||d read-out / d input||")]
+    if words is not None:
+        tips.insert(2, alt.Tooltip("word:N", title="input"))
+    strips = alt.Chart(wide).transform_calculate(
+        share="datum['s' + (readout - 1)]", value="datum['v' + (readout - 1)]",
+    ).transform_filter("datum.pos <= readout").mark_rect(stroke="white", strokeWidth=0.3).encode(
+        x=alt.X("pos:O", title="input position" + (" (word)" if words is not None else ""),
+                scale=alt.Scale(domain=list(range(1, T + 1))), axis=axis),
+        y=alt.Y("name:N", title=None, sort=names),
+        color=alt.Color("share:Q", title="share of dependence", scale=alt.Scale(scheme="blues"),
+                        legend=alt.Legend(format=".0%")),
+        tooltip=tips,
+    ).add_params(readout)
+    at = alt.Chart(wide).transform_filter("datum.pos == readout").mark_rect(
+        fill=None, stroke="#d62728", strokeWidth=2).encode(x="pos:O", y=alt.Y("name:N", sort=names))  # the read-out
+    # in a vconcat: Streamlit stretches a single view and squeezes it into its height (core.charts.story)
+    return alt.vconcat(alt.layer(strips, at).properties(width=WIDE, height=34 * max(1, len(names))))
+
+
+def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = None, name: str = "connectivity",
+                      start: int | None = None, what: str = "8 held-out examples") -> ChartItem:
+    """The connectivity chart of `connectivity_frame` as a ChartItem, with a caption from its numbers:
+    for the last read-out, the share each model puts on the first input."""
+    T = task.seq_len if words is None else len(words)
+    last = df[df.readout_position == df.readout_position.max()] if len(df) else df
+    first = {n: float(g[g.input_position == 0].share.sum()) for n, g in last.groupby("name", sort=False)}
+    said = "; ".join(f"the {n} puts {s:.1%} of its dependence on input 1" for n, s in first.items())
+    chart = finalize(connectivity_chart(df, T, words, start), title="Connectivity: which inputs a read-out depends on",
+                     subtitle="Drag the slider to choose the read-out position (outlined in red); darker: the "
+                              "read-out depends more on that input")
+    return ChartItem(
+        name=name, title="Connectivity", chart=chart, data=df,
+        caption=(f"For each model, how strongly its read-out at the chosen position depends on the input at each "
+                 f"earlier position: the size of the gradient of the read-out (the class it predicts there) with "
+                 f"respect to that input, averaged over {what}, as a share of the read-out's total (after Distill's "
+                 f"\"Visualizing memorization in RNNs\"). At the last read-out (t = {T}): {said}."
+                 + (f" At T = {T} every {readout_stride(T)}-th read-out position is probed, counted back from the "
+                    "last." if readout_stride(T) > 1 else "")))

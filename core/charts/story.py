@@ -9,9 +9,9 @@ import pandas as pd
 
 from core.charts import CHANCE_COLOR, ChartItem, finalize, learning_curves, model_color
 from core.charts.export import Report
-from core.charts.inside import INFO_COLOR, WIDE, grad_through_time_item, states_charts
+from core.charts.inside import INFO_COLOR, WIDE, connectivity_item, grad_through_time_item, states_charts
 from core.config import variant_of
-from core.inspection import EXPLAINER_SENTENCE, sentence_table, showcase
+from core.inspection import EXPLAINER_SENTENCE, connectivity_frame, sentence_table, showcase
 from core.results import RunResult
 from core.story import (CHAPTERS, FILLER, UNDECIDED, Chapter, arithmetic_at, holding_units, long_review_table,
                         most_dropped, tell, unit_traces)
@@ -202,6 +202,15 @@ def arithmetic_item(result: RunResult, text: str = EXPLAINER_SENTENCE, k: int = 
                               r"$z = W_f \cdot [h_{t-1}, x_t] + b_f$, $f_t$, what is kept, what is written and $c_t$."))
 
 
+def sentence_connectivity_item(result: RunResult, name: str, text: str = EXPLAINER_SENTENCE) -> ChartItem:
+    """Connectivity on the explainer's sentence: for the read-out after the chosen word (first shown:
+    the last word), how strongly each model depends on each earlier word."""
+    x = result.task.encode_text(text)
+    words = result.task.render(x)[0]
+    return connectivity_item(connectivity_frame(result, x), result.task, words=words, name=name,
+                             what=f"the sentence (models of T = {result.task.seq_len})")
+
+
 def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) -> list[ChartItem]:
     """The charts of a chapter, from its trained results (results[name] for chapter.needs)."""
     n = chapter.number
@@ -224,11 +233,15 @@ def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int 
         return [starts_item([results[k] for k in chapter.needs], f"ch{n}_starts")]
     if chapter.key == "but":
         short, long = (results[k] for k in chapter.needs)
-        return [readout_item(short), curves_item(long, f"ch{n}_long_learning_curves")]
+        return [readout_item(short), sentence_connectivity_item(short, f"ch{n}_connectivity"),
+                curves_item(long, f"ch{n}_long_learning_curves")]
     if chapter.key == "long":
         return [long_review_item([results[k] for k in chapter.needs], filler)]
     if chapter.key == "arithmetic":
-        return [arithmetic_item(results[chapter.needs[0]])]
+        items = [arithmetic_item(results[chapter.needs[0]])]
+        if len(chapter.needs) > 1 and chapter.needs[1] in results:  # the 1997 LSTM beside the LSTM with a forget gate
+            items.append(starts_item([results[k] for k in chapter.needs], f"ch{n}_addition_only"))
+        return items
     return []
 
 

@@ -25,6 +25,8 @@ FILES = {  # table -> what it holds (printed by --help)
     "gate_means": "LSTM mean forget / input / output gate per time step",
     "forget_arithmetic": "W_f·[h_{t-1}, x_t] + b_f, σ of it and f_t ⊙ c_{t-1} per unit at time step --t",
     "step_table": "one row per input step: gates, ||c_t||, ||h_t||, the answer read out at that step",
+    "connectivity": "how strongly each model's read-out at a position depends on each input position "
+                    "(mean ||d read-out / d input|| over 8 held-out examples; positions from 0)",
     "sentence_table": "every model's rows (column model) of the step table for the sentence of --text (sentiment_but)",
 }
 

@@ -50,6 +50,10 @@ def experiments() -> dict[str, RunConfig]:
                                         train=TrainConfig(steps=400))),
         "but_long": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
                                        train=TrainConfig(steps=600))),
+        # the 1997 LSTM (no forget gate: f_t = 1, the cell can only add) on the long review: "why not addition?"
+        "no_forget": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
+                                        model=ModelConfig(forget_init="none"), models=("lstm",),
+                                        train=TrainConfig(steps=600))),
     }
 
 
@@ -88,7 +92,8 @@ CHAPTERS = (
     Chapter(6, "arithmetic", "The forget gate's arithmetic",
             r"$f_t = \sigma(W_f \cdot [h_{t-1}, x_t] + b_f)$, then $f_t \odot c_{t-1}$: each unit of the cell is "
             "multiplied by a number between 0 (forget) and 1 (keep). At \"but\" the old sentiment should be "
-            "dropped.", ("but_long",), "but_long", equations=("f",)),
+            "dropped. Why multiply and not add? An LSTM whose cell can only add (the 1997 LSTM, before the "
+            "forget gate) cannot drop anything.", ("but_long", "no_forget"), "no_forget", equations=("f",)),
     Chapter(7, "turn", "Your turn",
             "The explainer says the LSTM remembers by design. Training has to find that design: the one "
             "control to try next is where the forget gate starts.", ("long", "zero_forget"), "zero_forget"),

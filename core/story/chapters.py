@@ -357,9 +357,32 @@ def tell_long(short: RunResult, long: RunResult, filler: int = 60, text: str = E
 
 
 # --- 6. the forget gate's arithmetic ------------------------------------------------------------
-def tell_arithmetic(long: RunResult, text: str = EXPLAINER_SENTENCE) -> Told:
+def addition_only(long: RunResult, none: RunResult | None) -> tuple[list[str], list[Check]]:
+    """What the 1997 LSTM (forget gate pinned at 1: the cell can only add) did on the task where the
+    LSTM with a forget gate is measured, in sentences, and the check "the cell needs the multiplication"."""
+    plain = none.runs.get("lstm") if none is not None else None
+    if plain is None:
+        return [], []
+    ours = long.runs.get("lstm")
+    f = (forget_retention(none, resolve_step(plain))["mean_f"] if plain.checkpoints else float("nan"))
+    sentences = [f"Why not addition? The {plain.title} has no forget gate: its $f_t$ is pinned at 1 (measured here: "
+                 f"mean {f:.3f} on a held-out example), so $c_t = c_{{t-1}} + i_t \\odot \\tilde{{c}}_t$ and the cell can "
+                 f"only add. On {_where(none)} it {reach(plain, none)}" + (
+                     f"; the {ours.title} {reach(ours, long)}." if ours is not None else ".")]
+    ok = learned(none, "lstm")
+    if ok:
+        sentences.append("So here the cell that can only add learned the task too: the multiplication by $f_t$ was "
+                         "not needed at this length and budget.")
+    else:
+        sentences.append("Without the multiplication it never dropped the old sentiment (nor anything else): every "
+                         "write stays in the cell to the end, and this model did not learn the task.")
+    return sentences, [Check("a cell that can only add (no forget gate) does not learn the task", outcome_of(not ok))]
+
+
+def tell_arithmetic(long: RunResult, none: RunResult | None = None, text: str = EXPLAINER_SENTENCE) -> Told:
     if "lstm" not in long.runs or not long.runs["lstm"].checkpoints:
         return told([], [])
+    extra, extra_checks = addition_only(long, none)
     at = arithmetic_at(long, text, "but")
     t = int(at.t.iloc[0])  # from 1
     words = long.task.render(long.task.encode_text(text))[0]
@@ -375,7 +398,7 @@ def tell_arithmetic(long: RunResult, text: str = EXPLAINER_SENTENCE) -> Told:
         f"held $c_{{t-1}} = {u['c_{t-1}']:.2f}$ and keeps $f_t \\odot c_{{t-1}} = {u['f_t ⊙ c_{t-1} (kept)']:.2f}$.",
     ]
     if t < 2:
-        return told(sentences, [])
+        return told(sentences + extra, extra_checks)
     share = dropped_share(at)
     prev = dropped_share(forget_arithmetic(long, long.task.encode_text(text), t - 2))
     d = compare(share, prev, DIP)
@@ -386,8 +409,8 @@ def tell_arithmetic(long: RunResult, text: str = EXPLAINER_SENTENCE) -> Told:
                          ": it drops less at \"but\"; this LSTM's clearing is in a few units (the table), not the whole "
                          "belt." if d.outcome == FAILS else
                          ": this LSTM's clearing is in a few units (the table), not the whole belt."))
-    return told(sentences, [Check("the forget gate drops more of the cell at \"but\" than at the word before",
-                                  d.outcome)])
+    return told(sentences + extra, [Check("the forget gate drops more of the cell at \"but\" than at the word before",
+                                          d.outcome)] + extra_checks)
 
 
 # --- 7. your turn -------------------------------------------------------------------------------

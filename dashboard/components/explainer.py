@@ -59,13 +59,19 @@ def forget_retention(forget_init: str, T: int) -> float:
     """Fraction of the cell state left after T-1 steps if the forget gate stayed at its initial
     value; for chrono, the unit with the longest time scale (b_f = log(T-1) at most)."""
     sig = lambda b: 1.0 / (1.0 + math.exp(-b))  # noqa: E731
+    if forget_init == "none":  # the 1997 LSTM: f_t = 1, the cell keeps everything
+        return 1.0
     b = {"zero": 0.0, "one": 1.0, "chrono": math.log(max(T - 1, 2))}[forget_init]
     return sig(b) ** (T - 1)
 
 
 def forget_story(forget_init: str, T: int) -> str:
     kept = forget_retention(forget_init, T)
-    if forget_init == "chrono":
+    if forget_init == "none":
+        how = (r"'none' is the LSTM of 1997, before the forget gate was added: $f_t = 1$ at every step for the "
+               r"whole run, so $c_t = c_{t-1} + i_t \odot \tilde{c}_t$. The cell keeps all it was given and can "
+               "only add to it: nothing is ever dropped, not even an old sentiment after \"but\".")
+    elif forget_init == "chrono":
         how = (rf"chrono gives each unit its own forget bias $b_f = \log u$, $u$ between 1 and "
                rf"{max(T - 1, 2)}, so units start out remembering over 1 to {T - 1} steps; the slowest "
                rf"keeps {kept:.0%} of its cell after {T - 1} steps before any training.")

@@ -140,7 +140,8 @@ def progress() -> None:
     if not pending():
         return
     with st.container(border=True, key="story-progress"):
-        st.caption("The tour's models are training on this machine (once: they are kept in the run store).")
+        st.caption("The tour's models (the interview's too) are training on this machine (once: they are kept in "
+                   "the run store).")
         for c in story.CHAPTERS:
             share, line = _status(c)
             st.progress(share, text=f"Chapter {c.number}. {c.title}: {line}")
@@ -150,11 +151,12 @@ LAB_LABELS = {  # what each experiment's link says in "Your turn"
     "short": "first_token at a short T", "long": "first_token at T = 100 (chapters 1-3)",
     "zero_forget": "the LSTM from the zero forget-gate start", "but_short": "the 'but' sentence at T = 30",
     "but_long": "the 'but' sentence at T = 100 (chapters 5-6)",
+    "no_forget": "the 1997 LSTM (no forget gate) on the 'but' sentence at T = 100",
 }
 
 
-def lab_link(chapter: story.Chapter, name: str | None = None, label: str = "Try it in the lab") -> None:
-    """A link to the lab with an experiment preset (default: the chapter's own)."""
+def lab_link(chapter: story.Chapter | None, name: str | None = None, label: str = "Try it in the lab") -> None:
+    """A link to the lab with an experiment preset (default: the chapter's own; the interview names one)."""
     name = name or chapter.lab
     cfg = story.experiments()[name]
     query = {**controls.to_query(cfg), "hide": ",".join(HIDE), "preset": "1"}

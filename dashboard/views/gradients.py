@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.charts.inside import grad_norm_item, grad_through_time_item
 from core.inspection import decay_table
-from dashboard.components import inspect_source
+from dashboard.components import connectivity, inspect_source
 from dashboard.components.chart import show_chart
 
 st.title("Gradients through time")
@@ -27,3 +27,6 @@ for line in decay_table(result)["summary"]:  # initialisation and the last check
 
 st.subheader("Gradient norm over training")
 show_chart(grad_norm_item(result), "gradients-norm")
+
+st.subheader("Connectivity: which inputs each read-out depends on")
+connectivity.show(result, step, "gradients-connectivity")

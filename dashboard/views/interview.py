@@ -1,0 +1,19 @@
+"""Interview mode: the explainer's interview questions, predict first, then see what the lab's models did."""
+import streamlit as st
+
+from dashboard.components import interview
+from dashboard.components import story as tour
+
+st.title("Interview mode: predict, then see")
+st.markdown("The explainer's interview questions (why LSTMs beat RNNs, each gate, the formulas, the forget gate, "
+            "real-world uses), asked as predictions. Commit your answer first; then the lab shows the answer "
+            "measured in its own trained models, beside yours, with two sentences to say in an interview, worded "
+            "from those numbers.")
+
+interview.start()  # the tour's runs: from the run store, or training in the background
+question = interview.picker()
+interview.show(question)
+interview.links()
+interview.score()
+# last on the page, as on the tour: a fragment on a timer after every other element
+tour.progress()  # redrawn on its own while the runs train
