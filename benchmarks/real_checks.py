@@ -16,7 +16,7 @@ import time
 
 from core.config import validate
 from core.sweep import parse_ints
-from core.tasks import real_checks as rc
+from core.story import realdata as rc
 from core.trainer import Trainer, one_compute_thread
 
 

@@ -20,8 +20,26 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core.models import FORGET_INITS, GRU_INITS, MODELS, RNN_INITS, init_of, model_kinds
-from core.tasks import TASKS, task_names
+from core.registry import MODELS, TASKS
+
+# The starts each model kind offers (a config's choices; core.models implements them).
+FORGET_INITS = ("zero", "one", "chrono", "none")  # LSTM forget-gate bias; none: the 1997 LSTM, f_t = 1
+RNN_INITS = ("default", "orthogonal", "irnn")  # vanilla RNN
+GRU_INITS = ("default", "chrono")  # GRU update-gate bias
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(TASKS)
+
+
+def model_kinds() -> tuple[str, ...]:
+    return tuple(MODELS)
+
+
+def init_of(kind: str, cfg: "ModelConfig") -> str | None:
+    """The initialisation a kind gets from a config ("irnn", "chrono", ...), None if it has no choice."""
+    f = MODELS[kind].init_field
+    return getattr(cfg, f) if f is not None else None
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda")

@@ -22,15 +22,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-if TYPE_CHECKING:  # type hints only: config imports this module for its registry
+from core import registry
+# the starts a config offers (core.config), implemented here: init_forget_bias, init_rnn, init_update_bias
+from core.config import FORGET_INITS, GRU_INITS, RNN_INITS, init_of, model_kinds  # noqa: F401 (re-exported)
+
+if TYPE_CHECKING:  # type hints only
     from core.config import ModelConfig
     from core.tasks import Task
-
-# Initialisations per kind; config's forget_init / rnn_init / gru_init read their choices here.
-# LSTM forget-gate bias (init_forget_bias); "none" is the 1997 LSTM: no forget gate, f_t = 1 always
-FORGET_INITS = ("zero", "one", "chrono", "none")
-RNN_INITS = ("default", "orthogonal", "irnn")  # vanilla RNN (init_rnn)
-GRU_INITS = ("default", "chrono")  # GRU update-gate bias (init_update_bias)
 
 
 def lstm_cell(x_t, h, c, w_ih, w_hh, b_ih, b_hh):
@@ -105,7 +103,7 @@ class Kind:
     options: Callable[["ModelConfig"], dict] | None = None
 
 
-MODELS: dict[str, Kind] = {}
+MODELS: dict[str, Kind] = registry.MODELS  # the registry core.config reads
 
 
 def register(kind: Kind) -> Kind:
@@ -127,16 +125,6 @@ class _Titles(Mapping):
 
 
 MODEL_NAMES: Mapping[str, str] = _Titles()
-
-
-def model_kinds() -> tuple[str, ...]:
-    return tuple(MODELS)
-
-
-def init_of(kind: str, cfg: "ModelConfig") -> str | None:
-    """The initialisation a kind gets from a config ("irnn", "chrono", ...), None if it has no choice."""
-    f = MODELS[kind].init_field
-    return getattr(cfg, f) if f is not None else None
 
 
 class SeqModel(nn.Module):

@@ -20,7 +20,7 @@ from core.tasks import TASKS, make_task
 from core.tasks import real
 from core.tasks.real import (Series, climatology_mse, max_window, persistence_mse, stocks_frame, stocks_series,
                              weather_frame, weather_series, windows)
-from core.tasks import real_checks as rc
+from core.story import realdata as rc
 from core.trainer import Trainer
 from tests.conftest import ROOT
 

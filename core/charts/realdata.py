@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 
 from core.charts import CHANCE_COLOR, WIDTH, ChartItem, color_of, finalize, model_scale
-from core.tasks.real_checks import Check
+from core.story.realdata import Check
 
 ACTUAL_COLOR = "#222222"
 

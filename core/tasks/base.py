@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 import torch.nn.functional as F
 
-if TYPE_CHECKING:  # type hints only: config imports this package for its registry
+from core import registry
+from core.config import task_names  # noqa: F401 (re-exported: the names config offers)
+
+if TYPE_CHECKING:  # type hints only
     from core.config import TaskConfig
 
 EVAL_SEED = 1_234_567  # held-out data: fixed, independent of the run seed
@@ -159,17 +162,13 @@ class Task:
         return x[idx], y[idx]
 
 
-TASKS: dict[str, type[Task]] = {}  # name -> class, in the order tasks are offered
+TASKS: dict[str, type[Task]] = registry.TASKS  # name -> class, in the order tasks are offered
 
 
 def register(cls: type[Task]) -> type[Task]:
     """Add a task class to the registry (the CLI, the sidebar and verdicts read it from there)."""
     TASKS[cls.name] = cls
     return cls
-
-
-def task_names() -> tuple[str, ...]:
-    return tuple(TASKS)
 
 
 def make_task(cfg: TaskConfig) -> Task:

@@ -31,7 +31,7 @@ import torch
 
 from core.tasks.base import EVAL_SIZE, Task, register
 
-if TYPE_CHECKING:  # type hints only: config imports this package for its registry
+if TYPE_CHECKING:  # type hints only
     from core.config import TaskConfig
 
 WEATHER_CHANNELS = ("temp_max", "temp_min", "precipitation", "wind")

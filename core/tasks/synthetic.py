@@ -18,7 +18,7 @@ import torch
 
 from core.tasks.base import Task, register
 
-if TYPE_CHECKING:  # type hints only: config imports this package for its registry
+if TYPE_CHECKING:  # type hints only
     from core.config import TaskConfig
 
 
