@@ -237,12 +237,30 @@ def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int 
                 curves_item(long, f"ch{n}_long_learning_curves")]
     if chapter.key == "long":
         return [long_review_item([results[k] for k in chapter.needs], filler)]
+    if chapter.key == "real":
+        return real_items([results[k] for k in chapter.needs])
     if chapter.key == "arithmetic":
         items = [arithmetic_item(results[chapter.needs[0]])]
         if len(chapter.needs) > 1 and chapter.needs[1] in results:  # the 1997 LSTM beside the LSTM with a forget gate
             items.append(starts_item([results[k] for k in chapter.needs], f"ch{n}_addition_only"))
         return items
     return []
+
+
+def real_items(results: list[RunResult]) -> list[ChartItem]:
+    """Chapter 8: the four checks' charts and the month-window run's forecasts, in real units."""
+    from core.charts.realdata import forecast_item, lookback_item, stocks_item, storm_item, window_item
+    from core.story import realdata
+
+    weather = [r for r in results if r.task.name == "weather"]
+    stocks = [r for r in results if r.task.name == "stocks"]
+    window, lookback, storm, stock = realdata.checks(weather, stocks)
+    month = next((r for r in weather if r.task.seq_len == realdata.LOOKBACK_T), weather[0])
+    unit = month.task.metric_unit
+    frame = realdata.forecast_frame(month)
+    items = [window_item(window, unit), lookback_item(lookback, "days"), storm_item(storm), stocks_item(stock),
+             forecast_item(frame, "°C", f"Tomorrow's high, T = {month.task.seq_len} days")]
+    return [replace(i, name=f"ch8_{i.name}") for i in items]
 
 
 def tour_report(results: dict[str, RunResult], filler: int = FILLER) -> Report:

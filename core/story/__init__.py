@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
 from core.results import RunResult
+from core.story import realdata
 from core.story.chapters import (Told, reach, tell_arithmetic, tell_belt, tell_but, tell_gap, tell_gradients,
-                                 tell_long, tell_start, tell_turn)
+                                 tell_long, tell_real, tell_start, tell_turn)
 from core.story.evidence import FAILS, HOLDS, MISSING, PART, UNCLEAR, Check, compare
 from core.story.measures import (DIP, EXPLAINER_READING, FILLER, GATE_MARGIN, MAX_FILLER, ORDERS_MARGIN, UNDECIDED,
                                  arithmetic_at, dropped_share, explainer_comparison, forget_retention, forget_units,
@@ -54,6 +55,8 @@ def experiments() -> dict[str, RunConfig]:
         "no_forget": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
                                         model=ModelConfig(forget_init="none"), models=("lstm",),
                                         train=TrainConfig(steps=600))),
+        # the real examples: weather_T and stocks_T (core.story.realdata), trained last
+        **realdata.experiments(),
     }
 
 
@@ -97,6 +100,12 @@ CHAPTERS = (
     Chapter(7, "turn", "Your turn",
             "The explainer says the LSTM remembers by design. Training has to find that design: the one "
             "control to try next is where the forget gate starts.", ("long", "zero_forget"), "zero_forget"),
+    Chapter(8, "real", "Real data: the weather and the stock price",
+            "Predict tomorrow's weather from the last month: the RNN might forget the early-month patterns "
+            "that matter for seasonal trends; the LSTM's forget gate removes anomalies like a single storm day, "
+            "its cell keeps the seasonal trend and its output gate focuses on this week. For stock prices it "
+            "ignores one-off noise and combines old and current trends to predict the next price.",
+            (*realdata.WEATHER_NAMES, *realdata.STOCKS_NAMES), f"weather_{realdata.LOOKBACK_T}"),
 )
 BY_NUMBER = {c.number: c for c in CHAPTERS}
 
@@ -113,7 +122,7 @@ def tell(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) 
     if chapter.key == "long":
         return tell_long(*r, filler=filler)
     return {"gap": tell_gap, "gradients": tell_gradients, "belt": tell_belt, "turn": tell_turn,
-            "but": tell_but, "arithmetic": tell_arithmetic}[chapter.key](*r)
+            "but": tell_but, "arithmetic": tell_arithmetic, "real": tell_real}[chapter.key](*r)
 
 
 __all__ = ["CHAPTERS", "BY_NUMBER", "Chapter", "Told", "Check", "experiments", "needed", "tell", "reach",
@@ -122,4 +131,4 @@ __all__ = ["CHAPTERS", "BY_NUMBER", "Chapter", "Told", "Check", "experiments", "
            "EXPLAINER_READING", "explainer_comparison", "long_review_table", "long_text", "arithmetic_at",
            "most_dropped", "dropped_share", "FILLER", "MAX_FILLER", "UNDECIDED", "DIP", "GATE_MARGIN",
            "ORDERS_MARGIN", "tell_gap", "tell_gradients", "tell_belt", "tell_but", "tell_long", "tell_arithmetic",
-           "tell_start", "tell_turn"]
+           "tell_start", "tell_turn", "tell_real", "realdata"]

@@ -446,3 +446,23 @@ def tell_turn(long: RunResult, zero: RunResult) -> Told:
             f"shorten T until it learns; from that start, at T = {zero.task.seq_len}, the LSTM here {reach(plain, zero)}. "
             "The other chapters' experiments are one click below.")
     return out
+
+
+# --- chapter 8: real data ------------------------------------------------------------------------
+REAL_CLAIMS = ("early-month days help the LSTM's forecast more than the vanilla RNN's",
+               "the LSTM looks further back than the vanilla RNN",
+               "the forget gate drops a storm day",
+               "a model beats the zero-return forecast of next month's stock return")
+
+
+def tell_real(*results: RunResult) -> Told:
+    """The explainer's two real examples, each of its claims checked on the runs (core.story.realdata):
+    the weather at several window lengths T, the stocks at several T."""
+    from core.story import realdata
+
+    weather = [r for r in results if r.task.name == "weather"]
+    stocks = [r for r in results if r.task.name == "stocks"]
+    cs = realdata.checks(weather, stocks)
+    month = next((r for r in weather if r.task.seq_len == realdata.LOOKBACK_T), weather[0])
+    sentences = read_first(month, ("lstm", "rnn")) + [f"({'abcd'[i]}) {c.verdict}" for i, c in enumerate(cs)]
+    return told(sentences, [Check(claim, realdata.outcome_word(c)) for claim, c in zip(REAL_CLAIMS, cs)])

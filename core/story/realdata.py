@@ -344,3 +344,34 @@ def stocks_check(results: Sequence[RunResult], step: int | None = None) -> Check
                                f"{int(best['windows'])} held-out stock-months. The best, {where}, has MSE "
                                f"{best['mse']:.4f}{closer}; it calls the direction of "
                                f"{best['hit_rate']:.0%} of the months.", table, numbers)
+
+
+# --- the tour's chapter 8 --------------------------------------------------------------------------
+WEATHER_NAMES = tuple(f"weather_{T}" for T in WEATHER_LENGTHS)  # the tour's experiment names
+STOCKS_NAMES = tuple(f"stocks_{T}" for T in STOCKS_LENGTHS)
+LOOKBACK_T = 30  # the explainer's "last month": the run whose gates and gradients (b) and (c) read
+
+
+def experiments() -> dict[str, RunConfig]:
+    """The chapter's runs by name (the tour trains them after chapters 1-7): the weather at every T
+    of WEATHER_LENGTHS and the stock returns at every T of STOCKS_LENGTHS, CHAPTER_MODELS side by side."""
+    from core.config import validate
+
+    cfgs = chapter_configs()
+    return {name: validate(cfg) for name, cfg in (*zip(WEATHER_NAMES, cfgs["weather"]),
+                                                   *zip(STOCKS_NAMES, cfgs["stocks"]))}
+
+
+def checks(weather: Sequence[RunResult], stocks: Sequence[RunResult]) -> list[Check]:
+    """The four checks, (a) to (d), from the chapter's runs (the (b) and (c) ones read the weather run
+    whose window is LOOKBACK_T days, else the longest below it)."""
+    by_T = {r.task.seq_len: r for r in weather}
+    month = by_T.get(LOOKBACK_T) or by_T[max(T for T in by_T if T <= LOOKBACK_T or T == min(by_T))]
+    return [window_check(weather), lookback_check(month), storm_gate_check(month), stocks_check(stocks)]
+
+
+def outcome_word(check: Check) -> str:
+    """A check's verdict in the tour's one vocabulary (core.story.evidence)."""
+    from core.story.evidence import FAILS as NO, HOLDS as YES, UNCLEAR
+
+    return YES if check.holds else NO if check.holds is False else UNCLEAR

@@ -27,6 +27,7 @@ BAD_LINK = "story-bad-link"  # the warning about a refused ?chapter= value
 FILLER = "story-filler"  # the long review's neutral words (its slider's key)
 OWNER = "story"  # the tour's jobs, shared between sessions
 POLL_S = 1.0
+IN_FLIGHT = 4  # the tour's jobs on the queue at once (the queue refuses more than 8 waiting jobs)
 HIDE = ("lr", "batch_size", "seed", "rnn_init", "gru_init")  # the lab's controls a tour link leaves out
 
 
@@ -41,13 +42,16 @@ def _shared_job(cfg: RunConfig) -> TrainJob | None:
 
 def start() -> None:
     """Find every run the tour needs: from this session, the run store or a tour job in flight;
-    submit a job for the rest (in chapter order, so chapter 1 fills in first)."""
+    submit a job for the rest, in chapter order (chapter 1 fills in first), at most IN_FLIGHT at a
+    time: the queue holds a few jobs per visitor, and the rest follow as these end (each rerun)."""
     results, jobs = st.session_state.setdefault(RESULTS, {}), st.session_state.setdefault(JOBS, {})
     cfgs = story.experiments()
     store = None
     for name in story.needed():
         if name in results or name in jobs:
             continue
+        if sum(not j.ended for j in jobs.values()) >= IN_FLIGHT:
+            return
         cfg = cfgs[name]
         store = store or owned.store("the tour trains its models in this session only")
         stored, missing = (store.get_result(cfg) if store is not None else (None, list(cfg.models)))
