@@ -177,9 +177,14 @@ class _PooledExecutor:
         # importing torch) must still find the file once the sweep has been stopped
         self._stop_dir = tempfile.mkdtemp(prefix="lab-stop-")
         stop_path = str(Path(self._stop_dir) / "stop")
-        futures = {self._submit(cfg, stop_path): i for i, cfg in enumerate(jobs)}
-        pending, stopping = set(futures), False
+        futures: dict[Future, int] = {}
+        pending: set[Future] = set()
+        stopping = False
         try:
+            for i, cfg in enumerate(jobs):  # inside the try: a Ctrl-C while workers spawn stops what started
+                f = self._submit(cfg, stop_path)
+                futures[f] = i
+                pending.add(f)
             while pending:
                 if stop.is_set() and not stopping:
                     stopping = True

@@ -57,7 +57,7 @@ def test_train_stops_cleanly(tmp_path, sig):
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     rc, took = _stop_after(proc, sig, started=2.0, store=tmp_path / "store")
     out, err = proc.communicate()
-    assert rc == 0 and took < 8, (rc, took, err)  # 1-3 s on a quiet machine; 8 leaves room for a loaded one
+    assert rc == 0 and took < 10, (rc, took, err)  # the promise is 5 s (quiet machine: docs/reliability.md); room for load
     lines = [x for x in err.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("stopped at step"), err
     assert not any(b in err for b in BAD)
@@ -70,23 +70,18 @@ def test_train_stops_cleanly(tmp_path, sig):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_sweep_stops_cleanly_and_keeps_the_runs_that_finished(tmp_path, sig):
     env = {**os.environ, "LAB_DATA_DIR": str(tmp_path / "store")}
-    # a short sweep fills the store; then a sweep whose runs would take hours is stopped in flight
-    # (that a stopped sweep keeps the runs it finished is tests/test_sweep.py's stop test)
+    # a sweep whose runs would take hours is stopped in flight (that a stopped sweep keeps the runs it
+    # finished is tests/test_sweep.py's stop test)
     cmd = [sys.executable, "-m", "core", "sweep", "--lengths", "5,150", "--seeds", "0", "--models", "rnn,lstm",
            "--steps", "100000", "--patience", "0", "--hidden-size", "4", "--batch-size", "4", "--eval-every", "5",
            "--executor", "process", "--workers", "2", "--quiet", "--out", str(tmp_path / "sw")]
-    short = [*cmd]
-    short[short.index("5,150")] = "5"
-    short[short.index("100000")] = "40"
-    assert subprocess.run(short, cwd=ROOT, env=env, capture_output=True, timeout=120).returncode == 0
-    assert _stored(tmp_path / "store") == ["finished", "finished"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    rc, took = _stop_after(proc, sig, started=6.0)
+    rc, took = _stop_after(proc, sig, started=4.0, store=tmp_path / "store")  # workers spawned and training
     _, err = proc.communicate()
-    assert rc == 0 and took < 8, (rc, took, err)  # 1-3 s on a quiet machine; 8 leaves room for a loaded one
+    assert rc == 0 and took < 10, (rc, took, err)  # the promise is 5 s (quiet machine: docs/reliability.md); room for load
     lines = [x for x in err.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("stopped: 0 finished run(s) kept"), err
-    assert _stored(tmp_path / "store") == ["finished", "finished"]  # nothing partial joined them
+    assert _stored(tmp_path / "store") == []  # nothing partial was kept as finished
 
 
 SCRIPT = textwrap.dedent("""
@@ -138,7 +133,7 @@ def test_streamlit_stops_cleanly_while_the_tour_trains(tmp_path, sig):
             rc = proc.wait(timeout=15)
             took = time.monotonic() - t0
     text = log.read_text()
-    assert rc == 0 and took < 8, (rc, took, text[-2000:])
+    assert rc == 0 and took < 10, (rc, took, text[-2000:])
     assert not any(b in text for b in ("Traceback", "terminate called", "cannot schedule")), text[-3000:]
     for status in _stored(tmp_path / "store"):
         assert status in ("finished", "diverged")
