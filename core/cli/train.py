@@ -112,8 +112,13 @@ def run(args: argparse.Namespace) -> int:
     result.runs.update(reused)
     result.runs = {k: result.runs[k] for k in cfg.models if k in result.runs}
     save_run(result, out, resume=state)
-    if reused:
-        print(f"reused from the run store: {', '.join(reused)}")
+    stored = [k for k, r in reused.items() if not r.source]
+    if stored:
+        print(f"reused from the run store (trained earlier on this machine): {', '.join(stored)}")
+    if len(stored) < len(reused):
+        ref = [k for k, r in reused.items() if r.source]
+        print(f"reused from the shipped reference: {', '.join(ref)}: {reused[ref[0]].source} (not trained on this "
+              "machine; `python -m core reference check` compares)")
     print(results_table(result))
     for s in result.summary().values():
         print("- " + s["verdict"])

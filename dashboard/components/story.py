@@ -14,6 +14,7 @@ from core.charts import export
 from core.charts.story import chapter_charts, tour_report
 from core.config import RunConfig, config_hash
 from core.jobs import TrainJob, default_queue
+from core.reference import source_line
 from core.results import RunResult
 from core.store import RunStore
 from dashboard.components import controls, owned
@@ -240,8 +241,12 @@ def show(chapter: story.Chapter) -> None:
     st.header(f"{chapter.number}. {chapter.title}")
     st.markdown(f"**The explainer:** {chapter.claim}")
     equations(chapter)
-    st.caption("Trained here: " + configs_line(chapter))
     results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
+    ref = source_line(r for n in chapter.needs if n in results for r in results[n].runs.values())
+    st.caption(("Trained here: " if ref is None else "The experiments: ") + configs_line(chapter))
+    if ref is not None:
+        st.caption(ref, help="`python -m core reference check` trains these runs again on this machine and "
+                             "compares.")
     if any(n not in results for n in chapter.needs):
         share, line = _status(chapter)
         st.info(f"This chapter fills in when its models have trained ({line}).")
