@@ -37,14 +37,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, log_path: Path, with_process: bool = False) -> Iterator:
-    """`streamlit run dashboard/app.py` on a free port with its own run store; yields the URL (and
-    the process, with_process=True)."""
+def streamlit_server(data_dir: Path, log_path: Path, with_process: bool = False, script: str = "dashboard/app.py",
+                     env: dict | None = None) -> Iterator:
+    """`streamlit run dashboard/app.py` (or `script`) on a free port with its own run store; yields the
+    URL (and the process, with_process=True). `env`: variables set for the server on top of ours."""
     port = free_port()
-    env = {**os.environ, "LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
     # the console script, as README says: unlike `python -m`, it puts no project root on sys.path
     exe = Path(sys.executable).parent / "streamlit"
-    cmd = [str(exe) if exe.exists() else "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+    cmd = [str(exe) if exe.exists() else "streamlit", "run", script, "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

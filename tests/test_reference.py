@@ -199,3 +199,38 @@ def test_the_tour_opens_on_its_charts_without_training(shipped_on):
     assert at.get("vega_lite_chart"), "chapter 1 drew no chart"
     assert "reference run, built with torch" in captions(at).lower()
     assert time.monotonic() - t0 < 60
+
+
+# --- proved on this machine ---------------------------------------------------------------------------
+def test_the_server_retrains_the_reference_at_lowest_priority_and_a_persons_job_goes_first(tiny_ref, tiny_runs):
+    from core.jobs import JobQueue, TrainJob
+    from core.reference.prove import ProveJob, proof_line
+
+    plan, _ = tiny_runs
+    q = JobQueue()
+    ref = Reference(tiny_ref)
+    prove = ProveJob(ref)
+    calls: list[str] = []
+    for j, name in ((prove, "prove"),):
+        real = j.work
+        j.work = lambda real=real, name=name: (calls.append(name), real())[1]
+    q.submit(prove)
+    deadline = time.monotonic() + 60
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    person = TrainJob(validate(RunConfig(task=TaskConfig(seq_len=8), train=TrainConfig(steps=20))))
+    real_person = person.work
+    proved_then: list[int] = []  # how many reference runs were proved when the person's job first ran
+    person.work = lambda: (calls.append("person"), proved_then.append(len(prove.verdicts)), real_person())[2]
+    assert q.ahead(person) == 0
+    q.submit(person)
+    assert q.ahead(person) == 0, "the background job counts as ahead of a person's job"
+    assert q.wait(person, 60) and person.state == "finished"
+    assert q.wait(prove, 120) and prove.state == "finished"
+    first = calls.index("person")
+    assert "prove" not in calls[first:first + calls.count("person")], "the reference trained between a person's chunks"
+    assert proved_then[0] < len(plan), "the person's job waited for the reference to be retrained"
+    assert {v for v, _ in prove.verdicts.values()} == {B.AGREES} and len(prove.verdicts) == 3
+    assert proof_line([p.hash for p in plan], prove).startswith("Reproduced here: trained again on this machine, "
+                                                                "bit-identical (3 of 3")
+    q.close()

@@ -17,7 +17,7 @@ from core.jobs import TrainJob, default_queue
 from core.reference import source_line
 from core.results import RunResult
 from core.store import RunStore
-from dashboard.components import controls, owned
+from dashboard.components import controls, owned, proof
 from dashboard.components.chart import show_chart
 
 CHAPTER = "story-chapter"  # the chapter on screen (its widget's key)
@@ -245,7 +245,8 @@ def show(chapter: story.Chapter) -> None:
     ref = source_line(r for n in chapter.needs if n in results for r in results[n].runs.values())
     st.caption(("Trained here: " if ref is None else "The experiments: ") + configs_line(chapter))
     if ref is not None:
-        st.caption(ref, help="`python -m core reference check` trains these runs again on this machine and "
+        proved = proof.line(r for n in chapter.needs if n in results for r in results[n].runs.values())
+        st.caption(ref + (f" {proved}" if proved else ""), help="`python -m core reference check` trains these runs again on this machine and "
                              "compares.")
     if any(n not in results for n in chapter.needs):
         share, line = _status(chapter)

@@ -20,7 +20,7 @@ from core.jobs import SweepJob
 from core.store import RunStore
 from core.sweep import (DEFAULT_LENGTHS, DEFAULT_SEEDS, SweepConfig, aggregate, default_sweep, estimate_seconds,
                         last_sweep, sweep_from_store)
-from dashboard.components import owned
+from dashboard.components import owned, proof
 from dashboard.components.chart import show_chart
 
 ACTIVE = "sweep-active"  # the SweepConfig on screen
@@ -78,7 +78,8 @@ def show(store: RunStore) -> None:
     if ref := store.from_reference(table["hash"].tolist() if not table.empty else []):
         st.caption(f"{ref} of these {len(table)} runs: {store.reference.origin()} (shipped with the lab, not "
                    "trained on this machine; they carry no seconds, so the cost chart is drawn only for runs "
-                   "trained here). **Start sweep** on this grid reuses them.")
+                   "trained here). **Start sweep** on this grid reuses them."
+                   + (f" {proved}" if (proved := proof.line_for([h for h in table["hash"] if store.reference.has(h)])) else ""))
     if LAST in st.session_state:
         st.success(st.session_state[LAST])
     elif len(table) < n:

@@ -27,7 +27,7 @@ from core.jobs import PAUSED, QUEUED, TrainJob, default_queue
 from core.reference import source_line
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
-from dashboard.components import owned
+from dashboard.components import owned, proof
 from dashboard.components.chart import show_chart
 from dashboard.components.session import set_current_result
 
@@ -100,6 +100,8 @@ def _origin(result: RunResult) -> str:
     ref = source_line(result.runs.values())
     if ref is None:
         return "Loaded from the run store: trained earlier on this machine, not retrained."
+    proved = proof.line(result.runs.values())
+    ref += f" {proved}" if proved else ""
     if all(r.source for r in result.runs.values()):
         return ref + " Press **Train** to train it here."
     return "Loaded from the run store (trained earlier on this machine); " + ref[0].lower() + ref[1:]
