@@ -150,6 +150,16 @@ def test_the_shipped_reference_reproduces_here_on_its_cheapest_runs(capsys):
         capsys.readouterr().out
 
 
+def test_train_reuse_finds_the_reference_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(ENV, str(SHIPPED))
+    t0 = time.monotonic()
+    assert main(["train", "--reuse", "--store", str(tmp_path / "s"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "reused from the shipped reference: rnn, lstm: reference run, built with torch" in out
+    assert "reused from the run store" not in out and time.monotonic() - t0 < 30  # nothing trained
+    assert len(RunStore(tmp_path / "s", reference=None)) == 0  # not copied into the user's store
+
+
 # --- first open of the pages with an empty store ---------------------------------------------------
 @pytest.fixture
 def shipped_on(monkeypatch):
