@@ -209,6 +209,7 @@ def test_the_tour_opens_on_its_charts_without_training(shipped_on):
     assert not [j for j in jobs.default_queue().jobs() if not j.ended], "the tour trained instead of reading"
     assert at.get("vega_lite_chart"), "chapter 1 drew no chart"
     assert "reference run, built with torch" in captions(at).lower()
+    assert "The tour is complete: every chapter is drawn, from the reference" in captions(at)
     assert time.monotonic() - t0 < 60
 
 

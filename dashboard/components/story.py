@@ -268,5 +268,15 @@ def complete() -> bool:
     return all(n in results for n in story.needed())
 
 
+def complete_line() -> str:
+    """What the tour's runs are, once every chapter is drawn."""
+    results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
+    if any(r.source for res in results.values() for r in res.runs.values()):
+        return ("The tour is complete: every chapter is drawn, from the reference shipped with the lab where "
+                "this machine has not trained a chapter's models itself.")
+    return "The tour is complete: every chapter's models are trained and kept in the run store."
+
+
 __all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "lab_link", "complete", "HIDE",
+           "complete_line",
            "export_tour", "conventions", "equations"]
