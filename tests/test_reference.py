@@ -246,3 +246,22 @@ def test_the_server_retrains_the_reference_at_lowest_priority_and_a_persons_job_
     assert proof_line([p.hash for p in plan], prove).startswith("Reproduced here: trained again on this machine, "
                                                                 "bit-identical (3 of 3")
     q.close()
+
+
+@pytest.mark.parametrize("verdict,words", [(B.AGREES, "Reproduced here: trained again on this machine, bit-identical "
+                                                      "(2 of 2 run(s))"),
+                                           (B.DIFFERS, "Trained again here, and it differs from the reference: LSTM "
+                                                       "(steps_to_target 225 -> 250)")])
+def test_the_lab_says_whether_this_machine_reproduced_its_reference_run(shipped_on, monkeypatch, verdict, words):
+    from core.reference import prove
+
+    default = validate(RunConfig())
+    hashes = [config_hash(default.single(k)) for k in default.models]
+    job = prove.ProveJob(shipped_on, hashes=[])
+    job.exact = True
+    job.verdicts = {hashes[0]: (B.AGREES, "bit-identical"),
+                    hashes[1]: (verdict, "bit-identical" if verdict == B.AGREES else "steps_to_target 225 -> 250")}
+    job.state = "finished"
+    monkeypatch.setattr(prove, "_server", [job])
+    at = page("views/train.py")
+    assert not at.exception and words in captions(at)
