@@ -14,10 +14,8 @@ What is kept (the folder stays under MAX_BYTES):
 """
 from __future__ import annotations
 
-import json
 import math
 import platform
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -130,16 +128,10 @@ def no_seconds(meta: dict) -> dict:
 
 
 def summary_of(run: ModelRun) -> dict:
-    s = run.summary()
-    s.update(elapsed_s=None, seconds_to_target=None)
-    s["reach"], s["verdict"] = no_seconds_words(run, "reach"), no_seconds_words(run, "verdict")
-    return s
-
-
-def no_seconds_words(run: ModelRun, key: str) -> str:
+    """The run's summary as the store keeps it, without seconds (also in its words: 'at step 225')."""
     quiet = ModelRun(kind=run.kind, config=run.config, evals=run.evals, status=run.status, steps_run=run.steps_run,
                      steps_to_target=run.steps_to_target, seconds_to_target=None, n_params=run.n_params)
-    return quiet.summary()[key]
+    return dict(quiet.summary(), elapsed_s=None)
 
 
 def write(folder: Path, planned: list[Planned], runs: list[ModelRun], built: str) -> dict:
@@ -281,5 +273,3 @@ def built_date() -> str:
 
 __all__ = ["plan", "build", "write", "check", "compare", "quick_selection", "same_platform", "platform_info",
            "train_all", "Planned", "MAX_BYTES", "ACCURACY_TOL", "MSE_REL_TOL", "AGREES", "DIFFERS", "built_date"]
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use: python -m core reference build | check")
