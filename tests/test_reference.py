@@ -191,6 +191,11 @@ def test_the_lab_shows_the_default_experiment_from_the_reference_at_once(shipped
     at.switch_page("views/gradients.py").run()
     assert not at.exception and at.get("vega_lite_chart")
     assert "reference run, built with torch" in captions(at).lower()
+    fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a new session: the Inside page's own fallback
+    fresh.switch_page("views/inside.py")
+    fresh.run()
+    assert not fresh.exception and fresh.get("vega_lite_chart")
+    assert "default experiment's reference run, built with torch" in captions(fresh)
 
 
 def test_the_sweep_page_draws_the_default_sweep_on_first_open(shipped_on):
