@@ -14,6 +14,12 @@ from core.store import REUSABLE
 from core.sweep import aggregate, completed
 from core.tasks import TASKS
 
+# A single (not concatenated) chart is drawn by the page with its title, subtitle, axes and bottom legend
+# inside its height: these heights leave about 200 px of plotted area (measured: 300 left 159 px, 260
+# left 70 px; `python -m benchmarks.chart_sizes`).
+METRIC_HEIGHT, SMALL_HEIGHT = 360, 380
+
+
 def _x(lengths: list[int]) -> alt.X:
     return alt.X("seq_len:Q", title="sequence length T (log scale)",
                  scale=alt.Scale(type="log", nice=False, padding=12), axis=alt.Axis(values=lengths, format="d"))
@@ -49,7 +55,7 @@ def metric_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
         y="y:Q", tooltip=[alt.Tooltip("what:N", title="baseline"), alt.Tooltip("y:Q", title="value", format=fmt)])
     target = alt.Chart(pd.DataFrame({"y": sorted(agg["target"].dropna().unique())})).mark_rule(
         color=TARGET_COLOR, strokeDash=[5, 4]).encode(y="y:Q")
-    chart = alt.layer(band, line, seeds, chance, target).properties(width=WIDTH * 2, height=300)
+    chart = alt.layer(band, line, seeds, chance, target).properties(width=WIDTH * 2, height=METRIC_HEIGHT)
     return finalize(chart, title=f"How long a memory can each model learn? {task.title}",
                     subtitle="Final held-out metric against T: line = mean over seeds, band = min to max, "
                              "dots = seeds, grey = chance, dashed = target")
@@ -70,7 +76,7 @@ def steps_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     rng = base.mark_rule(strokeWidth=2, opacity=0.5).encode(
         y=alt.Y("steps_min:Q", scale=alt.Scale(type="log")), y2="steps_max:Q")
     line = base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(y=y, tooltip=tips)
-    chart = alt.layer(line, rng).properties(width=WIDTH, height=260, title="Steps to the target")
+    chart = alt.layer(line, rng).properties(width=WIDTH, height=SMALL_HEIGHT, title="Steps to the target")
     return chart
 
 
@@ -86,7 +92,7 @@ def wall_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     base = alt.Chart(agg).encode(x=x, color=color)
     chart = alt.layer(base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(y=y, tooltip=tips),
                       base.mark_rule(strokeWidth=2, opacity=0.5).encode(y="wall_min:Q", y2="wall_max:Q"))
-    return chart.properties(width=WIDTH, height=260, title="Cost of a run")
+    return chart.properties(width=WIDTH, height=SMALL_HEIGHT, title="Cost of a run")
 
 
 def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
