@@ -3,10 +3,10 @@ fresh server reading the shipped reference (nothing trains). A script that print
 
     python -m benchmarks.chart_sizes
 
-Per chart: `plot` = the shortest vertical axis line in its SVG (the plotted area's height, px; a
-faceted chart reports one facet), `right` = the SVG's right edge and `title_right` its title's, against
+Per chart: `plot` = the tallest vertical axis line in its SVG (the main plotted area's height, px; a
+faceted chart reports one facet), `strip` = the shortest (a strip or small multiple beside it), `right` = the SVG's right edge and `title_right` its title's, against
 the window's width (a title right of the window is cut). Canvas-rendered charts (the heatmaps) are
-listed as such.
+listed with their drawn height and right edge (they are not scaled to the column).
 """
 from __future__ import annotations
 
@@ -23,11 +23,14 @@ from tests.test_browser import browser_page, streamlit_server, wait_idle  # noqa
 
 PAGES = [f"/?chapter={i}" for i in range(1, 8)] + ["/train", "/gradients", "/inside", "/sweep"]
 JS = """() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")].map(e => {
-  const s = e.querySelector('svg'); if (!s) return {canvas: true};
+  const s = e.querySelector('svg');
+  if (!s) { const c = e.querySelector('canvas').getBoundingClientRect();
+            return {canvas: true, height: Math.round(c.height), right: Math.round(c.right)}; }
   const v = [...s.querySelectorAll('.role-axis-domain')].map(d => d.getBoundingClientRect())
     .filter(b => b.height > b.width).map(b => Math.round(b.height));
   const t = [...s.querySelectorAll('.role-title')].map(d => Math.round(d.getBoundingClientRect().right));
-  return {plot: Math.min(...v), right: Math.round(s.getBoundingClientRect().right), title_right: Math.max(0, ...t)}; })"""
+  return {plot: Math.max(0, ...v), strip: Math.min(...v), right: Math.round(s.getBoundingClientRect().right),
+          title_right: Math.max(0, ...t)}; })"""
 
 
 def main() -> int:
@@ -42,10 +45,10 @@ def main() -> int:
                         wait_idle(page)
                         time.sleep(1.0)  # the last chart's render
                         charts = page.evaluate(JS)
-                        cut = [c for c in charts if not c.get("canvas") and c["title_right"] > width]
+                        cut = [c for c in charts if c["right"] > width or c.get("title_right", 0) > width]
                         low = [c for c in charts if not c.get("canvas") and c["plot"] < 150]
                         print(f"{width} {path:12s} {json.dumps(charts)}"
-                              f"{'  TITLE CUT' if cut else ''}{'  UNDER 150 PX' if low else ''}", flush=True)
+                              f"{'  PAST THE WINDOW' if cut else ''}{'  UNDER 150 PX' if low else ''}", flush=True)
     return 0
 
 
