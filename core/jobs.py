@@ -5,7 +5,9 @@ polled by whoever shows them. They never touch a UI.
 A `JobQueue` runs one job at a time (a training job already uses both cores, one model per
 thread; a sweep uses a pool of worker processes), oldest first, and holds at most `max_waiting`
 more: with several browser sessions training at once on 2 cores, jobs wait their turn instead of
-thrashing, and `ahead(job)` says how many are in front. A job works in chunks (about `chunk_s`
+thrashing, and `ahead(job)` says how many are in front. A `background` job (the server retraining
+the shipped reference, core.reference.prove) runs only while no other job waits, and gives way to
+one at its next chunk: a person's job always goes first, and never two jobs train at once. A job works in chunks (about `chunk_s`
 seconds of training), between which it can be paused, stepped, continued or stopped.
 
 A training job saves every model it completes (finished or diverged) to the run store before it
@@ -65,6 +67,9 @@ class Job:
     created: float = field(default_factory=time.time)
     ended_at: float | None = None
     wall_s: float = 0.0  # seconds spent working (not waiting in the queue, not paused)
+    # lowest priority: runs only while no other job waits, gives way to one at its next chunk, and is
+    # never counted as "ahead" of a person's job (the server's retraining of the reference)
+    background = False
 
     @property
     def ended(self) -> bool:
@@ -345,7 +350,7 @@ class JobQueue:
             # a job whose page never came back for it (a closed tab) is dropped after a while
             now = time.time()
             self._jobs = [j for j in self._jobs if j.ended_at is None or now - j.ended_at < KEEP_ENDED_S]
-            waiting = [j for j in self._jobs if j.state in (QUEUED, RUNNING) and j is not job]
+            waiting = [j for j in self._jobs if j.state in (QUEUED, RUNNING) and j is not job and not j.background]
             if len(waiting) > self.max_waiting:
                 raise QueueFull(f"the lab is busy: {len(waiting)} jobs are waiting; try again in a minute")
             if job not in self._jobs:
@@ -365,7 +370,7 @@ class JobQueue:
         with self._cv:
             if job.state != QUEUED:
                 return 0
-            runnable = [j for j in self._jobs if j.state in (QUEUED, RUNNING)]
+            runnable = [j for j in self._jobs if j.state in (QUEUED, RUNNING) and (job.background or not j.background)]
             return runnable.index(job) if job in runnable else 0
 
     def jobs(self, owner: str | None = None) -> list[Job]:
@@ -422,9 +427,12 @@ class JobQueue:
             self.close(timeout=0)  # the worker ends by itself; the interpreter joins it
 
     def _next(self) -> Job | None:
-        for j in self._jobs:  # oldest first; a running job keeps the slot until it ends or pauses
-            if j.state in (QUEUED, RUNNING):
-                return j
+        # oldest first; a running job keeps the slot until it ends or pauses; a background job only
+        # when no other waits (it keeps its state and carries on from where it gave way)
+        for background in (False, True):
+            for j in self._jobs:
+                if j.state in (QUEUED, RUNNING) and j.background == background:
+                    return j
         return None
 
     def _loop(self) -> None:

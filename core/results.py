@@ -28,6 +28,9 @@ class ModelRun:
     steps_to_target: int | None = None
     seconds_to_target: float | None = None
     n_params: int = 0
+    # where the numbers were made when not on this machine: core.reference's origin line (a run of the
+    # shipped reference); never saved with the run
+    source: str = field(default="", compare=False)
 
     @property
     def hash(self) -> str:
@@ -165,8 +168,9 @@ def verdict(run: ModelRun, task: Task) -> str:
         return f"{name} has {OUTCOME_WORDS[o]}."
     shown = f"{format_metric(run.final_metric, task)} ({chance})"
     if o == REACHED:
+        secs = f" ({run.seconds_to_target:.1f} s)" if run.seconds_to_target is not None else ""
         return (f"{name} {done}: {shown}; it {OUTCOME_WORDS[o]} ({target}) first at training step "
-                f"{run.steps_to_target} ({run.seconds_to_target:.1f} s).")
+                f"{run.steps_to_target}{secs}.")
     stopped = " (stopped early)" if run.status == "stopped" else ""
     if o == PART:
         return (f"{name} {OUTCOME_WORDS[o]} (to {todo}): {shown}, short of the {target} target after "

@@ -279,7 +279,7 @@ def load_run(folder: str | Path) -> RunResult:
             kind=kind, config=cfg.single(kind),
             evals=m.to_dict("records"), steps=st.to_dict("records"),
             checkpoints=dict(sorted(ckpts.items())), grad_probes=gp,
-            status=s["status"], steps_run=int(s["steps_run"]), elapsed_s=float(s["elapsed_s"]),
+            status=s["status"], steps_run=int(s["steps_run"]), elapsed_s=math.nan if s["elapsed_s"] is None else float(s["elapsed_s"]),
             steps_to_target=s["steps_to_target"], seconds_to_target=s["seconds_to_target"],
             n_params=int(s["n_params"]),
         )

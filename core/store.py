@@ -20,6 +20,10 @@ Safety:
   thread count, so they are kept but never served: a run is trained again when first used (and
   replaces the row), or `python -m core store verify` retrains it now and, where it reproduces,
   marks the row trusted. `notice()` says so in one line.
+- Behind the rows, read-only: the reference results shipped with the project (core.reference). A
+  config the store lacks but the reference holds is served from there (`get`, `get_summaries`,
+  `has`), its runs marked with their origin (`ModelRun.source`); nothing is copied into the store,
+  and a run trained here later takes precedence. `RunStore(reference=None)` looks at the rows alone.
 - The schema version lives in the file. An older version is migrated step by step inside one
   transaction (MIGRATIONS); a newer one, or a file that is not a run store, is refused with a
   one-line StoreError, never misread.
@@ -41,6 +45,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from core import reference as shipped_reference
 from core.config import ConfigError, RunConfig, config_hash
 from core.results import ModelRun, RunResult, run_from_record, run_to_record
 
@@ -109,8 +114,11 @@ def _nan(o):
 
 
 class RunStore:
-    def __init__(self, folder: str | Path | None = None):
+    def __init__(self, folder: str | Path | None = None,
+                 reference: "shipped_reference.Reference | None | bool" = True):
         self.folder = Path(folder) if folder else default_dir()
+        # the shipped reference behind the rows (True: $LAB_REFERENCE or reference/; None: rows alone)
+        self.reference = shipped_reference.shipped() if reference is True else (reference or None)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -229,7 +237,7 @@ class RunStore:
                                f"WHERE hash = ? AND status IN (?, ?){' AND trusted = 1' if trusted_only else ''}",
                                (h, *REUSABLE)).fetchone()
         if row is None:
-            return None
+            return self.reference.get(h) if trusted_only and self.reference is not None else None
         h, record, blob, n_bytes, sha = row
         blob = bytes(blob) if blob is not None else b""
         if n_bytes is not None and (len(blob) != n_bytes or hashlib.sha256(blob).hexdigest() != sha):
@@ -262,8 +270,9 @@ class RunStore:
 
     def has(self, cfg: RunConfig) -> bool:
         with self._connect() as conn:
-            return conn.execute("SELECT 1 FROM model_runs WHERE hash = ? AND status IN (?, ?) AND trusted = 1",
-                                (config_hash(cfg), *REUSABLE)).fetchone() is not None
+            found = conn.execute("SELECT 1 FROM model_runs WHERE hash = ? AND status IN (?, ?) AND trusted = 1",
+                                 (config_hash(cfg), *REUSABLE)).fetchone() is not None
+        return found or (self.reference is not None and self.reference.get(config_hash(cfg)) is not None)
 
     def get_summaries(self, hashes: list[str]) -> dict[str, dict]:
         """hash -> summary dict of the reusable runs among `hashes`, without decoding any arrays
@@ -276,7 +285,22 @@ class RunStore:
                 for h, s in conn.execute(f"SELECT hash, summary FROM model_runs WHERE hash IN ({marks}) "
                                          "AND status IN (?, ?) AND trusted = 1", (*part, *REUSABLE)):
                     out[h] = json.loads(s)
+        if self.reference is not None:  # the shipped reference, behind the rows
+            out.update(self.reference.summaries([h for h in hashes if h not in out]))
         return out
+
+    def from_reference(self, hashes: list[str]) -> int:
+        """How many of `hashes` the store would serve from the shipped reference (not in its rows)."""
+        if self.reference is None:
+            return 0
+        held = [h for h in hashes if self.reference.has(h)]
+        if not held:
+            return 0
+        with self._connect() as conn:
+            marks = ",".join("?" * len(held))
+            mine = {r[0] for r in conn.execute(f"SELECT hash FROM model_runs WHERE hash IN ({marks}) AND status IN "
+                                               "(?, ?) AND trusted = 1", (*held, *REUSABLE))}
+        return len(set(held) - mine)
 
     def summaries(self, task: str | None = None) -> pd.DataFrame:
         """One row per stored model run: hash, kind, task, seq_len, seed, status, trusted and its

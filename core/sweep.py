@@ -89,6 +89,15 @@ class SweepConfig:
         return make_sweep(RunConfig.from_dict(d["base"]), d["lengths"], d["seeds"], d.get("models"))
 
 
+def default_sweep() -> SweepConfig:
+    """The default grid (first_token, RNN and LSTM, DEFAULT_LENGTHS x DEFAULT_SEEDS, DEFAULT_STEPS with
+    DEFAULT_PATIENCE): what the sweep page's form offers and the CLI's defaults, and what the shipped
+    reference (core.reference) holds."""
+    base = RunConfig()
+    base = base.replace(train=dataclasses.replace(base.train, steps=DEFAULT_STEPS, patience=DEFAULT_PATIENCE))
+    return make_sweep(base, DEFAULT_LENGTHS, DEFAULT_SEEDS)
+
+
 def _replace(obj, **kw):
     return dataclasses.replace(obj, **kw)
 

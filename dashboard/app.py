@@ -38,7 +38,11 @@ if nav.title != TRAIN:  # elsewhere, the session's training run goes on and show
     if training.job() is not None:  # a polling fragment only while there is a run to poll (views/story.py)
         with st.sidebar:  # before the page, which may st.stop() when it has nothing to show
             training.sidebar_status()
+from dashboard.components import proof  # noqa: E402
+from dashboard.components.chart import fit_to_column  # noqa: E402
 from dashboard.components.session import store_notice  # noqa: E402
 
 store_notice()
+fit_to_column()  # a chart wider than its column is scaled to it, its title whole
+proof.start()  # once per server: retrain the shipped reference while no one's job waits
 nav.run()

@@ -37,14 +37,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, log_path: Path, with_process: bool = False) -> Iterator:
-    """`streamlit run dashboard/app.py` on a free port with its own run store; yields the URL (and
-    the process, with_process=True)."""
+def streamlit_server(data_dir: Path, log_path: Path, with_process: bool = False, script: str = "dashboard/app.py",
+                     env: dict | None = None) -> Iterator:
+    """`streamlit run dashboard/app.py` (or `script`) on a free port with its own run store; yields the
+    URL (and the process, with_process=True). `env`: variables set for the server on top of ours."""
     port = free_port()
-    env = {**os.environ, "LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "LAB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
     # the console script, as README says: unlike `python -m`, it puts no project root on sys.path
     exe = Path(sys.executable).parent / "streamlit"
-    cmd = [str(exe) if exe.exists() else "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+    cmd = [str(exe) if exe.exists() else "streamlit", "run", script, "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -278,3 +279,34 @@ if __name__ == "__main__":
         measure_story(Path(args[1]) if len(args) > 1 else Path("/tmp"))
     else:
         measure(Path(args[0]) if args else Path("/tmp"))
+
+
+# --- every chart readable (issue 19): the shipped reference draws every page at once --------------
+READABLE_PAGES = [f"/?chapter={i}" for i in range(1, 8)] + ["/train", "/gradients", "/inside", "/sweep"]
+# Per SVG chart: its main plotted height (the tallest vertical axis line: a chart's small multiples and
+# strips, such as chapter 3's per-unit facets or the gradient-clipping strip, are not its main plot)
+# and the right edge of its title.
+CHART_BOXES = """() => [...document.querySelectorAll("[data-testid='stVegaLiteChart'] svg.marks")].map(s => {
+  const v = [...s.querySelectorAll('.role-axis-domain')].map(d => d.getBoundingClientRect())
+    .filter(b => b.height > b.width).map(b => b.height);
+  const t = [...s.querySelectorAll('.role-title')].map(d => d.getBoundingClientRect().right);
+  return {plot: Math.max(0, ...v), title_right: Math.max(0, ...t), right: s.getBoundingClientRect().right}; })"""
+
+
+def test_every_chart_is_readable_at_1400_and_1000_px(tmp_path):
+    env = {"LAB_REFERENCE": str(ROOT / "reference"), "LAB_PROVE": "off"}
+    with streamlit_server(tmp_path / "store", tmp_path / "streamlit.log", env=env) as url, browser_page() as page:
+        bad = []
+        for width in (1400, 1000):
+            page.set_viewport_size({"width": width, "height": 1000})
+            for path in READABLE_PAGES:
+                page.goto(url + path)
+                wait_idle(page)
+                page.wait_for_selector("[data-testid='stVegaLiteChart'] svg.marks", timeout=60_000)
+                time.sleep(0.5)  # the page's last charts render
+                assert_no_exception(page)
+                for i, c in enumerate(page.evaluate(CHART_BOXES)):
+                    if c["plot"] < 150 or c["title_right"] > width or c["right"] > width:
+                        bad.append(f"{width} px {path} chart {i + 1}: plotted {c['plot']:.0f} px tall, title ends at "
+                                   f"{c['title_right']:.0f} px, chart at {c['right']:.0f} px")
+        assert not bad, "\n".join(bad)

@@ -163,7 +163,9 @@ def belt_units_item(result: RunResult, name: str = "belt_units") -> ChartItem:
     at = [int(t) + 1 for t in result.task.info_mask(x[:1])[0].nonzero().flatten()]  # the first example's, from 1
     info = alt.Chart().mark_rule(color=INFO_COLOR, strokeWidth=2, opacity=0.5).encode(x="t:Q").transform_filter(
         alt.FieldOneOfPredicate(field="t", oneOf=at))
-    layered = alt.layer(info, line, data=df).properties(width=WIDE, height=90)
+    # each unit's panel is a plot of its own: at least 150 px tall even when a 1000 px window scales the chart
+    # to its column (x 0.73; `python -m benchmarks.chart_sizes`)
+    layered = alt.layer(info, line, data=df).properties(width=WIDE, height=210)
     chart = layered.facet(row=alt.Row("unit:O", title="unit", sort=[int(u) for u in units.unit]),
                           spacing=6).resolve_scale(y="independent")
     kept = ", ".join(f"unit {int(r.unit)}: {r.kept:.0%}" for r in units.itertuples())

@@ -16,6 +16,12 @@ from core.sweep import aggregate, completed
 from core.tasks import TASKS, make_task
 
 
+# A single (not concatenated) chart is drawn by the page with its title, subtitle, axes and bottom legend
+# inside its height: these heights leave about 200 px of plotted area (measured: 300 left 159 px, 260
+# left 70 px; `python -m benchmarks.chart_sizes`).
+METRIC_HEIGHT, SMALL_HEIGHT = 360, 380
+
+
 def _x(lengths: list[int], unit: str = "steps") -> alt.X:
     what = "sequence length T" if unit == "steps" else f"window T in {unit}"
     return alt.X("seq_len:Q", title=f"{what} (log scale)",
@@ -66,7 +72,7 @@ def metric_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
         tooltip=[alt.Tooltip("what:N", title="baseline"), alt.Tooltip("y:Q", title="value", format=fmt)])
     target = alt.Chart(pd.DataFrame({"y": sorted(agg["target"].dropna().unique())})).mark_rule(
         color=TARGET_COLOR, strokeDash=[5, 4]).encode(y="y:Q")
-    chart = alt.layer(band, line, seeds, chance, target).properties(width=WIDTH * 2, height=300)
+    chart = alt.layer(band, line, seeds, chance, target).properties(width=WIDTH * 2, height=METRIC_HEIGHT)
     return finalize(chart, title=f"How long a memory can each model learn? {task.title}",
                     subtitle="Final held-out metric against T: line = mean over seeds, band = min to max, "
                              f"dots = seeds, grey = {task.chance_name}"
@@ -88,7 +94,7 @@ def steps_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     rng = base.mark_rule(strokeWidth=2, opacity=0.5).encode(
         y=alt.Y("steps_min:Q", scale=alt.Scale(type="log")), y2="steps_max:Q")
     line = base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(y=y, tooltip=tips)
-    chart = alt.layer(line, rng).properties(width=WIDTH, height=260, title="Steps to the target")
+    chart = alt.layer(line, rng).properties(width=WIDTH, height=SMALL_HEIGHT, title="Steps to the target")
     return chart
 
 
@@ -104,7 +110,7 @@ def wall_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
     base = alt.Chart(agg).encode(x=x, color=color)
     chart = alt.layer(base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(y=y, tooltip=tips),
                       base.mark_rule(strokeWidth=2, opacity=0.5).encode(y="wall_min:Q", y2="wall_max:Q"))
-    return chart.properties(width=WIDTH, height=260, title="Cost of a run")
+    return chart.properties(width=WIDTH, height=SMALL_HEIGHT, title="Cost of a run")
 
 
 def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
@@ -125,7 +131,7 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
     unit = f" {task.metric_unit}" if task.metric_unit else ""
     drawn = "; ".join(f"{r['what']} {r['y']:.3g}{unit}" for _, r in baselines_frame(sweep).iterrows())
     budget = f"{int(sweep['steps_run'].max())}" if "steps_run" in sweep and sweep["steps_run"].notna().any() else "the"
-    return [
+    items = [
         ChartItem(
             name="sweep_metric", title="Final metric against sequence length", chart=metric_vs_length(sweep),
             data=agg[["model", "variant", "init", "name", "seq_len", "seeds", "metric_mean", "metric_min", "metric_max",
@@ -152,6 +158,8 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
                      "log-log. A run stopped early by patience costs less; reused runs show the time they took "
                      "when they were trained." + left)),
     ]
+    # runs of the shipped reference carry no seconds (core.reference): no cost chart without any
+    return items if agg["wall_mean"].notna().any() else items[:2]
 
 
 def write_chart_data(out, sweep: pd.DataFrame) -> list[str]:

@@ -10,12 +10,12 @@ import signal
 import sys
 import threading
 
-from core.cli import export, inspect, store, sweep, train
+from core.cli import export, inspect, reference, store, sweep, train
 from core.cli.args import OneLineParser
 from core.config import ConfigError
 from core.trainer import one_compute_thread
 
-COMMANDS = (train, export, inspect, sweep, store)
+COMMANDS = (train, export, inspect, sweep, store, reference)
 
 
 def build_parser() -> OneLineParser:

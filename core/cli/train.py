@@ -37,8 +37,10 @@ def results_table(result: RunResult) -> str:
     lines = [f"{'model':12s} {'final':>12s} {'chance':>8s} {'to target':>10s} {'seconds':>8s}  status"]
     for kind, s in result.summary().items():
         to = f"{s['steps_to_target']}" if s["steps_to_target"] is not None else "-"
+        secs = s["elapsed_s"]
+        secs = f"{secs:8.1f}" if secs == secs else f"{'-':>8s}"  # a reference run keeps no seconds
         lines.append(f"{s['name']:12s} {format_metric(s['final_metric'], task):>12s} {s['chance']:8.3f} "
-                     f"{to:>10s} {s['elapsed_s']:8.1f}  {s['status']}")
+                     f"{to:>10s} {secs}  {s['status']}")
     return "\n".join(lines)
 
 
@@ -112,8 +114,13 @@ def run(args: argparse.Namespace) -> int:
     result.runs.update(reused)
     result.runs = {k: result.runs[k] for k in cfg.models if k in result.runs}
     save_run(result, out, resume=state)
-    if reused:
-        print(f"reused from the run store: {', '.join(reused)}")
+    stored = [k for k, r in reused.items() if not r.source]
+    if stored:
+        print(f"reused from the run store: {', '.join(stored)}")
+    if len(stored) < len(reused):
+        ref = [k for k, r in reused.items() if r.source]
+        print(f"reused from the shipped reference: {', '.join(ref)}: {reused[ref[0]].source} (not trained on this "
+              "machine; `python -m core reference check` compares)")
     print(results_table(result))
     for s in result.summary().values():
         print("- " + s["verdict"])

@@ -9,8 +9,10 @@ import streamlit as st
 
 from core.config import RunConfig, config_hash, validate
 from core.inspection import kept_steps
+from core.reference import source_line
 from core.results import RunResult
 from core.store import RunStore, StoreError
+from dashboard.components import proof
 from dashboard.components.session import current_result
 
 DEFAULT_KEY = "inspect_default_result"  # the stored default run, read once per session
@@ -30,11 +32,16 @@ def pick_result() -> RunResult | None:
     """The run to inspect, or None after telling the user how to get one."""
     result = current_result()
     if result is not None and kept_steps(result):
+        if (ref := source_line(result.runs.values())) is not None:
+            st.caption(ref + (f" {proved}" if (proved := proof.line(result.runs.values())) else ""))
         return result
     stored = _stored_default()
     if stored is not None and kept_steps(stored):
-        st.caption("You have not trained a run in this session yet: showing the stored run of the default "
-                   "experiment.")
+        ref = source_line(stored.runs.values())
+        st.caption("You have not trained a run in this session yet: showing the "
+                   + ("stored run of the default experiment." if ref is None else
+                      f"default experiment's {ref[0].lower()}{ref[1:]}")
+                   + (f" {proved}" if (proved := proof.line(stored.runs.values())) else ""))
         return stored
     st.info("Nothing to look inside yet: train a run first (the models keep their weights at about ten "
             "checkpoints, and these pages probe them).")

@@ -14,9 +14,10 @@ from core.charts import export
 from core.charts.story import chapter_charts, tour_report
 from core.config import RunConfig, config_hash
 from core.jobs import TrainJob, default_queue
+from core.reference import source_line
 from core.results import RunResult
 from core.store import RunStore
-from dashboard.components import controls, owned
+from dashboard.components import controls, owned, proof
 from dashboard.components.chart import show_chart
 
 CHAPTER = "story-chapter"  # the chapter on screen (its widget's key)
@@ -246,8 +247,13 @@ def show(chapter: story.Chapter) -> None:
     st.header(f"{chapter.number}. {chapter.title}")
     st.markdown(f"**The explainer:** {chapter.claim}")
     equations(chapter)
-    st.caption("Trained here: " + configs_line(chapter))
     results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
+    ref = source_line(r for n in chapter.needs if n in results for r in results[n].runs.values())
+    st.caption(("Trained here: " if ref is None else "The experiments: ") + configs_line(chapter))
+    if ref is not None:
+        proved = proof.line(r for n in chapter.needs if n in results for r in results[n].runs.values())
+        st.caption(ref + (f" {proved}" if proved else ""), help="`python -m core reference check` trains these runs again on this machine and "
+                             "compares.")
     if any(n not in results for n in chapter.needs):
         share, line = _status(chapter)
         st.info(f"This chapter fills in when its models have trained ({line}).")
@@ -268,5 +274,15 @@ def complete() -> bool:
     return all(n in results for n in story.needed())
 
 
+def complete_line() -> str:
+    """What the tour's runs are, once every chapter is drawn."""
+    results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
+    if any(r.source for res in results.values() for r in res.runs.values()):
+        return ("The tour is complete: every chapter is drawn, from the reference shipped with the lab where "
+                "this machine has not trained a chapter's models itself.")
+    return "The tour is complete: every chapter's models are trained and kept in the run store."
+
+
 __all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "lab_link", "complete", "HIDE",
+           "complete_line",
            "export_tour", "conventions", "equations"]

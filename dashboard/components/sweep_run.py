@@ -9,19 +9,18 @@ store, or, with an empty store, the default grid with an estimate of its duratio
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import streamlit as st
 
 from core.charts.sweep import sweep_charts
-from core.config import RunConfig
+from core.config import config_hash
 from core.executors import make_executor
 from core.jobs import SweepJob
 from core.store import RunStore
-from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepConfig, aggregate,
-                        estimate_seconds, last_sweep, make_sweep, sweep_from_store)
-from dashboard.components import owned
+from core.sweep import (DEFAULT_LENGTHS, DEFAULT_SEEDS, SweepConfig, aggregate, default_sweep, estimate_seconds,
+                        last_sweep, sweep_from_store)
+from dashboard.components import owned, proof
 from dashboard.components.chart import show_chart
 
 ACTIVE = "sweep-active"  # the SweepConfig on screen
@@ -63,16 +62,24 @@ def show(store: RunStore) -> None:
             st.session_state[ACTIVE] = sweep
             st.caption("The most recent sweep of the run store (its finished runs); change the grid above and "
                        "press **Start sweep** to run another.")
+    if sweep is None and store.from_reference([config_hash(c) for c in default_sweep().jobs()]):
+        sweep = default_sweep()  # a first open with an empty store: the default grid, from the reference
+        st.session_state[ACTIVE] = sweep
     if sweep is None:
         workers = os.cpu_count() or 1
         st.info("No sweep yet. The form above holds the default grid: first token at T = "
                 f"{', '.join(map(str, DEFAULT_LENGTHS))}, vanilla RNN and LSTM, seeds "
                 f"{', '.join(map(str, DEFAULT_SEEDS))}. Press **Start sweep** to run it: about "
-                f"{_minutes(estimate_seconds(_default_sweep(), workers, store))} on this machine's {workers} "
+                f"{_minutes(estimate_seconds(default_sweep(), workers, store))} on this machine's {workers} "
                 "cores (measured; runs that reach the target stop early). The chart fills in as runs finish.")
         return
     table = sweep_from_store(sweep, store)
     n = len(sweep.jobs())
+    if ref := store.from_reference(table["hash"].tolist() if not table.empty else []):
+        st.caption(f"{ref} of these {len(table)} runs: {store.reference.origin()} (shipped with the lab, not "
+                   "trained on this machine; they carry no seconds, so the cost chart is drawn only for runs "
+                   "trained here). **Start sweep** on this grid reuses them."
+                   + (f" {proved}" if (proved := proof.line_for([h for h in table["hash"] if store.reference.has(h)])) else ""))
     if LAST in st.session_state:
         st.success(st.session_state[LAST])
     elif len(table) < n:
@@ -131,13 +138,6 @@ def _charts_and_table(table, key: str, downloads: bool = True) -> None:
     if downloads:
         st.download_button("Download sweep.csv", table.to_csv(index=False), "sweep.csv", "text/csv",
                            on_click="ignore", key=f"{key}-download")
-
-
-def _default_sweep() -> SweepConfig:
-    """The grid the form offers before anyone changes it."""
-    base = RunConfig()
-    base = base.replace(train=dataclasses.replace(base.train, steps=DEFAULT_STEPS, patience=DEFAULT_PATIENCE))
-    return make_sweep(base, DEFAULT_LENGTHS, DEFAULT_SEEDS)
 
 
 def _minutes(s: float) -> str:

@@ -24,9 +24,10 @@ import streamlit as st
 from core.charts import ChartItem, color_of, learning_curves, run_charts
 from core.config import RunConfig, config_hash, model_title
 from core.jobs import PAUSED, QUEUED, TrainJob, default_queue
+from core.reference import source_line
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
-from dashboard.components import owned
+from dashboard.components import owned, proof
 from dashboard.components.chart import show_chart
 from dashboard.components.session import set_current_result
 
@@ -88,9 +89,22 @@ def lookup(cfg: RunConfig | None) -> Shown | None:
     result, missing = _stored(cfg)
     if result is None or missing:
         return None
-    shown = Shown(result, "Loaded from the run store: trained earlier on this machine, not retrained.")
+    shown = Shown(result, _origin(result))
     _remember(cfg, shown)
     return shown
+
+
+def _origin(result: RunResult) -> str:
+    """Where a result taken without training comes from, in one line: the run store (trained earlier
+    on this machine) or the reference shipped with the lab (core.reference), or both."""
+    ref = source_line(result.runs.values())
+    if ref is None:
+        return "Loaded from the run store: trained earlier on this machine, not retrained."
+    proved = proof.line(result.runs.values())
+    ref += f" {proved}" if proved else ""
+    if all(r.source for r in result.runs.values()):
+        return ref + " Press **Train** to train it here."
+    return "Loaded from the run store (trained earlier on this machine); " + ref[0].lower() + ref[1:]
 
 
 # --- the job (the sidebar's buttons call these) ------------------------------------------------
@@ -359,6 +373,9 @@ def _progress_text(j: TrainJob, result: RunResult) -> str:
 
 
 def _reused_note(j: TrainJob) -> str:
+    ref = source_line(j.reused.values())
+    if ref is not None and all(r.source for r in j.reused.values()):
+        return "Not retrained: " + ref[0].lower() + ref[1:]
     return "Taken from the run store, not retrained: " + ", ".join(model_title(k, j.cfg.model) for k in j.reused) + "."
 
 

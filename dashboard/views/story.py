@@ -15,7 +15,7 @@ chapter = story.chapter_picker()
 story.show(chapter)
 story.export_tour()
 if story.complete():
-    st.caption("The tour is complete: every chapter's models are trained and kept in the run store.")
+    st.caption(story.complete_line())
 # Last on the page: a fragment that reruns on a timer must come after every other element, or a
 # timer firing during the page's first (slow, cold-import) run can address an element that the
 # browser has not got yet ("Bad delta path index": a blank page, seen in 1 of 3 fresh loads).

@@ -1,0 +1,275 @@
+"""Build and check the shipped reference (`python -m core reference build | check`).
+
+`plan()` collects every run the front pages need from where those runs are defined: the tour's
+`core.story.experiments()`, the lab's default experiment (`RunConfig()`, the tour's "long") and the
+default sweep (`core.sweep.default_sweep()`), each as a single-model config keyed by its hash.
+
+What is kept (the folder stays under MAX_BYTES):
+- the lab's default experiment: every checkpoint (the Gradients and Inside pages slide over them);
+- the tour's other runs: the first and the last checkpoint (what the chapters read) and every
+  gradient probe; the checkpoints between are left out (LEFT_OUT says so in the index);
+- the default sweep's runs: their summaries only (the sweep page draws from summaries).
+
+`check()` trains runs again here and compares (AGREES / DIFFERS per run); see `compare`.
+"""
+from __future__ import annotations
+
+import math
+import platform
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from core import story
+from core.config import RunConfig, config_hash, validate
+from core.executors import make_executor
+from core.reference import INDEX, MANIFEST, Reference, dumps, sha256, write_npz
+from core.results import ModelRun, differences, run_to_record
+from core.sweep import default_sweep, row_from_summary, run_cost, table
+
+MAX_BYTES = 5_000_000
+# Tolerance when this machine's torch or CPU differ from the build's (other kernels may round
+# differently): steps to target equal, final metric within this much (accuracy: 1 point of 100;
+# MSE: 10% of the reference value).
+ACCURACY_TOL, MSE_REL_TOL = 0.01, 0.10
+QUICK_RUNS = 3  # `check --quick`: the cheapest runs, one of each kind first
+
+
+@dataclass(frozen=True)
+class Planned:
+    cfg: RunConfig  # single-model
+    group: str  # "lab:default", "tour:<experiment>", "sweep:default"
+    keep: str  # "all", "ends" (first and last checkpoint) or "summary"
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.cfg)
+
+
+def plan() -> list[Planned]:
+    """Every run of the reference, each config once (the lab's default is also the tour's "long")."""
+    out: dict[str, Planned] = {}
+    default = validate(RunConfig())
+    for kind in default.models:
+        c = default.single(kind)
+        out[config_hash(c)] = Planned(c, "lab:default", "all")
+    for name, cfg in story.experiments().items():
+        for kind in cfg.models:
+            c = cfg.single(kind)
+            out.setdefault(config_hash(c), Planned(c, f"tour:{name}", "ends"))
+    for c in default_sweep().jobs():
+        out.setdefault(config_hash(c), Planned(c, "sweep:default", "summary"))
+    return list(out.values())
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def platform_info() -> dict:
+    return {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
+            "cpu": cpu_name(), "machine": platform.machine()}
+
+
+def train_all(cfgs: list[RunConfig], workers: int = 2, say: Callable[[str], object] = lambda s: None,
+              stop: threading.Event | None = None) -> list[ModelRun]:
+    """Train single-model configs (longest first on `workers` threads; each run's numbers depend on
+    its config alone, so neither the order nor the pool changes them); the runs in `cfgs` order."""
+    stop = stop or threading.Event()
+    order = sorted(range(len(cfgs)), key=lambda i: -run_cost(cfgs[i]))
+    ex = make_executor("threads" if workers > 1 else "inprocess", workers=workers)
+    runs: dict[int, ModelRun] = {}
+    t0 = time.perf_counter()
+    events = ex.run([cfgs[i] for i in order], stop)
+    try:
+        for ev in events:
+            if ev.kind != "done":
+                continue
+            if ev.run is None:
+                raise RuntimeError(f"a reference run failed: {ev.error}")
+            i = order[ev.index]
+            runs[i] = ev.run
+            c = cfgs[i]
+            say(f"{len(runs)}/{len(cfgs)} {c.models[0]} {c.task.name} T={c.task.seq_len} seed={c.train.seed} "
+                f"({time.perf_counter() - t0:.0f} s)")
+    finally:
+        events.close()
+        ex.close()
+    if len(runs) != len(cfgs):
+        raise RuntimeError("stopped before every reference run was trained")
+    return [runs[i] for i in range(len(cfgs))]
+
+
+def kept_steps(run: ModelRun, keep: str) -> list[int]:
+    steps = sorted(run.checkpoints)
+    if keep == "all":
+        return steps
+    if keep == "ends":
+        return sorted({steps[0], steps[-1]}) if steps else []
+    return []
+
+
+def no_seconds(meta: dict) -> dict:
+    """A run's record without wall-clock seconds (they differ from build to build)."""
+    meta = dict(meta, elapsed_s=None, seconds_to_target=None)
+    meta["evals"] = [dict(e, elapsed_s=None) for e in meta["evals"]]
+    return meta
+
+
+def summary_of(run: ModelRun) -> dict:
+    """The run's summary as the store keeps it, without seconds (also in its words: 'at step 225')."""
+    quiet = ModelRun(kind=run.kind, config=run.config, evals=run.evals, status=run.status, steps_run=run.steps_run,
+                     steps_to_target=run.steps_to_target, seconds_to_target=None, n_params=run.n_params)
+    return dict(quiet.summary(), elapsed_s=None)
+
+
+def write(folder: Path, planned: list[Planned], runs: list[ModelRun], built: str) -> dict:
+    """Write the reference folder from trained runs; returns the manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "runs").mkdir(exist_ok=True)
+    for old in (folder / "runs").iterdir():  # a rebuild leaves no run of an older plan behind
+        old.unlink()
+    index: dict[str, dict] = {}
+    names: list[str] = []
+    sweep_rows = []
+    for p, run in zip(planned, runs):
+        h = p.hash
+        keep = kept_steps(run, p.keep)
+        entry = {"group": p.group, "config": p.cfg.to_dict(), "summary": summary_of(run),
+                 "checkpoints_kept": keep, "checkpoints_left_out": [s for s in sorted(run.checkpoints) if s not in keep]}
+        if p.keep != "summary":
+            meta, arrays = run_to_record(run)
+            arrays = {k: v for k, v in arrays.items() if not k.startswith("w/") or int(k.split("/")[1]) in keep}
+            entry["record"], entry["arrays"] = f"runs/{h}.json", f"runs/{h}.npz"
+            (folder / entry["record"]).write_text(dumps(no_seconds(meta)))
+            write_npz(folder / entry["arrays"], arrays)
+            names += [entry["record"], entry["arrays"]]
+        else:
+            sweep_rows.append(row_from_summary(p.cfg, entry["summary"], reused=False))
+        index[h] = entry
+    (folder / INDEX).write_text(dumps(index))
+    names.append(INDEX)
+    if sweep_rows:
+        df = table(sweep_rows).drop(columns=["reused"])
+        df.to_csv(folder / "sweep.csv", index=False, lineterminator="\n")
+        names.append("sweep.csv")
+    files = {n: {"bytes": (folder / n).stat().st_size, "sha256": sha256(folder / n)} for n in sorted(names)}
+    manifest = {**platform_info(), "built": built, "runs": len(planned), "files": files,
+                "command": "python -m core reference build",
+                "left_out": "wall-clock seconds (elapsed_s, seconds_to_target, each evaluation's elapsed_s) are "
+                            "null; the tour's runs other than the lab's default keep their first and last "
+                            "checkpoint only; the default sweep's runs keep their summary only",
+                "bytes": sum(f["bytes"] for f in files.values())}
+    (folder / MANIFEST).write_text(dumps(manifest))
+    total = manifest["bytes"] + (folder / MANIFEST).stat().st_size
+    if total > MAX_BYTES:
+        raise RuntimeError(f"the reference is {total:,} bytes, over the {MAX_BYTES:,} allowed")
+    return manifest
+
+
+def build(folder: Path, built: str, workers: int = 2, say: Callable[[str], object] = print) -> dict:
+    planned = plan()
+    say(f"training {len(planned)} reference runs on {workers} worker(s)")
+    runs = train_all([p.cfg for p in planned], workers=workers, say=say)
+    return write(folder, planned, runs, built)
+
+
+# --- checking -------------------------------------------------------------------------------------
+AGREES, DIFFERS = "agrees", "differs"
+
+
+def same_platform(ref: Reference) -> bool:
+    """Bit-identical numbers are demanded where this machine runs the build's torch on the build's CPU."""
+    here = platform_info()
+    return all(ref.manifest.get(k) == here[k] for k in ("torch", "cpu"))
+
+
+def compare(ref: Reference, h: str, again: ModelRun, exact: bool) -> tuple[str, str]:
+    """(AGREES or DIFFERS, one short phrase). Exact: every step, evaluation, kept weight and the
+    summary's numbers equal, bit for bit (`core.results.differences`). Otherwise (another torch or
+    CPU): the same status and steps to target, and the final metric within the tolerance."""
+    e = ref.index[h]
+    s = e["summary"]
+    task_acc = s.get("metric_name") == "accuracy"
+    final = again.final_metric
+    ref_final = math.nan if s.get("final_metric") is None else float(s["final_metric"])
+    if exact:
+        stored = ref.get(h)
+        if stored is not None:
+            again_kept = ModelRun(**{**again.__dict__,
+                                     "checkpoints": {k: v for k, v in again.checkpoints.items()
+                                                     if k in e["checkpoints_kept"]}})
+            diff = differences(stored, again_kept)
+        else:  # a summary-only run: its numbers as the summary has them
+            diff = [f"{k} {s.get(k)} -> {v}" for k, v in (("status", again.status), ("steps_run", again.steps_run),
+                                                          ("steps_to_target", again.steps_to_target))
+                    if s.get(k) != v]
+            if not (final == ref_final or (math.isnan(final) and math.isnan(ref_final))):
+                diff.append(f"final metric {ref_final!r} -> {final!r}")
+        return (AGREES, "bit-identical") if not diff else (DIFFERS, "; ".join(diff[:3]))
+    tol = ACCURACY_TOL if task_acc else MSE_REL_TOL * abs(ref_final)
+    problems = []
+    if again.status != s.get("status"):
+        problems.append(f"status {s.get('status')} -> {again.status}")
+    if again.steps_to_target != s.get("steps_to_target"):
+        problems.append(f"steps to target {s.get('steps_to_target')} -> {again.steps_to_target}")
+    if not abs(final - ref_final) <= tol:
+        problems.append(f"final metric {ref_final:.4g} -> {final:.4g} (tolerance {tol:.2g})")
+    if problems:
+        return DIFFERS, "; ".join(problems)
+    return AGREES, f"within tolerance (final metric {ref_final:.4g} -> {final:.4g}, steps to target equal)"
+
+
+def quick_selection(ref: Reference, n: int = QUICK_RUNS) -> list[str]:
+    """The n cheapest runs to train (steps the reference run took x (T + 8)), taking one full run (with
+    histories and weights) and one summary-only run first, so both kinds of comparison are exercised."""
+    def cost(h: str) -> float:
+        e = ref.index[h]
+        return (e["summary"].get("steps_run") or 1) * (e["config"]["task"]["seq_len"] + 8)
+    hs = sorted(ref.index, key=cost)
+    full = [h for h in hs if ref.index[h].get("record")][:1]
+    summary = [h for h in hs if not ref.index[h].get("record")][:1]
+    rest = [h for h in hs if h not in full + summary]
+    return (full + summary + rest)[:n]
+
+
+def check(ref: Reference, hashes: list[str], workers: int = 2,
+          say: Callable[[str], object] = print) -> int:
+    """Train `hashes` again here and print one line per run; the number of runs that differ."""
+    exact = same_platform(ref)
+    how = ("bit-identical numbers (same torch and CPU as the build)" if exact else
+           f"same status and steps to target, final metric within {ACCURACY_TOL:.0%} (accuracy) or "
+           f"{MSE_REL_TOL:.0%} (MSE): this machine's torch or CPU differ from the build's")
+    say(f"checking {len(hashes)} of {len(ref.index)} reference runs against {ref.origin()}; agreeing means {how}")
+    cfgs = [RunConfig.from_dict(ref.index[h]["config"]) for h in hashes]
+    for c, h in zip(cfgs, hashes):
+        if config_hash(c) != h:
+            raise RuntimeError(f"reference run {h}: its config hashes to {config_hash(c)} in this lab")
+    runs = train_all(cfgs, workers=workers)
+    bad = 0
+    for h, c, run in zip(hashes, cfgs, runs):
+        verdict, why = compare(ref, h, run, exact)
+        bad += verdict == DIFFERS
+        say(f"{h} {ref.index[h]['group']:16s} {c.models[0]:4s} {c.task.name} T={c.task.seq_len} "
+            f"seed={c.train.seed}: {verdict} ({why})")
+    say(f"{len(hashes) - bad} of {len(hashes)} agree" + (f", {bad} differ" if bad else ""))
+    return bad
+
+
+def built_date() -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime())
+
+
+__all__ = ["plan", "build", "write", "check", "compare", "quick_selection", "same_platform", "platform_info",
+           "train_all", "Planned", "MAX_BYTES", "ACCURACY_TOL", "MSE_REL_TOL", "AGREES", "DIFFERS", "built_date"]

@@ -1,0 +1,131 @@
+"""Proved on this machine: the server retrains the shipped reference's runs on its job queue, at the
+lowest priority, and records whether each reproduced (core.reference.build.compare: bit-identical on
+the build's torch and CPU, else within the stated tolerance).
+
+`ProveJob` is a `background` job (core.jobs): it trains only while no other job waits and gives way
+to a person's job at its next chunk (about CHUNK_S seconds), so it never slows anyone's run by more
+than one chunk and never trains beside another job. Its verdicts live in the job (`verdicts`) and,
+for the pages, in `proof_line(runs)`: "Reproduced here: ..." or the difference, run by run.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from core.config import RunConfig
+from core.jobs import CHUNK_S, FINISHED, STOPPED, Job, default_queue
+from core.reference import Reference
+from core.reference.build import AGREES, compare, same_platform
+from core.trainer import Trainer
+
+OWNER = "reference"  # the queue's owner id of the server's proving job
+# The server waits this long before its first retraining chunk: a first open of the pages (imports,
+# the first charts) must not share the cores with it.
+START_AFTER_S = 30.0
+IDLE_S = 0.25  # a chunk of waiting while it may not start yet (the queue looks for other jobs between)
+
+
+def order(ref: Reference) -> list[str]:
+    """The runs the pages show first come first: the lab's default and the tour (cheapest first),
+    then the default sweep (cheapest first)."""
+    def cost(h: str) -> float:
+        e = ref.index[h]
+        return (e["summary"].get("steps_run") or 1) * (e["config"]["task"]["seq_len"] + 8)
+    full = sorted((h for h in ref.index if ref.index[h].get("record")), key=cost)
+    return full + sorted((h for h in ref.index if not ref.index[h].get("record")), key=cost)
+
+
+class ProveJob(Job):
+    """Train reference runs again, one after the other, in chunks; `verdicts[hash] = (AGREES or
+    DIFFERS, why)` as each ends."""
+
+    background = True
+
+    def __init__(self, ref: Reference, hashes: list[str] | None = None, owner: str = OWNER,
+                 start_after_s: float = 0.0):
+        super().__init__(owner=owner)
+        self.not_before = time.monotonic() + start_after_s
+        self.ref = ref
+        self.exact = same_platform(ref)
+        self.todo = list(order(ref) if hashes is None else hashes)
+        self.verdicts: dict[str, tuple[str, str]] = {}
+        self._trainer: Trainer | None = None
+        self._chunk = 5
+        self._stop = False
+
+    def work(self) -> bool:
+        t0 = time.perf_counter()
+        try:
+            if self._stop or not self.todo:
+                return True
+            if time.monotonic() < self.not_before:
+                time.sleep(IDLE_S)
+                return False
+            h = self.todo[0]
+            if self._trainer is None:
+                self._trainer = Trainer(RunConfig.from_dict(self.ref.index[h]["config"]), parallel=False)
+                return False
+            c0 = time.perf_counter()
+            self._trainer.advance(self._chunk)
+            dt = time.perf_counter() - c0
+            self._chunk = max(1, min(200, round(self._chunk * CHUNK_S / max(dt, 1e-3))))
+            if self._trainer.done:
+                run = next(iter(self._trainer.result().runs.values()))
+                self.verdicts[h] = compare(self.ref, h, run, self.exact)
+                self.todo.pop(0)
+                self._trainer = None
+            return not self.todo
+        finally:
+            self.wall_s += time.perf_counter() - t0
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def failed(self, e: BaseException) -> None:
+        self.error = f"Retraining the reference failed: {type(e).__name__}: {e}"
+
+    def end_state(self) -> str:
+        return FINISHED if not self.todo and not self.error else STOPPED
+
+
+_server: list[ProveJob] = []  # the process's proving job, once started (kept after it ends)
+_lock = threading.Lock()
+
+
+def proving() -> ProveJob | None:
+    """The server's proving job, if one was started in this process."""
+    return _server[0] if _server else None
+
+
+def start(ref: Reference | None, start_after_s: float = START_AFTER_S) -> ProveJob | None:
+    """Start the server's proving job once per process (None without a reference)."""
+    if ref is None:
+        return None
+    with _lock:
+        if not _server:
+            job = ProveJob(ref, start_after_s=start_after_s)
+            default_queue().submit(job)
+            _server.append(job)
+    return _server[0]
+
+
+def proof_line(hashes: list[str], job: ProveJob | None = None) -> str | None:
+    """One line on whether this machine reproduced these reference runs (None: no proving job)."""
+    job = job or proving()
+    if job is None or not hashes:
+        return None
+    done = [h for h in hashes if h in job.verdicts]
+    bad = [(h, job.verdicts[h][1]) for h in done if job.verdicts[h][0] != AGREES]
+    how = "bit-identical" if job.exact else "same steps to target, final metric within tolerance"
+    if bad:
+        return ("Trained again here, and it differs from the reference: "
+                + "; ".join(f"{job.ref.index[h]['summary'].get('name', h)} ({why})" for h, why in bad[:3]) + ".")
+    if len(done) == len(hashes):
+        return f"Reproduced here: trained again on this machine, {how} ({len(done)} of {len(hashes)} run(s))."
+    if job.ended:
+        return f"Reproduced here so far: {len(done)} of {len(hashes)} run(s), {how}; the rest was not retrained."
+    return (f"Being reproduced here: {len(done)} of {len(hashes)} run(s) retrained so far, {how}; the server "
+            "retrains the reference whenever no one's job waits.")
+
+
+__all__ = ["ProveJob", "start", "proving", "proof_line", "order", "OWNER"]
