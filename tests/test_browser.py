@@ -206,11 +206,13 @@ def test_the_tour_opens_fills_chapter_1_and_links_to_a_preset_lab(server, tmp_pa
         assert_no_exception(page)
 
 
-def test_the_interview_commit_see_next_in_the_browser(server, tmp_path):
-    """A fresh server: question 1 asks first and shows nothing measured; committing keeps the guess until
-    its run (the tour's T = 100 run, trained as a job) is in, then shows the measured answer, a chart and
-    what to say; "Next question" opens question 2 with its own address."""
-    with browser_page() as page:
+def test_the_interview_commit_see_next_in_the_browser(tmp_path):
+    """A fresh server with the shipped reference (as a learner gets it): question 1 asks first and shows
+    nothing measured; committing shows the measured answer (the tour's T = 100 run), a chart and what to
+    say; "Next question" opens question 2 with its own address. (Its runs training as jobs from an empty
+    store: tests/test_interview.py.)"""
+    env = {"LAB_REFERENCE": str(ROOT / "reference"), "LAB_PROVE": "off"}
+    with streamlit_server(tmp_path / "store", tmp_path / "streamlit.log", env=env) as server, browser_page() as page:
         page.goto(server + "/interview?q=1")
         page.wait_for_selector("h2:has-text('1. Why LSTMs beat RNNs')", timeout=60_000)
         wait_idle(page)
