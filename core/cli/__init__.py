@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:  # outside training (which keeps what it has and says so)
-        print("stopped before any training began; nothing was written", file=sys.stderr)
+        print("stopped (Ctrl-C or SIGTERM) before the command finished; it wrote nothing more", file=sys.stderr)
         return 0
     except (ConfigError, ValueError, OSError, RuntimeError) as e:
         # every error of input or environment the commands raise on purpose is one line
