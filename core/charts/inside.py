@@ -344,7 +344,8 @@ def connectivity_chart(df: pd.DataFrame, T: int, words: list[str] | None = None,
     at = alt.Chart(wide).transform_filter("datum.pos == readout").mark_rect(
         fill=None, stroke="#d62728", strokeWidth=2).encode(x="pos:O", y=alt.Y("name:N", sort=names))  # the read-out
     # in a vconcat: Streamlit stretches a single view and squeezes it into its height (core.charts.story)
-    return alt.vconcat(alt.layer(strips, at).properties(width=WIDE, height=34 * max(1, len(names))))
+    # at least 210 px tall (150+ when scaled to a 1000 px window): one strip per model, never a sliver (tests/test_browser.py readability)
+    return alt.vconcat(alt.layer(strips, at).properties(width=WIDE, height=max(210, 70 * len(names))))
 
 
 def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = None, name: str = "connectivity",
