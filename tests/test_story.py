@@ -322,6 +322,36 @@ def test_the_tour_is_the_landing_page_trains_what_is_missing_and_walks_every_cha
     assert len(RunStore()) >= 9  # 2 models x 4 runs + 1 LSTM
 
 
+def test_a_chapter_whose_runs_train_draws_their_learning_curves_from_step_0(tiny_tour, monkeypatch):
+    from core.jobs import PAUSED
+
+    class AtStepZero(story_ui.TrainJob):  # each run builds, evaluates step 0 and waits there
+        def __init__(self, cfg, **kw):
+            super().__init__(cfg, pause_at=0, **kw)
+
+    monkeypatch.setattr(story_ui, "TrainJob", AtStepZero)
+    at = open_tour().run()
+    jobs = at.session_state[story_ui.JOBS]
+    chapter = story.BY_NUMBER[1]
+    deadline = time.monotonic() + 60
+    while any(jobs[n].state != PAUSED for n in chapter.needs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(jobs[n].state == PAUSED for n in chapter.needs)
+    at.run()
+    assert not at.exception
+    assert "learning curves are drawn below" in at.info[0].value
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == len(chapter.needs), "one live chart per run of the chapter"
+    for name in chapter.needs:
+        assert any(m.value.startswith(f"**{name}** (T = {jobs[name].cfg.task.seq_len}), live") for m in at.markdown)
+        item = at.session_state[f"story-live-{name}"][1]  # the chart drawn, with the data it draws
+        assert set(item.data["step"]) == {0} and set(item.data["model"]) == set(jobs[name].cfg.models)
+    assert sum("Live: redrawn as each evaluation comes in" in c.value for c in at.caption) == len(chapter.needs)
+    # a chapter whose runs have not started yet (at most IN_FLIGHT tour jobs at once) draws none
+    at.segmented_control(key=story_ui.CHAPTER).set_value(8).run()
+    assert not at.exception and not at.get("vega_lite_chart")
+
+
 def test_a_chapter_link_opens_that_chapter_and_a_bad_one_is_refused(tiny_tour):
     at = open_tour(chapter="3").run()
     assert not at.exception and at.header[0].value.startswith("3.")

@@ -17,7 +17,7 @@ from core.jobs import TrainJob, default_queue
 from core.reference import source_line
 from core.results import RunResult
 from core.store import RunStore
-from dashboard.components import controls, owned, proof
+from dashboard.components import controls, owned, proof, training
 from dashboard.components.chart import show_chart
 
 CHAPTER = "story-chapter"  # the chapter on screen (its widget's key)
@@ -152,6 +152,24 @@ def progress() -> None:
             st.progress(share, text=f"Chapter {c.number}. {c.title}: {line}")
 
 
+@st.fragment(run_every=training.CHART_POLL_S)
+def live(chapter: story.Chapter) -> None:
+    """The learning curves of the chapter's runs in training, from step 0, as the lab draws its own
+    (redrawn every CHART_POLL_S seconds; each run's chart is built again only when it has a new
+    evaluation). A run still queued says so; a finished one is in the chapter on the next rerun."""
+    jobs: dict[str, TrainJob] = st.session_state.get(JOBS, {})
+    for name in chapter.needs:
+        j = jobs.get(name)
+        if j is None or j.ended:
+            continue
+        what = f"**{name}** (T = {j.cfg.task.seq_len}), live"
+        if owned.ahead(j):
+            st.markdown(f"{what} — queued behind {owned.ahead(j)} job(s); its curves start when it trains.")
+            continue
+        st.markdown(what)
+        training.draw_live(j, key=f"story-live-{name}", cache=f"story-live-{name}")
+
+
 LAB_LABELS = {  # what each experiment's link says in "Your turn"
     "short": "first_token at a short T", "long": "first_token at T = 100 (chapters 1-3)",
     "zero_forget": "the LSTM from the zero forget-gate start", "but_short": "the 'but' sentence at T = 30",
@@ -256,8 +274,10 @@ def show(chapter: story.Chapter) -> None:
                              "compares.")
     if any(n not in results for n in chapter.needs):
         share, line = _status(chapter)
-        st.info(f"This chapter fills in when its models have trained ({line}).")
+        st.info(f"This chapter fills in when its models have trained ({line}). Their learning curves are drawn "
+                "below as they learn.")
         lab_link(chapter)
+        live(chapter)  # a fragment: the view calls show() last (see views/story.py)
         return
     filler = _filler() if chapter.key == "long" else int(st.session_state.get(FILLER, story.FILLER))
     told = story.tell(chapter, results, filler)
@@ -283,6 +303,6 @@ def complete_line() -> str:
     return "The tour is complete: every chapter's models are trained and kept in the run store."
 
 
-__all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "lab_link", "complete", "HIDE",
+__all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "live", "lab_link", "complete", "HIDE",
            "complete_line",
            "export_tour", "conventions", "equations"]

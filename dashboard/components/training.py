@@ -293,13 +293,19 @@ def live_chart() -> None:
     j = job()
     if j is None or j.ended or owned.ahead(j):
         return
-    item = _live_chart(j, j.result())
+    draw_live(j, key="train-live", cache=LIVE_CHART)
+
+
+def draw_live(j: TrainJob, key: str, cache: str) -> None:
+    """A job's learning curves so far, from step 0 (the lab's live chart; the tour's chapters draw
+    theirs with it). `cache`: the session-state key that keeps the chart between redraws."""
+    item = live_item(j, cache)
     if item is None and j.started.wait(FIRST_CHART_WAIT_S):  # step 0 comes within ~0.2 s: draw it now
-        item = _live_chart(j, j.result())
+        item = live_item(j, cache)
     if item is None:
         st.caption("Building the models and evaluating them at step 0...")
         return
-    show_chart(item, key="train-live", downloads=False)
+    show_chart(item, key=key, downloads=False)
 
 
 def show_result(shown: Shown) -> None:
@@ -343,10 +349,11 @@ def sidebar_status() -> None:
         st.page_link("views/train.py", label="Watch it learn", icon=":material/compare_arrows:")
 
 
-def _live_chart(j: TrainJob, result: RunResult) -> ChartItem | None:
-    """The learning curves so far; built again only when a new evaluation has come in."""
+def live_item(j: TrainJob, cache: str = LIVE_CHART) -> ChartItem | None:
+    """The learning curves of a job so far; built again only when a new evaluation has come in."""
+    result = j.result()
     n = sum(len(r.evals) for r in result.runs.values())
-    cached = st.session_state.get(LIVE_CHART)
+    cached = st.session_state.get(cache)
     if cached is not None and cached[0] == (j.id, n):
         return cached[1]
     metrics = result.metrics_frame()
@@ -358,7 +365,7 @@ def _live_chart(j: TrainJob, result: RunResult) -> ChartItem | None:
                                            steps=j.total),
                      caption="Live: redrawn as each evaluation comes in (every "
                              f"{j.cfg.train.eval_every} steps); step 0 is the untrained start.")
-    st.session_state[LIVE_CHART] = ((j.id, n), item)
+    st.session_state[cache] = ((j.id, n), item)
     return item
 
 
@@ -405,4 +412,5 @@ def _finish(j: TrainJob) -> None:
 
 
 __all__ = ["Shown", "busy", "paused", "job", "lookup", "start", "step", "toggle_pause", "request_stop", "reset",
-           "can_continue", "continue_for", "autostart", "panel", "live", "show_result", "verdict_cards"]
+           "can_continue", "continue_for", "autostart", "panel", "live", "show_result", "verdict_cards", "draw_live",
+           "live_item", "CHART_POLL_S"]

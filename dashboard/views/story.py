@@ -12,11 +12,16 @@ story.conventions()  # how the tour counts time steps and words, said once
 
 story.start()  # every run the tour needs: from the run store, or trained in the background
 chapter = story.chapter_picker()
-story.show(chapter)
-story.export_tour()
-if story.complete():
-    st.caption(story.complete_line())
-# Last on the page: a fragment that reruns on a timer must come after every other element, or a
-# timer firing during the page's first (slow, cold-import) run can address an element that the
-# browser has not got yet ("Bad delta path index": a blank page, seen in 1 of 3 fresh loads).
-story.progress()  # redrawn on its own while runs train
+# The chapter is drawn into its place above the report but last in the script: a chapter whose runs
+# train draws their live curves in a fragment, and a fragment that reruns on a timer must come after
+# every other element, or a timer firing during the page's first (slow, cold-import) run can address
+# an element that the browser has not got yet ("Bad delta path index": a blank page, seen in 1 of 3
+# fresh loads).
+chapter_area, report_area = st.container(), st.container()
+with report_area:
+    story.export_tour()
+    if story.complete():
+        st.caption(story.complete_line())
+with chapter_area:
+    story.show(chapter)
+story.progress()  # every chapter's progress, redrawn on its own while runs train
