@@ -39,10 +39,10 @@ if nav.title != TRAIN:  # elsewhere, the session's training run goes on and show
         with st.sidebar:  # before the page, which may st.stop() when it has nothing to show
             training.sidebar_status()
 from dashboard.components import proof  # noqa: E402
-from dashboard.components.chart import fit_to_column  # noqa: E402
+from dashboard.components import page_style  # noqa: E402
 from dashboard.components.session import store_notice  # noqa: E402
 
 store_notice()
-fit_to_column()  # a chart wider than its column is scaled to it, its title whole
+page_style.apply()  # charts fit their column; no transitions or animations while jobs are polled
 proof.start()  # once per server: retrain the shipped reference while no one's job waits
 nav.run()

@@ -431,3 +431,23 @@ def test_training_goes_on_while_another_page_is_open():
     assert not at.exception and job_of(at) is None
     assert at.session_state["lab_current_result"].runs["lstm"].steps_run == 300
     assert at.get("vega_lite_chart")  # the gradients page draws the run that just finished
+
+
+def test_the_server_is_set_not_to_stall_a_run_the_page_polls():
+    """Streamlit's defaults cost a run trained with its page open: a full garbage collection after every
+    script run, fragment reruns included (~0.1-0.3 s holding the GIL), and a watcher of every module's
+    source file. The lab's config turns both off; `python -m benchmarks.page_training --defaults`
+    measures them (docs/speed.md). Read through Streamlit's own config loader, as the server reads it."""
+    import os
+
+    from streamlit import config
+
+    here = os.getcwd()
+    os.chdir(Path(__file__).resolve().parent.parent)  # the project's .streamlit/config.toml
+    try:
+        config.get_config_options(force_reparse=True)
+        assert config.get_option("runner.postScriptGC") is False
+        assert config.get_option("server.fileWatcherType") == "none"
+    finally:
+        os.chdir(here)
+        config.get_config_options(force_reparse=True)

@@ -31,22 +31,6 @@ def download_buttons(item: ChartItem, key: str) -> None:
                                icon=":material/download:", on_click="ignore", type="tertiary")
 
 
-# A chart drawn wider than its column (two panels side by side, ~780 px, in a ~540 px column at a 1000 px
-# window with the sidebar open) is scaled down to the column's width instead of running past the
-# window with its title cut; SVG scales with its viewBox, so the marks stay sharp and hoverable.
-FIT_CSS = """<style>
-[data-testid="stVegaLiteChart"], [data-testid="stVegaLiteChart"] > div, [data-testid="stVegaLiteChart"] .vega-embed {
-  max-width: 100%;
-}
-[data-testid="stVegaLiteChart"] svg.marks { max-width: 100%; height: auto; }
-</style>"""
-
-
-def fit_to_column() -> None:
-    """Once per script run, before any chart (the app calls it): charts never wider than their column."""
-    st.html(FIT_CSS)
-
-
 def show_chart(item: ChartItem, key: str, downloads: bool = True) -> None:
     """`key` must be unique on the page (e.g. f"train-{item.name}"). Pass downloads=False for a
     chart redrawn live while training (its buttons would go stale between redraws)."""
