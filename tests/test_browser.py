@@ -182,12 +182,21 @@ def test_a_page_address_opened_first_goes_through_app(server, tmp_path):
 
 def test_the_tour_opens_fills_chapter_1_and_links_to_a_preset_lab(server, tmp_path):
     """A fresh server (empty run store): the landing page is the tour; chapter 1's models train in
-    the background (the real configs, ~10-30 s here) and its charts appear; its "try it in the lab"
+    the background (the real configs, ~10-30 s here), their learning curves drawn live, and then the
+    chapter's charts appear; its "try it in the lab"
     link opens the training page with that experiment, some controls hidden, shown from the store."""
     with browser_page() as page:
         page.goto(server)
         page.wait_for_selector("h1:has-text('The story')", timeout=60_000)
         page.wait_for_selector("text=fills in when its models have trained", timeout=60_000)
+        # while they train, their learning curves are drawn live from step 0, as the lab draws its own
+        page.wait_for_selector("text=, live", timeout=120_000)
+        page.locator("[data-testid='stVegaLiteChart'] svg.marks").first.wait_for(timeout=120_000)
+        # and the page keeps still while it polls: no transition or animation running (a browser without a
+        # GPU paints each one on the cores training needs)
+        running = page.evaluate("() => document.getAnimations().filter(a => a.playState === 'running')"
+                                ".map(a => a.constructor.name + ' ' + (a.animationName || a.transitionProperty || ''))")
+        assert running == [], running
         page.wait_for_selector("text=What the models here did", timeout=300_000)
         wait_idle(page)
         charts = page.locator("[data-testid='stVegaLiteChart']")
@@ -287,28 +296,56 @@ if __name__ == "__main__":
 READABLE_PAGES = [f"/?chapter={i}" for i in range(1, 8)] + ["/train", "/gradients", "/inside", "/sweep"]
 # Per SVG chart: its main plotted height (the tallest vertical axis line: a chart's small multiples and
 # strips, such as chapter 3's per-unit facets or the gradient-clipping strip, are not its main plot)
-# and the right edge of its title.
+# and the right edge of its title. A canvas chart (Streamlit draws charts of over 2,000 marks on a
+# canvas, e.g. the cell-state heatmaps) is not scaled: its box must end inside the window, and scroll
+# sideways to reach what is wider.
 CHART_BOXES = """() => [...document.querySelectorAll("[data-testid='stVegaLiteChart'] svg.marks")].map(s => {
   const v = [...s.querySelectorAll('.role-axis-domain')].map(d => d.getBoundingClientRect())
     .filter(b => b.height > b.width).map(b => b.height);
   const t = [...s.querySelectorAll('.role-title')].map(d => d.getBoundingClientRect().right);
   return {plot: Math.max(0, ...v), title_right: Math.max(0, ...t), right: s.getBoundingClientRect().right}; })"""
+CANVAS_BOXES = """() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']:has(canvas)")].map(c => {
+  const box = c.getBoundingClientRect(), canvas = c.querySelector('canvas').getBoundingClientRect();
+  return {right: box.right, canvas_right: canvas.right, scrolls: c.scrollWidth > c.clientWidth,
+          overflow: getComputedStyle(c).overflowX}; })"""
+
+
+def settled(page, js: str, timeout_s: float = 10.0) -> list:
+    """What `js` measures once two readings 0.3 s apart agree (the columns reflow and charts as wide as
+    their column draw again after the window changes)."""
+    last, deadline = page.evaluate(js), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = page.evaluate(js)
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def test_every_chart_is_readable_at_1400_and_1000_px(tmp_path):
+    """Each page opened once at 1400 px, measured, then narrowed to 1000 px and measured again (the
+    charts are scaled by CSS, so a narrower window needs no new page)."""
     env = {"LAB_REFERENCE": str(ROOT / "reference"), "LAB_PROVE": "off"}
     with streamlit_server(tmp_path / "store", tmp_path / "streamlit.log", env=env) as url, browser_page() as page:
         bad = []
-        for width in (1400, 1000):
-            page.set_viewport_size({"width": width, "height": 1000})
-            for path in READABLE_PAGES:
-                page.goto(url + path)
-                wait_idle(page)
-                page.wait_for_selector("[data-testid='stVegaLiteChart'] svg.marks", timeout=60_000)
-                time.sleep(0.5)  # the page's last charts render
-                assert_no_exception(page)
-                for i, c in enumerate(page.evaluate(CHART_BOXES)):
+        for path in READABLE_PAGES:
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            page.goto(url + path)
+            wait_idle(page)
+            page.wait_for_selector("[data-testid='stVegaLiteChart'] svg.marks", timeout=60_000)
+            time.sleep(0.5)  # the page's last charts render
+            assert_no_exception(page)
+            for width in (1400, 1000):
+                if width != 1400:
+                    page.set_viewport_size({"width": width, "height": 1000})
+                for i, c in enumerate(settled(page, CHART_BOXES)):
                     if c["plot"] < 150 or c["title_right"] > width or c["right"] > width:
                         bad.append(f"{width} px {path} chart {i + 1}: plotted {c['plot']:.0f} px tall, title ends at "
                                    f"{c['title_right']:.0f} px, chart at {c['right']:.0f} px")
+                for i, c in enumerate(page.evaluate(CANVAS_BOXES)):
+                    hidden = c["canvas_right"] > c["right"] + 1 and not (c["scrolls"] and c["overflow"] in ("auto", "scroll"))
+                    if c["right"] > width or hidden:
+                        bad.append(f"{width} px {path} canvas chart {i + 1}: box ends at {c['right']:.0f} px, canvas at "
+                                   f"{c['canvas_right']:.0f} px, overflow {c['overflow']}")
         assert not bad, "\n".join(bad)

@@ -62,8 +62,9 @@ def with_names(df: pd.DataFrame, titles: dict[str, str] | None = None) -> pd.Dat
     return out
 
 
-def finalize(chart: alt.TopLevelMixin, title: str | None = None, subtitle: str | None = None):
-    """The chart's own look (fonts, sizes, white background), shared by page and export."""
+def finalize(chart: alt.TopLevelMixin, title: str | None = None, subtitle: str | list[str] | None = None):
+    """The chart's own look (fonts, sizes, white background), shared by page and export. `subtitle`: a
+    line, or a list of lines."""
     if title:
         chart = chart.properties(title=alt.TitleParams(title, subtitle=subtitle or "", anchor="start"))
     return chart.configure(background="white", font=FONT).configure_view(stroke="#dddddd").configure_axis(
