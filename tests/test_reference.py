@@ -253,6 +253,34 @@ def test_the_server_retrains_the_reference_at_lowest_priority_and_a_persons_job_
     q.close()
 
 
+def test_the_verdicts_are_kept_so_a_restarted_server_proves_only_what_is_left(tmp_path, tiny_ref, tiny_runs):
+    from core.jobs import JobQueue
+    from core.reference.prove import ProveJob, load_proofs, proof_line
+
+    plan, _ = tiny_runs
+    ref = Reference(tiny_ref)
+    keep = tmp_path / "data" / "reference_proofs.json"
+    first = [plan[0].hash]
+    q = JobQueue()
+    job = q.submit(ProveJob(ref, hashes=first, keep=keep))
+    assert q.wait(job, 60) and job.state == "finished"
+    assert load_proofs(keep, ref) == job.verdicts and len(job.verdicts) == 1
+    # the server starts again: the kept verdict is taken, only the other runs train
+    again = ProveJob(ref, hashes=[p.hash for p in plan], keep=keep)
+    assert again.verdicts == job.verdicts and again.todo == [p.hash for p in plan[1:]]
+    q.submit(again)
+    assert q.wait(again, 60) and again.state == "finished" and len(load_proofs(keep, ref)) == len(plan)
+    assert proof_line([p.hash for p in plan], again).startswith("Reproduced here")
+    q.close()
+    # another platform (or another reference) proves again: its key differs
+    data = json.loads(keep.read_text())
+    data["key"]["torch"] = "0.0.0"
+    keep.write_text(json.dumps(data))
+    assert load_proofs(keep, ref) == {} and len(ProveJob(ref, keep=keep).todo) == len(ref.index)
+    keep.write_text("not json")  # a damaged file is as good as none
+    assert load_proofs(keep, ref) == {}
+
+
 @pytest.mark.parametrize("verdict,words", [(B.AGREES, "Reproduced here: trained again on this machine, bit-identical "
                                                       "(2 of 2 run(s))"),
                                            (B.DIFFERS, "Trained again here, and it differs from the reference: LSTM "

@@ -6,23 +6,61 @@ the build's torch and CPU, else within the stated tolerance).
 to a person's job at its next chunk (about CHUNK_S seconds), so it never slows anyone's run by more
 than one chunk and never trains beside another job. Its verdicts live in the job (`verdicts`) and,
 for the pages, in `proof_line(runs)`: "Reproduced here: ..." or the difference, run by run.
+
+The verdicts are kept beside the run store (`PROOFS` in its folder), under the reference's manifest
+digest and this machine's platform (torch, numpy, Python, CPU): a restarted server takes them and
+retrains only the runs not yet proved; a new reference or another platform proves again.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import threading
 import time
+from pathlib import Path
 
 from core.config import RunConfig
 from core.jobs import CHUNK_S, FINISHED, STOPPED, Job, default_queue
 from core.reference import Reference
-from core.reference.build import AGREES, compare, same_platform
+from core.reference.build import AGREES, compare, platform_info, same_platform
+from core.store import default_dir
 from core.trainer import Trainer
+
+log = logging.getLogger(__name__)
 
 OWNER = "reference"  # the queue's owner id of the server's proving job
 # The server waits this long before its first retraining chunk: a first open of the pages (imports,
 # the first charts) must not share the cores with it.
 START_AFTER_S = 30.0
 IDLE_S = 0.25  # a chunk of waiting while it may not start yet (the queue looks for other jobs between)
+PROOFS = "reference_proofs.json"  # the verdicts so far, in the run store's folder
+
+
+def proofs_key(ref: Reference) -> dict:
+    """What a kept verdict holds for: this reference (its manifest's digest) on this platform."""
+    manifest = json.dumps(ref.manifest, sort_keys=True).encode()
+    return {"manifest_sha256": hashlib.sha256(manifest).hexdigest(), **platform_info()}
+
+
+def load_proofs(path: Path, ref: Reference) -> dict[str, tuple[str, str]]:
+    """The verdicts kept in `path` for this reference on this platform ({} when none, or another's)."""
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(kept, dict) or kept.get("key") != proofs_key(ref):
+        return {}
+    return {h: (v[0], v[1]) for h, v in kept.get("verdicts", {}).items() if h in ref.index and len(v) == 2}
+
+
+def save_proofs(path: Path, ref: Reference, verdicts: dict[str, tuple[str, str]]) -> None:
+    """Write the verdicts whole (a temporary file renamed over the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"key": proofs_key(ref), "verdicts": verdicts}, indent=1, sort_keys=True))
+    os.replace(tmp, path)
 
 
 def order(ref: Reference) -> list[str]:
@@ -42,13 +80,15 @@ class ProveJob(Job):
     background = True
 
     def __init__(self, ref: Reference, hashes: list[str] | None = None, owner: str = OWNER,
-                 start_after_s: float = 0.0):
+                 start_after_s: float = 0.0, keep: Path | None = None):
+        """`keep`: a file of verdicts (PROOFS) to take at the start and to write after each run."""
         super().__init__(owner=owner)
         self.not_before = time.monotonic() + start_after_s
         self.ref = ref
         self.exact = same_platform(ref)
-        self.todo = list(order(ref) if hashes is None else hashes)
-        self.verdicts: dict[str, tuple[str, str]] = {}
+        self.keep = keep
+        self.verdicts: dict[str, tuple[str, str]] = load_proofs(keep, ref) if keep is not None else {}
+        self.todo = [h for h in (order(ref) if hashes is None else hashes) if h not in self.verdicts]
         self._trainer: Trainer | None = None
         self._chunk = 5
         self._stop = False
@@ -74,9 +114,19 @@ class ProveJob(Job):
                 self.verdicts[h] = compare(self.ref, h, run, self.exact)
                 self.todo.pop(0)
                 self._trainer = None
+                self._keep()
             return not self.todo
         finally:
             self.wall_s += time.perf_counter() - t0
+
+    def _keep(self) -> None:
+        if self.keep is None:
+            return
+        try:
+            save_proofs(self.keep, self.ref, self.verdicts)
+        except OSError as e:  # a read-only disk: the verdicts stay in this process
+            log.warning("reference proofs not kept in %s: %s", self.keep, e)
+            self.keep = None
 
     def stop(self) -> None:
         self._stop = True
@@ -103,7 +153,7 @@ def start(ref: Reference | None, start_after_s: float = START_AFTER_S) -> ProveJ
         return None
     with _lock:
         if not _server:
-            job = ProveJob(ref, start_after_s=start_after_s)
+            job = ProveJob(ref, start_after_s=start_after_s, keep=default_dir() / PROOFS)
             default_queue().submit(job)
             _server.append(job)
     return _server[0]
@@ -128,4 +178,5 @@ def proof_line(hashes: list[str], job: ProveJob | None = None) -> str | None:
             "retrains the reference whenever no one's job waits.")
 
 
-__all__ = ["ProveJob", "start", "proving", "proof_line", "order", "OWNER"]
+__all__ = ["ProveJob", "start", "proving", "proof_line", "order", "OWNER", "PROOFS", "load_proofs", "save_proofs",
+           "proofs_key"]
