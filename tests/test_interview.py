@@ -113,3 +113,32 @@ def test_the_interview_walks_commit_see_next_from_an_empty_store(monkeypatch):
     at.button[0].click().run()
     assert said() and any(d.proto.label == "My interview (HTML)" for d in at.get("download_button"))
     assert at.sidebar.metric[0].value.endswith("of 2")
+
+
+def test_a_committed_answer_whose_runs_train_shows_their_learning_curves_live(monkeypatch):
+    import time
+
+    from core.jobs import PAUSED
+
+    class AtStepZero(story_ui.TrainJob):  # each run builds, evaluates step 0 and waits there
+        def __init__(self, cfg, **kw):
+            super().__init__(cfg, pause_at=0, **kw)
+
+    monkeypatch.setattr(story, "experiments", tiny_experiments)
+    monkeypatch.setattr(story_ui, "TrainJob", AtStepZero)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("views/interview.py")
+    at.query_params["q"] = "1"
+    at.run()
+    jobs = at.session_state[story_ui.JOBS]
+    needs = interview.BY_NUMBER[1].needs
+    deadline = time.monotonic() + 60
+    while any(jobs[n].state != PAUSED for n in needs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    at.slider(key="interview-guess-1").set_value(40.0)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert "learning curves are drawn below" in at.info[0].value
+    assert len(at.get("vega_lite_chart")) == len(needs)
+    for name in needs:
+        assert set(at.session_state[f"story-live-{name}"][1].data["step"]) == {0}

@@ -104,7 +104,8 @@ def show(q: interview.Question) -> None:
     a = _answer(q)
     if a is None:
         st.info(f"Your answer ({q.fmt(guess)}) is kept. The measured one appears when this question's runs have "
-                "trained (progress below).")
+                "trained; their learning curves are drawn below as they learn.")
+        tour.live(q.needs)  # a fragment: the view calls show() after every other element
         return
     left, right = st.columns(2)
     left.metric("Your answer", q.fmt(guess))

@@ -153,12 +153,13 @@ def progress() -> None:
 
 
 @st.fragment(run_every=training.CHART_POLL_S)
-def live(chapter: story.Chapter) -> None:
-    """The learning curves of the chapter's runs in training, from step 0, as the lab draws its own
-    (redrawn every CHART_POLL_S seconds; each run's chart is built again only when it has a new
-    evaluation). A run still queued says so; a finished one is in the chapter on the next rerun."""
+def live(needs: tuple[str, ...]) -> None:
+    """The learning curves of these tour runs (a chapter's, an interview question's) while they train,
+    from step 0, as the lab draws its own (redrawn every CHART_POLL_S seconds; each run's chart is
+    built again only when it has a new evaluation). A run still queued says so; a finished one is in
+    the chapter on the next rerun. A fragment: call it after every other element of the script."""
     jobs: dict[str, TrainJob] = st.session_state.get(JOBS, {})
-    for name in chapter.needs:
+    for name in needs:
         j = jobs.get(name)
         if j is None or j.ended:
             continue
@@ -277,7 +278,7 @@ def show(chapter: story.Chapter) -> None:
         st.info(f"This chapter fills in when its models have trained ({line}). Their learning curves are drawn "
                 "below as they learn.")
         lab_link(chapter)
-        live(chapter)  # a fragment: the view calls show() last (see views/story.py)
+        live(chapter.needs)  # a fragment: the view calls show() last (see views/story.py)
         return
     filler = _filler() if chapter.key == "long" else int(st.session_state.get(FILLER, story.FILLER))
     told = story.tell(chapter, results, filler)

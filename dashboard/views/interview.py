@@ -12,8 +12,12 @@ st.markdown("The explainer's interview questions (why LSTMs beat RNNs, each gate
 
 interview.start()  # the tour's runs: from the run store, or training in the background
 question = interview.picker()
-interview.show(question)
+# The question is drawn into its place above the links but last in the script: while its runs train it
+# draws their live curves in a fragment, and a fragment on a timer must come after every other element
+# (views/story.py says why).
+question_area = st.container()
 interview.links()
 interview.score()
-# last on the page, as on the tour: a fragment on a timer after every other element
+with question_area:
+    interview.show(question)
 tour.progress()  # redrawn on its own while the runs train
