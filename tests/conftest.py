@@ -1,4 +1,7 @@
+import contextlib
+import io
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,23 @@ ROOT = Path(__file__).resolve().parent.parent  # on sys.path through pytest.ini'
 # starts: a test that trains the default experiment means to train it. tests/test_reference.py turns
 # it on where it is the subject.
 os.environ["LAB_REFERENCE"] = "off"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m core ARGS` run in this process: the command's own `main`, its exit status, stdout and
+    stderr, as `subprocess.run(..., capture_output=True, text=True)` gives them. A process per command
+    costs ~1.7 s of imports here, so the suite runs most commands this way; each command's first test
+    still starts the real `python -m core` (an exception escaping `main` fails the test here, as a
+    traceback on stderr would there)."""
+    from core.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse: --help, or a flag it refuses (its usage line on stderr)
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return subprocess.CompletedProcess(["python", "-m", "core", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(autouse=True)

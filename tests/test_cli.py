@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 
 def cli(*args):
@@ -36,7 +36,7 @@ def test_train_writes_a_run_folder(tmp_path):
     assert set(g.t) == set(range(8)) and 0 in set(g.step) and 60 in set(g.step)
     with np.load(out / "traces.npz", allow_pickle=False) as z:
         assert z["lstm/60/f"].shape == (4, 8, 16) and "gru/0/z" in z.files and z["x"].shape == (4, 8)
-    again = cli("train", "--seq-len", "8", "--models", "rnn,lstm,gru", "--steps", "60", "--eval-every", "20",
+    again = run_cli("train", "--seq-len", "8", "--models", "rnn,lstm,gru", "--steps", "60", "--eval-every", "20",
                 "--hidden-size", "16", "--out", str(tmp_path / "again"), "--store", str(tmp_path / "s"), "--reuse")
     assert again.returncode == 0 and "reused from the run store: rnn, lstm, gru" in again.stdout
 
@@ -57,7 +57,7 @@ def test_train_writes_a_run_folder(tmp_path):
 ])
 def test_bad_input_is_one_line_and_status_2(args, message, tmp_path):
     base = ["train", "--steps", "2", "--no-store", "--out", str(tmp_path / "x")]
-    p = cli(*base, *args)
+    p = run_cli(*base, *args)
     assert p.returncode == 2
     assert message in p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -18,7 +18,7 @@ from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, config_
 from core.charts.inside import inspect_charts
 from core.runio import save_run
 from core.trainer import train
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXTERNAL_SRC = re.compile(r"""\b(src|href)\s*=\s*["']?\s*(https?:)?//""", re.I)
@@ -167,13 +167,13 @@ def test_cli_exports_a_saved_run(result, items, tmp_path):
     (["--formats", "png,gif"], "unknown export format gif"),
 ])
 def test_cli_bad_input_is_one_line(args, message, tmp_path):
-    p = cli("export", "--run", str(tmp_path), "--out", str(tmp_path / "o"), *args)
+    p = run_cli("export", "--run", str(tmp_path), "--out", str(tmp_path / "o"), *args)
     assert p.returncode == 2 and message in p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
 def test_cli_refuses_a_folder_that_is_not_a_run(tmp_path):
-    p = cli("export", "--run", str(tmp_path), "--out", str(tmp_path / "o"))
+    p = run_cli("export", "--run", str(tmp_path), "--out", str(tmp_path / "o"))
     assert p.returncode == 2 and "not a readable run folder" in p.stderr and "Traceback" not in p.stderr
 
 
@@ -220,7 +220,7 @@ def test_cli_exports_a_sweep_folder(sweep_dir, tmp_path):
     df, info = load_sweep(sweep_dir)
     items = sweep_charts(df)
     out = tmp_path / "exports"
-    p = cli("export", "--run", str(sweep_dir), "--out", str(out), "--formats", "svg,csv", "--report")
+    p = run_cli("export", "--run", str(sweep_dir), "--out", str(out), "--formats", "svg,csv", "--report")
     assert p.returncode == 0, p.stderr
     names = {f.name for f in out.iterdir()}
     assert names == {f"{i.name}.{fmt}" for i in items for fmt in ("svg", "csv")} | {"report.html", "report.zip"}

@@ -23,7 +23,7 @@ from core.results import ModelRun, RunResult
 from core.runio import save_run
 from core.tasks import make_task
 from core.trainer import train
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 
 def untrained(cfg: RunConfig, steps: list[dict] | None = None, tweak=None) -> RunResult:
@@ -223,10 +223,10 @@ def test_cli_inspect_writes_its_files(tmp_path, sentiment_run):
     assert list(sentence.model) == [k for k in sentiment_run.runs for _ in range(4)]
     assert list(sentence.input) == ["we", "hated", "the", "plot"] * len(sentiment_run.runs)
     assert pd.read_csv(out / "decay.csv").step.tolist() == [10, 10, 10]
-    bad = cli("--out", str(tmp_path / "bad"), "--text", "we hated the zebra")
+    bad = run_cli("inspect", "--run", str(run_dir), "--out", str(tmp_path / "bad"), "--text", "we hated the zebra")
     assert bad.returncode == 2 and "zebra" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
-    far = cli("--out", str(tmp_path / "bad"), "--step", "999")
+    far = run_cli("inspect", "--run", str(run_dir), "--out", str(tmp_path / "bad"), "--step", "999")
     assert far.returncode == 2 and "--step must be between 0 and 30" in far.stderr
 
 

@@ -15,7 +15,7 @@ from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, config_
 from core.results import ModelRun
 from core.store import RunStore, StoreError
 from core.trainer import train
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 TINY = validate(RunConfig(task=TaskConfig(seq_len=8), model=ModelConfig(hidden_size=8),
                           train=TrainConfig(steps=30, eval_every=10, n_checkpoints=2), models=("rnn", "lstm")))
@@ -255,9 +255,12 @@ def _tamper_loss(path, h) -> None:
         conn.execute("UPDATE model_runs SET record = ? WHERE hash = ?", (json.dumps(record), h))
 
 
-def verify_cli(store_dir, *args):
-    return subprocess.run([sys.executable, "-m", "core", "store", "verify", "--store", str(store_dir), "--quiet",
-                           *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def verify_cli(store_dir, *args, here: bool = True):
+    """`python -m core store verify` (in this process unless here=False: tests/conftest.py::run_cli)."""
+    argv = ["store", "verify", "--store", str(store_dir), "--quiet", *args]
+    if here:
+        return run_cli(*argv)
+    return subprocess.run([sys.executable, "-m", "core", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def test_rows_of_schema_2_are_not_served_until_verified_and_verify_keeps_what_reproduces(tmp_path):
@@ -274,7 +277,7 @@ def test_rows_of_schema_2_are_not_served_until_verified_and_verify_keeps_what_re
     assert old.get(TINY.single("rnn")) is None and not old.has(TINY.single("lstm"))
     assert old.get_summaries([rnn, lstm]) == {}
 
-    p = verify_cli(tmp_path)
+    p = verify_cli(tmp_path, here=False)
     assert p.returncode == 1, p.stderr
     lines = p.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith(lstm) and "evaluation 30: loss" in lines[0]

@@ -15,7 +15,7 @@ from core.executors import InProcessExecutor, ProcessExecutor, ThreadExecutor
 from core.store import RunStore
 from core.charts.sweep import sweep_charts
 from core.sweep import COLUMNS, SweepFolderError, load_sweep, make_sweep, run_sweep, save_sweep, sweep_from_store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 BASE = RunConfig(model=ModelConfig(hidden_size=8), train=TrainConfig(steps=30, eval_every=10, n_checkpoints=2))
 
@@ -40,7 +40,7 @@ def test_sweep_cli_writes_the_table_and_reuses_runs(tmp_path):
     info = json.loads((tmp_path / "a" / "sweep.json").read_text())
     assert info["lengths"] == [8, 10] and info["trained"] == 8 and info["base"]["train"]["steps"] == 30
     assert info["base"]["train"]["patience"] == 3  # the sweep's default: stop runs that hold the target
-    again = cli(*args, "--out", str(tmp_path / "b"))
+    again = run_cli("sweep", *args, "--out", str(tmp_path / "b"))
     assert again.returncode == 0 and "8 runs: 8 reused from the run store, 0 trained" in again.stdout
     df2 = pd.read_csv(tmp_path / "b" / "sweep.csv")
     pd.testing.assert_frame_equal(df.drop(columns="reused"), df2.drop(columns="reused"))
@@ -48,7 +48,7 @@ def test_sweep_cli_writes_the_table_and_reuses_runs(tmp_path):
 
 
 def test_sweep_cli_bad_input_is_one_line_without_traceback(tmp_path):
-    p = cli("--out", str(tmp_path / "x"), "--no-store", "--lengths", "1,8")
+    p = run_cli("sweep", "--out", str(tmp_path / "x"), "--no-store", "--lengths", "1,8")
     assert p.returncode == 2 and "lengths must be between 2 and 1000" in p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
@@ -244,13 +244,13 @@ def test_a_sweep_of_starts_keys_rows_and_charts_by_variant(tmp_path):
 
 
 def test_sweep_cli_takes_kind_colon_init(tmp_path):
-    p = cli("--lengths", "8", "--seeds", "0", "--models", "rnn:orthogonal,gru:chrono", "--steps", "10",
+    p = run_cli("sweep", "--lengths", "8", "--seeds", "0", "--models", "rnn:orthogonal,gru:chrono", "--steps", "10",
             "--eval-every", "5", "--hidden-size", "8", "--no-store", "--quiet", "--out", str(tmp_path / "a"))
     assert p.returncode == 0, p.stderr
     assert "Vanilla RNN (orthogonal init)" in p.stdout and "GRU (chrono init)" in p.stdout
     df = pd.read_csv(tmp_path / "a" / "sweep.csv")
     assert list(df["init"]) == ["orthogonal", "chrono"] and list(df["variant"]) == ["rnn:orthogonal", "gru:chrono"]
-    bad = cli("--models", "rnn:chrono", "--no-store", "--out", str(tmp_path / "b"))
+    bad = run_cli("sweep", "--models", "rnn:chrono", "--no-store", "--out", str(tmp_path / "b"))
     assert bad.returncode == 2 and "unknown rnn init 'chrono'" in bad.stderr
 
 
@@ -277,7 +277,7 @@ def test_a_sweep_whose_every_run_failed_says_so_without_a_traceback(tmp_path):
 
     if torch.cuda.is_available():  # pragma: no cover - there the runs train
         pytest.skip("this machine has a CUDA GPU")
-    p = cli("--lengths", "5", "--seeds", "0", "--models", "rnn", "--steps", "5", "--eval-every", "5",
+    p = run_cli("sweep", "--lengths", "5", "--seeds", "0", "--models", "rnn", "--steps", "5", "--eval-every", "5",
             "--hidden-size", "4", "--device", "cuda", "--no-store", "--quiet", "--executor", "inprocess",
             "--out", str(tmp_path / "sw"))
     assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
