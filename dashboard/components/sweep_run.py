@@ -26,7 +26,10 @@ from dashboard.components.chart import show_chart
 ACTIVE = "sweep-active"  # the SweepConfig on screen
 JOB = "sweep-job"  # the session's sweep job, while it runs
 LAST = "sweep-last"  # what the last run of it said (reused / trained counts)
-POLL_S = 1.0
+POLL_S = 2.0  # the progress bar's redraw while a sweep runs
+CHART_POLL_S = 5.0  # ... and the charts' (rebuilt only when a run has finished): as the lab's, so that the
+# page costs the runs little of the cores they share (docs/speed.md)
+LIVE_CHARTS = "sweep-live-charts"  # (job id, finished runs, chart items) drawn last
 
 
 def start(sweep: SweepConfig, store: RunStore) -> None:
@@ -54,6 +57,7 @@ def show(store: RunStore) -> None:
     knows, else the default grid with its estimated duration."""
     if owned.get(JOB) is not None:
         live(store)
+        live_charts()
         return
     sweep: SweepConfig | None = st.session_state.get(ACTIVE)
     if sweep is None:
@@ -107,8 +111,22 @@ def live(store: RunStore) -> None:
     st.progress(min(frac, 1.0), text=text)
     st.caption(f"{len(rows)} of {n} runs done; the charts fill in as runs finish (longest runs first, one "
                "per core). Finished runs are saved at once: Stop keeps them.")
-    if not rows.empty:
-        _charts_and_table(rows, "sweep-live", downloads=False)
+
+
+@st.fragment(run_every=CHART_POLL_S)
+def live_charts() -> None:
+    """The charts and table of the runs finished so far, built again only when another has finished."""
+    job: SweepJob | None = owned.get(JOB)
+    if job is None or job.ended or owned.ahead(job):
+        return
+    rows = job.rows()
+    if rows.empty:
+        return
+    cached = st.session_state.get(LIVE_CHARTS)
+    if cached is None or cached[:2] != (job.id, len(rows)):
+        cached = (job.id, len(rows), sweep_charts(rows))
+        st.session_state[LIVE_CHARTS] = cached
+    _charts_and_table(rows, "sweep-live", downloads=False, items=cached[2])
 
 
 def _finish(job: SweepJob) -> None:
@@ -122,10 +140,10 @@ def _finish(job: SweepJob) -> None:
     owned.forget(JOB)
 
 
-def _charts_and_table(table, key: str, downloads: bool = True) -> None:
+def _charts_and_table(table, key: str, downloads: bool = True, items=None) -> None:
     if table.empty:
         return
-    for item in sweep_charts(table):
+    for item in items if items is not None else sweep_charts(table):
         show_chart(item, key=f"{key}-{item.name}", downloads=downloads)
     agg = aggregate(table)
     if agg.empty:
