@@ -334,9 +334,8 @@ def test_every_chart_is_readable_at_1400_and_1000_px(tmp_path):
             page.goto(url + path)
             wait_idle(page)
             page.wait_for_selector("[data-testid='stVegaLiteChart'] svg.marks", timeout=60_000)
-            time.sleep(0.5)  # the page's last charts render
             assert_no_exception(page)
-            for width in (1400, 1000):
+            for width in (1400, 1000):  # each measured once its charts stop moving (`settled`)
                 if width != 1400:
                     page.set_viewport_size({"width": width, "height": 1000})
                 for i, c in enumerate(settled(page, CHART_BOXES)):
