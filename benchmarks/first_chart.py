@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ sys.path.insert(0, str(ROOT))  # tests.test_browser holds the server and browser
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
+from benchmarks import print_ratios  # noqa: E402
 from tests.test_browser import browser_page, streamlit_server  # noqa: E402
 
 CHART = "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
@@ -60,11 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 t = first_chart(page, script, path, env, Path(args.log), args.timeout)
                 times[name].append(t)
                 print(f"round {r + 1} {name:7s} health -> first chart {t:5.1f} s", flush=True)
-    floor = statistics.median(times["floor"])
-    print(f"{'target':7s} {'median s':>8s} {'min':>5s} {'max':>5s} {'ratio':>6s}")
-    for name, ts in times.items():
-        m = statistics.median(ts)
-        print(f"{name:7s} {m:8.1f} {min(ts):5.1f} {max(ts):5.1f} {m / floor:6.2f}")
+    print_ratios(times, "floor")
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.test_browser holds the server and browser helpers
+
+from benchmarks import print_ratios  # noqa: E402
 
 DONE = re.compile(r"Trained just now: ([\d,]+) steps in ([\d.]+) s")
 SWEPT = re.compile(r"(\d+) trained in (\d+) s")
@@ -196,11 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"round {r + 1} {name + suffix:13s} {wall:5.1f} s (start to end: server {server:.1f} CPU s, "
                           f"chromium {browser:.1f} CPU s)", flush=True)
                 page.goto("about:blank")
-    base = statistics.median(times["headless"])
-    print(f"{'how':38s} {'median s':>8s} {'min':>5s} {'max':>5s} {'ratio':>6s}")
-    for name, ts in times.items():
-        m = statistics.median(ts)
-        print(f"{name:38s} {m:8.1f} {min(ts):5.1f} {max(ts):5.1f} {m / base:6.2f}")
+    print_ratios(times, "headless")
     return 0
 
 
@@ -219,10 +216,7 @@ def main_sweep(args) -> int:
             print(f"round {r + 1} sweep page open {wall:5.1f} s (server {server:.1f} CPU s, chromium {browser:.1f} "
                   "CPU s)", flush=True)
             page.goto("about:blank")
-    base = statistics.median(times["headless sweep"])
-    for name, ts in times.items():
-        m = statistics.median(ts)
-        print(f"{name:16s} median {m:6.1f} s (min {min(ts):.1f}, max {max(ts):.1f}) ratio {m / base:.2f}")
+    print_ratios(times, "headless sweep")
     return 0
 
 
