@@ -347,6 +347,19 @@ def test_a_chapter_whose_runs_train_draws_their_learning_curves_from_step_0(tiny
         item = at.session_state[f"story-live-{name}"][1]  # the chart drawn, with the data it draws
         assert set(item.data["step"]) == {0} and set(item.data["model"]) == set(jobs[name].cfg.models)
     assert sum("Live: redrawn as each evaluation comes in" in c.value for c in at.caption) == len(chapter.needs)
+    # a run that finishes while the others train keeps its final curves there
+    first, rest = chapter.needs[0], chapter.needs[1:]
+    jobs[first].play()
+    from core.jobs import default_queue
+    default_queue().wake()
+    assert default_queue().wait(jobs[first], 60)
+    at.run()
+    assert not at.exception and first in at.session_state[story_ui.RESULTS]
+    assert any(m.value.startswith(f"**{first}** (T = ") and m.value.endswith("trained") for m in at.markdown)
+    trained = at.session_state[f"story-trained-{first}"][1]
+    assert trained.data["step"].max() == at.session_state[story_ui.RESULTS][first].config.train.steps
+    assert len(at.get("vega_lite_chart")) == len(chapter.needs)  # its final curves and the others' live ones
+    assert all(at.session_state[f"story-live-{n}"][1].data["step"].max() == 0 for n in rest)
     # a chapter whose runs have not started yet (at most IN_FLIGHT tour jobs at once) draws none
     at.segmented_control(key=story_ui.CHAPTER).set_value(8).run()
     assert not at.exception and not at.get("vega_lite_chart")

@@ -6,12 +6,11 @@
   stay sharp and hoverable. A chart drawn on a canvas (Streamlit picks the canvas for charts of over
   2,000 marks, e.g. the cell-state heatmaps) is not scaled, since Vega's canvas would then place its
   tooltips wrong: it scrolls sideways inside its column instead of running past the window.
-- Still while a job is polled: no CSS transitions, and no animations outside a spinner. Every polling
-  redraw made the browser fade the redrawn elements and animate the "running" indicator, which a
-  browser without a GPU paints on the CPU cores that training needs: chromium's CPU while the default
-  run trained with the page open went from 1.7 to 1.3 s, and the run from 1.13x to 1.07x its headless
-  time (python -m benchmarks.page_training, docs/speed.md). A spinner keeps turning: it is the only sign
-  that its work goes on.
+- Still while a job is polled: no CSS animations outside a spinner. Every polling redraw animated the
+  "running" indicator, which a browser without a GPU paints on the CPU cores that training needs
+  (python -m benchmarks.page_training, docs/speed.md). A spinner keeps turning: it is the only sign that
+  its work goes on. Transitions stay: Streamlit fades an element that a rerun has not redrawn yet only
+  after a delay, and without transitions every redraw blinked.
 """
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ CSS = """<style>
 }
 [data-testid="stVegaLiteChart"] svg.marks { max-width: 100%; height: auto; }
 [data-testid="stVegaLiteChart"]:has(canvas) { overflow-x: auto; }
-*, *::before, *::after { transition: none !important; }
 :not([data-testid="stSpinner"], [data-testid="stSpinner"] *) { animation: none !important; }
 :not([data-testid="stSpinner"], [data-testid="stSpinner"] *)::before,
 :not([data-testid="stSpinner"], [data-testid="stSpinner"] *)::after { animation: none !important; }

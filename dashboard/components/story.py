@@ -156,11 +156,16 @@ def progress() -> None:
 def live(needs: tuple[str, ...]) -> None:
     """The learning curves of these tour runs (a chapter's, an interview question's) while they train,
     from step 0, as the lab draws its own (redrawn every CHART_POLL_S seconds; each run's chart is
-    built again only when it has a new evaluation). A run still queued says so; a finished one is in
-    the chapter on the next rerun. A fragment: call it after every other element of the script."""
+    built again only when it has a new evaluation). A run still queued says so; one that has finished
+    while the others train keeps its final curves here. A fragment: call it after every other element
+    of the script."""
     jobs: dict[str, TrainJob] = st.session_state.get(JOBS, {})
+    results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
     for name in needs:
         j = jobs.get(name)
+        if name in results:
+            _trained_curves(name, results[name])
+            continue
         if j is None or j.ended:
             continue
         what = f"**{name}** (T = {j.cfg.task.seq_len}), live"
@@ -169,6 +174,19 @@ def live(needs: tuple[str, ...]) -> None:
             continue
         st.markdown(what)
         training.draw_live(j, key=f"story-live-{name}", cache=f"story-live-{name}")
+
+
+def _trained_curves(name: str, result: RunResult) -> None:
+    """A run of the chapter that has finished while the others train: its final curves."""
+    key = f"story-trained-{name}"
+    cached = st.session_state.get(key)
+    if cached is None or cached[0] is not result:
+        cached = (result, training.curves_item(result, result.config.train.steps,
+                                               "Trained: the chapter draws it with the others once they are in."))
+        st.session_state[key] = cached
+    st.markdown(f"**{name}** (T = {result.config.task.seq_len}), trained")
+    if cached[1] is not None:
+        show_chart(cached[1], key=key, downloads=False)
 
 
 LAB_LABELS = {  # what each experiment's link says in "Your turn"

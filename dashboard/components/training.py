@@ -356,17 +356,22 @@ def live_item(j: TrainJob, cache: str = LIVE_CHART) -> ChartItem | None:
     cached = st.session_state.get(cache)
     if cached is not None and cached[0] == (j.id, n):
         return cached[1]
+    item = curves_item(result, j.total, "Live: redrawn as each evaluation comes in (every "
+                                        f"{j.cfg.train.eval_every} steps); step 0 is the untrained start.")
+    if item is not None:
+        st.session_state[cache] = ((j.id, n), item)
+    return item
+
+
+def curves_item(result: RunResult, steps: int, caption: str) -> ChartItem | None:
+    """A run's learning curves along a fixed axis of `steps` (None before its first evaluation)."""
     metrics = result.metrics_frame()
     if metrics.empty:
         return None
-    item = ChartItem(name="learning_curves", title="Learning curves", data=metrics,
-                     chart=learning_curves(metrics, result.task, list(j.cfg.models),
-                                           titles={k: model_title(k, j.cfg.model) for k in j.cfg.models},
-                                           steps=j.total),
-                     caption="Live: redrawn as each evaluation comes in (every "
-                             f"{j.cfg.train.eval_every} steps); step 0 is the untrained start.")
-    st.session_state[cache] = ((j.id, n), item)
-    return item
+    cfg = result.config
+    return ChartItem(name="learning_curves", title="Learning curves", data=metrics, caption=caption,
+                     chart=learning_curves(metrics, result.task, list(cfg.models),
+                                           titles={k: model_title(k, cfg.model) for k in cfg.models}, steps=steps))
 
 
 def _progress_text(j: TrainJob, result: RunResult) -> str:
@@ -413,4 +418,4 @@ def _finish(j: TrainJob) -> None:
 
 __all__ = ["Shown", "busy", "paused", "job", "lookup", "start", "step", "toggle_pause", "request_stop", "reset",
            "can_continue", "continue_for", "autostart", "panel", "live", "show_result", "verdict_cards", "draw_live",
-           "live_item", "CHART_POLL_S"]
+           "live_item", "curves_item", "CHART_POLL_S"]
