@@ -37,7 +37,7 @@ def test_train_writes_a_run_folder(tmp_path):
     with np.load(out / "traces.npz", allow_pickle=False) as z:
         assert z["lstm/60/f"].shape == (4, 8, 16) and "gru/0/z" in z.files and z["x"].shape == (4, 8)
     again = run_cli("train", "--seq-len", "8", "--models", "rnn,lstm,gru", "--steps", "60", "--eval-every", "20",
-                "--hidden-size", "16", "--out", str(tmp_path / "again"), "--store", str(tmp_path / "s"), "--reuse")
+                    "--hidden-size", "16", "--out", str(tmp_path / "again"), "--store", str(tmp_path / "s"), "--reuse")
     assert again.returncode == 0 and "reused from the run store: rnn, lstm, gru" in again.stdout
 
 

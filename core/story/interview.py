@@ -127,32 +127,40 @@ def _rnn_orders(results: dict[str, RunResult]) -> Answer:
 
 
 # --- each gate ------------------------------------------------------------------------------------
-def _input_gate(results: dict[str, RunResult]) -> Answer:
+def _gate_answer(results: dict[str, RunResult], at: str, elsewhere: str, labels: tuple[str, str],
+                 said: dict[str, str], say: Callable[[dict, str, str], tuple[str, str]]) -> Answer:
+    """The LSTM's mean gate at one place against elsewhere (gate_summary keys `at`, `elsewhere`), as
+    MORE / LESS / SAME; `say(g, how, said[choice])` words its two sentences (`how`: the comparison's words)."""
     g = gate_summary(results["long"])
-    d = compare(g["i_info"], g["i_else"], GATE_MARGIN)
-    said = {MORE: "writes more where the information is", LESS: "writes less at the information than elsewhere",
-            SAME: "writes about as much everywhere"}[_outcome_choice(d.outcome)]
-    return Answer(_outcome_choice(d.outcome), _outcome_choice(d.outcome),
-                  _figures([("input gate at the first token", g["i_info"]), ("input gate elsewhere", g["i_else"])]), (
-        f"The input gate i_t decides what to write to the cell: in the LSTM trained here its mean is "
-        f"{g['i_info']:.3f} at the information (the first token) against {g['i_else']:.3f} elsewhere, "
-        f"{d.words()}.",
-        f"So this LSTM {said}; the explainer's 'add the formulas to your notes' is a picture, and a trained "
-        "model can spread its writing differently."))
+    d = compare(g[at], g[elsewhere], GATE_MARGIN)
+    choice = _outcome_choice(d.outcome)
+    return Answer(choice, choice, _figures([(labels[0], g[at]), (labels[1], g[elsewhere])]),
+                  say(g, d.words(), said[choice]))
+
+
+def _input_gate(results: dict[str, RunResult]) -> Answer:
+    return _gate_answer(
+        results, "i_info", "i_else", ("input gate at the first token", "input gate elsewhere"),
+        {MORE: "writes more where the information is", LESS: "writes less at the information than elsewhere",
+         SAME: "writes about as much everywhere"},
+        lambda g, how, said: (
+            f"The input gate i_t decides what to write to the cell: in the LSTM trained here its mean is "
+            f"{g['i_info']:.3f} at the information (the first token) against {g['i_else']:.3f} elsewhere, {how}.",
+            f"So this LSTM {said}; the explainer's 'add the formulas to your notes' is a picture, and a trained "
+            "model can spread its writing differently."))
 
 
 def _output_gate(results: dict[str, RunResult]) -> Answer:
-    g = gate_summary(results["long"])
-    d = compare(g["o_last"], g["o_else"], GATE_MARGIN)
-    said = {MORE: "opens more where the answer is read", LESS: "opens less at the answer than elsewhere",
-            SAME: "reads its cell about as much all along"}[_outcome_choice(d.outcome)]
-    return Answer(_outcome_choice(d.outcome), _outcome_choice(d.outcome),
-                  _figures([("output gate at the last step", g["o_last"]), ("output gate elsewhere", g["o_else"])]), (
-        f"The output gate o_t decides how much of the cell to show in h_t = o_t ⊙ tanh(c_t): its mean is "
-        f"{g['o_last']:.3f} at the last step, where the answer is read, against {g['o_else']:.3f} elsewhere, "
-        f"{d.words()}.",
-        f"So this LSTM {said}: what it keeps (the cell) and what it shows (h_t) are separate, which is what "
-        "lets it hold information it does not need yet."))
+    return _gate_answer(
+        results, "o_last", "o_else", ("output gate at the last step", "output gate elsewhere"),
+        {MORE: "opens more where the answer is read", LESS: "opens less at the answer than elsewhere",
+         SAME: "reads its cell about as much all along"},
+        lambda g, how, said: (
+            f"The output gate o_t decides how much of the cell to show in h_t = o_t ⊙ tanh(c_t): its mean is "
+            f"{g['o_last']:.3f} at the last step, where the answer is read, against {g['o_else']:.3f} elsewhere, "
+            f"{how}.",
+            f"So this LSTM {said}: what it keeps (the cell) and what it shows (h_t) are separate, which is what "
+            "lets it hold information it does not need yet."))
 
 
 GATES = {"forget_mean": "forget gate", "input_mean": "input gate", "output_mean": "output gate"}
