@@ -28,7 +28,7 @@ class ModelRun:
     steps_to_target: int | None = None
     seconds_to_target: float | None = None
     n_params: int = 0
-    # where the numbers were made when not on this machine: core.reference's origin line (a run of the
+    # where the numbers were made when not on this machine: core.shipped's origin line (a run of the
     # shipped reference); never saved with the run
     source: str = field(default="", compare=False)
 

@@ -20,7 +20,7 @@ Safety:
   thread count, so they are kept but never served: a run is trained again when first used (and
   replaces the row), or `python -m core store verify` retrains it now and, where it reproduces,
   marks the row trusted. `notice()` says so in one line.
-- Behind the rows, read-only: the reference results shipped with the project (core.reference). A
+- Behind the rows, read-only: the reference results shipped with the project (core.shipped). A
   config the store lacks but the reference holds is served from there (`get`, `get_summaries`,
   `has`), its runs marked with their origin (`ModelRun.source`); nothing is copied into the store,
   and a run trained here later takes precedence. `RunStore(reference=None)` looks at the rows alone.
@@ -45,7 +45,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from core import reference as shipped_reference
+from core import shipped as shipped_reference
 from core.config import ConfigError, RunConfig, config_hash
 from core.results import ModelRun, RunResult, run_from_record, run_to_record
 

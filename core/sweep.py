@@ -92,7 +92,7 @@ class SweepConfig:
 def default_sweep() -> SweepConfig:
     """The default grid (first_token, RNN and LSTM, DEFAULT_LENGTHS x DEFAULT_SEEDS, DEFAULT_STEPS with
     DEFAULT_PATIENCE): what the sweep page's form offers and the CLI's defaults, and what the shipped
-    reference (core.reference) holds."""
+    reference (core.shipped) holds."""
     base = RunConfig()
     base = base.replace(train=dataclasses.replace(base.train, steps=DEFAULT_STEPS, patience=DEFAULT_PATIENCE))
     return make_sweep(base, DEFAULT_LENGTHS, DEFAULT_SEEDS)

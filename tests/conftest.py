@@ -8,7 +8,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent  # on sys.path through pytest.ini's `pythonpath`
-# The shipped reference (core.reference) is off in tests, here and in every server or command a test
+# The shipped reference (core.shipped) is off in tests, here and in every server or command a test
 # starts: a test that trains the default experiment means to train it. tests/test_reference.py turns
 # it on where it is the subject.
 os.environ["LAB_REFERENCE"] = "off"

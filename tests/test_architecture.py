@@ -31,12 +31,12 @@ LAYERS = (
     ("core.tasks",),  # the tasks and the data they read
     ("core.models",),  # models, built for a task from a config
     ("core.results",),  # runs as plain data, outcomes and verdicts
-    ("core.reference",),  # the shipped reference runs, read behind the store
+    ("core.shipped",),  # the shipped reference runs, read behind the store
     ("core.inspection", "core.store", "core.trainer", "core.runio"),  # probes, storage, training
     ("core.executors",),  # where runs train
     ("core.sweep",),  # grids of runs
     ("core.jobs",),  # runs and sweeps as background jobs
-    ("core.story", "core.reference.build", "core.reference.prove"),  # the tour, the interview, the real-data
+    ("core.story", "core.reference"),  # the tour, the interview, the real-data
     # checks, told from runs; building and proving the reference trains the tour's runs
     ("core.charts",),  # the only Altair code
     ("core.cli", "core.__main__"),  # the command line

@@ -1,4 +1,4 @@
-"""The shipped reference (core.reference): built deterministically, served read-only behind the run
+"""The shipped reference (core.shipped, core.reference): built deterministically, served read-only behind the run
 store with its origin said, checked against runs trained here, and shown on first open.
 
 The shipped folder's own runs are used where they are the subject (the quick check, the pages);
@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.cli import main
 from core.config import RunConfig, TaskConfig, TrainConfig, config_hash, validate
-from core.reference import ENV, Reference, sha256
+from core.shipped import ENV, Reference, sha256
 from core.reference import build as B
 from core.store import RunStore
 from core.trainer import train

@@ -160,7 +160,7 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
                      "log-log. A run stopped early by patience costs less; reused runs show the time they took "
                      "when they were trained." + left)),
     ]
-    # runs of the shipped reference carry no seconds (core.reference): no cost chart without any
+    # runs of the shipped reference carry no seconds (core.shipped): no cost chart without any
     return items if agg["wall_mean"].notna().any() else items[:2]
 
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.reference import Reference, default_folder
+from core.shipped import Reference, default_folder
 
 
 def add_parser(sub) -> None:

@@ -28,7 +28,7 @@ import torch
 from core import story
 from core.config import RunConfig, config_hash, validate
 from core.executors import make_executor
-from core.reference import INDEX, MANIFEST, Reference, dumps, sha256, write_npz
+from core.shipped import INDEX, MANIFEST, Reference, dumps, sha256, write_npz
 from core.results import ModelRun, differences, run_to_record
 from core.sweep import default_sweep, row_from_summary, run_cost, table
 

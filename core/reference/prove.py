@@ -23,7 +23,7 @@ from pathlib import Path
 
 from core.config import RunConfig
 from core.jobs import CHUNK_S, FINISHED, STOPPED, Job, default_queue
-from core.reference import Reference
+from core.shipped import Reference
 from core.reference.build import AGREES, compare, platform_info, same_platform
 from core.store import default_dir
 from core.trainer import Trainer

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.config import RunConfig, config_hash, validate
 from core.inspection import kept_steps
-from core.reference import source_line
+from core.shipped import source_line
 from core.results import RunResult
 from core.store import RunStore, StoreError
 from dashboard.components import proof

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from core.reference import shipped
+from core.shipped import shipped
 from core.reference.prove import proof_line, start as start_proving
 
 

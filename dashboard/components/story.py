@@ -14,7 +14,7 @@ from core.charts import export
 from core.charts.story import chapter_charts, tour_report
 from core.config import RunConfig, config_hash
 from core.jobs import TrainJob, default_queue
-from core.reference import source_line
+from core.shipped import source_line
 from core.results import RunResult
 from core.store import RunStore
 from dashboard.components import controls, owned, proof, training

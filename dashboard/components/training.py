@@ -24,7 +24,7 @@ import streamlit as st
 from core.charts import ChartItem, color_of, learning_curves, run_charts
 from core.config import RunConfig, config_hash, model_title
 from core.jobs import PAUSED, QUEUED, TrainJob, default_queue
-from core.reference import source_line
+from core.shipped import source_line
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
 from dashboard.components import owned, proof
@@ -96,7 +96,7 @@ def lookup(cfg: RunConfig | None) -> Shown | None:
 
 def _origin(result: RunResult) -> str:
     """Where a result taken without training comes from, in one line: the run store (trained earlier
-    on this machine) or the reference shipped with the lab (core.reference), or both."""
+    on this machine) or the reference shipped with the lab (core.shipped), or both."""
     ref = source_line(result.runs.values())
     if ref is None:
         return "Loaded from the run store: trained earlier on this machine, not retrained."
