@@ -2,6 +2,8 @@
 reuse of known runs, per-session isolation. Configs are tiny (T=8, 30 steps, hidden 8)."""
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from pathlib import Path
 
@@ -20,8 +22,16 @@ from dashboard.components import controls, explainer, training
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TIMEOUT = 180  # seconds per script run: generous, the machine is shared
 TINY = {"seq_len": "8", "steps": "30", "hidden_size": "8", "batch_size": "32"}
-KEYS = ("task", "seq_len", "models", "hidden_size", "forget_init", "rnn_init", "gru_init", "steps", "batch_size", "lr",
-        "seed")
+
+
+def labelled_fields() -> tuple[str, ...]:
+    """Every config field whose rule has a label (a control), by its URL key, in declaration order, with
+    the models after the task's fields: what the sidebar and the link must offer."""
+    from core.config import SECTIONS, flag_of
+
+    keys = {s: [flag_of(s, f.name).replace("-", "_") for f in dataclasses.fields(cls)
+                if "rule" in f.metadata and f.metadata["rule"].label] for s, cls in SECTIONS.items()}
+    return (*keys["task"], "models", *(k for s, ks in keys.items() if s != "task" for k in ks))
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +120,8 @@ def test_link_round_trip_and_refusals():
 
 
 def test_each_models_init_is_a_control_in_the_link():
-    assert tuple(controls.FIELDS) == KEYS
+    assert tuple(controls.FIELDS) == labelled_fields()
+    assert {"task", "seq_len", "models", "forget_init", "rnn_init", "gru_init", "steps"} <= set(controls.FIELDS)
     q = controls.to_query(controls.DEFAULT)
     assert (q["rnn_init"], q["gru_init"], q["forget_init"]) == ("default", "default", "chrono")
     cfg, problems = controls.from_query({"rnn_init": "irnn", "gru_init": "chrono", "models": "rnn,gru"})

@@ -157,6 +157,25 @@ def layer_violations_of(edges: dict[str, set[str]], layers=LAYERS) -> list[str]:
     return bad
 
 
+def folded(edges: dict[str, set[str]], depth: int = 2) -> dict[str, set[str]]:
+    """The graph an outside drawing at folder depth `depth` shows (pydeps --max-module-depth 2): each
+    module folded into its first `depth` names (core.story.chapters.gap -> core.story)."""
+    fold = (lambda m: ".".join(m.split(".")[:depth]))
+    out: dict[str, set[str]] = {}
+    for m, targets in edges.items():
+        out.setdefault(fold(m), set()).update(fold(t) for t in targets if fold(t) != fold(m))
+    return out
+
+
+def split_folders(edges: dict[str, set[str]], layers=LAYERS, depth: int = 2) -> list[str]:
+    """Folders whose modules sit in more than one layer (an arrow back up between them, when drawn)."""
+    spans: dict[str, set[int]] = {}
+    for m in edges:
+        if m != ROOT_PACKAGE and (r := layer_of(m, layers)) is not None:
+            spans.setdefault(".".join(m.split(".")[:depth]), set()).add(r)
+    return [f"{f} spans layers {sorted(r)}" for f, r in sorted(spans.items()) if len(r) > 1]
+
+
 def private_imports(raw: dict[str, list[tuple[str, str]]], own=("core", "dashboard", "tests")) -> list[str]:
     """Imports of another package's private module or name (`_something`)."""
     bad = []
@@ -181,6 +200,17 @@ def test_layers_point_one_way():
     edges, raw = import_graph(ROOT)
     assert layer_violations(raw) == []
     assert layer_violations_of(edges) == []
+
+
+def test_folders_point_one_way_too():
+    """What a drawing of the folders shows: each folder in one layer, no arrow up, no circle."""
+    edges, _ = import_graph(ROOT)
+    folders = folded(edges)
+    assert "core.story" in folders and "core.shipped" in folders and "core.reference" in folders
+    assert split_folders(edges) == []
+    assert layer_violations_of(folders) == []
+    cycle = find_cycle(folders)
+    assert cycle is None, "folder cycle: " + " -> ".join(cycle)
 
 
 def test_no_private_framework_names():
@@ -260,3 +290,19 @@ def test_private_names_are_caught(tmp_path):
                                               "from altair.utils._importers import vl_version_for_vl_convert\n"})
     _, raw = import_graph(root)
     assert len(private_imports(raw)) == 2
+
+
+def test_a_folder_spanning_two_layers_is_caught(tmp_path):
+    """The layout where one folder held both the reference's reader (below the store) and its builder
+    (above the story): each module's imports point down, yet the folder spans two layers, and drawn as
+    folders it points up and closes a circle."""
+    layers = (("core.config",), ("core.reference",), ("core.store",), ("core.story", "core.reference.build"))
+    root = _tree(tmp_path, {"core/__init__.py": "", "core/config.py": "",
+                            "core/reference/__init__.py": "from core.config import X\n",
+                            "core/reference/build.py": "from core.story import Y\n",
+                            "core/store.py": "from core.reference import Z\n",
+                            "core/story.py": "from core.store import W\n"})
+    edges, _ = import_graph(root)
+    assert layer_violations_of(edges, layers) == []  # module by module, nothing points up
+    assert split_folders(edges, layers) == ["core.reference spans layers [1, 3]"]
+    assert find_cycle(folded(edges)) is not None

@@ -137,8 +137,17 @@ def test_cli_help_names_the_bounds(capsys):
         main(["train", "--help"])
     out = capsys.readouterr().out
     r = rule("task", "seq_len")
+    flat = " ".join(out.split())
     assert (f"({r.lo:g}..{r.hi:g}; temporal_order needs 4, sentiment_but needs 4, weather at most 731 days, "
-            f"stocks at most 31 months)") in " ".join(out.split())
+            f"stocks at most 31 months)") in flat
+    from core.cli.args import bounds
+    from core.config import SECTIONS, flag_of
+    bounded = [(section, f) for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)
+               if "rule" in f.metadata and f.metadata["rule"].kind in ("int", "float")]
+    assert any(f.metadata["rule"].kind == "float" for _, f in bounded)
+    for section, f in bounded:  # every bounded flag, whole or real, says its range beside it
+        r = f.metadata["rule"]
+        assert f"--{flag_of(section, f.name)}" in flat and f"({bounds(r)}" in flat, f.name
 
 
 # --- a task is one class ----------------------------------------------------------------------------

@@ -4,6 +4,8 @@ is said to fail), and the page, with tiny configs, trains what is missing, walks
 at ?chapter=N and links to a preset lab page. The lab's ?hide= is tested here too."""
 from __future__ import annotations
 
+import dataclasses
+import pkgutil
 import time
 
 import numpy as np
@@ -133,10 +135,41 @@ def test_every_chapter_is_told_and_drawn_from_tiny_models(tiny_results):
         assert any(title in s and f"{p:.0%} after \"disappointing\"" in s for s in told.sentences)
 
 
-def test_the_chapters_follow_the_issue_and_each_opens_with_its_number():
-    assert [c.key for c in story.CHAPTERS] == ["gap", "gradients", "belt", "but", "long", "arithmetic", "turn",
-                                               "real"]
-    assert sorted(story.BY_NUMBER) == list(range(1, 9))
+def test_every_chapter_is_one_module_whose_parts_exist_and_the_numbers_run_from_1():
+    from core.charts.story import BUILDERS
+    from core.story import chapters, interview
+
+    modules = [m.name for m in pkgutil.iter_modules(chapters.__path__)]
+    assert len(story.CHAPTERS) == len(modules) and sorted(story.BY_NUMBER) == list(range(1, len(modules) + 1))
+    cfgs = story.experiments()
+    for c in story.CHAPTERS:
+        assert set(c.charts) <= set(BUILDERS) and c.charts, c.key  # every chart it names has a builder
+        assert set(c.needs) <= set(cfgs) and c.lab in cfgs
+    for q in interview.QUESTIONS:  # a question is measured in the runs of the chapter that tells them
+        assert q.chapter in story.CHAPTERS and set(q.needs) <= set(q.chapter.needs), q.number
+
+
+def test_a_new_chapter_is_one_module_and_a_gap_or_a_repeat_is_refused(tmp_path, monkeypatch):
+    from core.story.chapters import check, discover
+
+    pkg = tmp_path / "more_chapters"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for n, key in ((2, "second"), (1, "first")):
+        (pkg / f"{key}.py").write_text(
+            "from core.story.base import Chapter, told\n"
+            f"CHAPTER = Chapter({n}, {key!r}, 'T', 'claim', ('long',), 'long', lambda r: told(['s'], []),\n"
+            "                  charts=('curves_each',))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = discover([str(pkg)], "more_chapters")
+    assert [(c.number, c.key) for c in found] == [(1, "first"), (2, "second")]
+    a, b = found
+    with pytest.raises(ValueError, match="run 1..2"):
+        check([a, dataclasses.replace(b, number=3)])
+    with pytest.raises(ValueError, match="run 1..2"):
+        check([a, dataclasses.replace(b, number=1)])
+    with pytest.raises(ValueError, match="share a key"):
+        check([a, dataclasses.replace(b, key="first")])
 
 
 def test_the_long_review_is_the_sentence_and_its_filler_read_by_every_model(tiny_results):
@@ -421,7 +454,7 @@ def test_the_real_data_chapter_checks_each_claim_and_draws_it(tiny_results):
     told = story.tell(chapter, {k: tiny_results[k] for k in chapter.needs})
     lettered = [s for s in told.sentences if s[:3] in ("(a)", "(b)", "(c)", "(d)")]
     assert [s[:3] for s in lettered] == ["(a)", "(b)", "(c)", "(d)"]
-    for claim in story.chapters.REAL_CLAIMS:  # the verdict lists every check it rests on
+    for claim in story.chapters.real.REAL_CLAIMS:  # the verdict lists every check it rests on
         assert claim[:30].lower() in told.verdict.lower()
     assert "°C²" in " ".join(told.sentences)  # real units
     items = chapter_charts(chapter, tiny_results)

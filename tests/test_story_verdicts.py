@@ -14,7 +14,7 @@ import pytest
 
 from core import story
 from core.inspection import EXPLAINER_SENTENCE
-from core.story import chapters
+from core.story.chapters import arithmetic, belt, but, gradients, long_review
 from core.story.evidence import (FAILS, HOLDS, MISSING, PART, UNCLEAR, Check, combine, compare, flipped,
                                  verdict_of)
 from tests.test_story import fake
@@ -61,7 +61,7 @@ def _decay(rnn: tuple[float, float], lstm: tuple[float, float]):
 @pytest.mark.parametrize("rnn, lstm, outcome", [((20.0, 40.0), (3.1, 0.9), HOLDS), ((4.0, 1.5), (3.5, 1.0), UNCLEAR),
                                                 ((2.0, 0.5), (4.0, 3.0), FAILS)])
 def test_the_gradient_chapter_calls_a_difference_beyond_one_order(monkeypatch, rnn, lstm, outcome):
-    monkeypatch.setattr(chapters, "decay_table", _decay(rnn, lstm))
+    monkeypatch.setattr(gradients, "decay_table", _decay(rnn, lstm))
     told = story.tell_gradients(fake(CFGS["long"], {"rnn": 0.5, "lstm": 1.0}, {"rnn": None, "lstm": 225}))
     assert told.outcome == outcome
     assert all(c.outcome == outcome for c in told.checks)
@@ -74,11 +74,11 @@ def test_the_gradient_chapter_calls_a_difference_beyond_one_order(monkeypatch, r
 
 # --- chapter 3: the gates ----------------------------------------------------------------------
 def _belt(monkeypatch, i_info, i_else, o_last, o_else, best=0.9):
-    monkeypatch.setattr(chapters, "forget_retention", lambda result, step=None: {
+    monkeypatch.setattr(belt, "forget_retention", lambda result, step=None: {
         "best": best, "half": 3 if best >= 0.5 else 0, "mean_f": 0.98, "units": 8, "steps": 99})
-    monkeypatch.setattr(chapters, "gate_summary", lambda result, units=None: {
+    monkeypatch.setattr(belt, "gate_summary", lambda result, units=None: {
         "T": 100, "f_mean": 0.98, "i_info": i_info, "i_else": i_else, "o_last": o_last, "o_else": o_else})
-    monkeypatch.setattr(chapters, "holding_units", lambda result, step=None: pd.DataFrame(
+    monkeypatch.setattr(belt, "holding_units", lambda result, step=None: pd.DataFrame(
         columns=["unit", "spread", "c_first", "c_last", "kept"]))
     result = fake(CFGS["long"], {"rnn": 0.5, "lstm": 1.0}, {"rnn": None, "lstm": 225})
     result.runs["lstm"].checkpoints = {0: {}, 500: {}}
@@ -107,7 +107,7 @@ def test_the_gates_chapter_holds_when_the_gates_do_what_the_explainer_says(monke
 @pytest.mark.parametrize("c_last, named", [(50.0, True), (0.5, False)])
 def test_the_belt_chapter_names_the_minor_interactions_overstatement_only_when_measured(monkeypatch, c_last, named):
     _belt(monkeypatch, 0.05, 0.15, 0.8, 0.8)
-    monkeypatch.setattr(chapters, "holding_units", lambda result, step=None: pd.DataFrame(
+    monkeypatch.setattr(belt, "holding_units", lambda result, step=None: pd.DataFrame(
         {"unit": [3, 5], "spread": [9.0, 8.0], "c_first": [0.1, 0.05], "c_last": [c_last, c_last / 2],
          "kept": [0.9, 0.8]}))
     result = fake(CFGS["long"], {"rnn": 0.5, "lstm": 1.0}, {"rnn": None, "lstm": 225})
@@ -120,11 +120,11 @@ def test_the_belt_chapter_names_the_minor_interactions_overstatement_only_when_m
 
 
 def test_the_gates_chapter_says_first_when_its_lstm_did_not_learn(monkeypatch):
-    monkeypatch.setattr(chapters, "gate_summary", lambda result, units=None: {
+    monkeypatch.setattr(belt, "gate_summary", lambda result, units=None: {
         "T": 100, "f_mean": 0.5, "i_info": 0.5, "i_else": 0.5, "o_last": 0.5, "o_else": 0.5})
-    monkeypatch.setattr(chapters, "forget_retention", lambda result, step=None: {
+    monkeypatch.setattr(belt, "forget_retention", lambda result, step=None: {
         "best": 0.1, "half": 0, "mean_f": 0.5, "units": 8, "steps": 99})
-    monkeypatch.setattr(chapters, "holding_units", lambda result, step=None: pd.DataFrame(
+    monkeypatch.setattr(belt, "holding_units", lambda result, step=None: pd.DataFrame(
         columns=["unit", "spread", "c_first", "c_last", "kept"]))
     result = fake(CFGS["long"], {"rnn": 0.5, "lstm": 0.13}, {"rnn": None, "lstm": None})
     result.runs["lstm"].checkpoints = {0: {}, 500: {}}
@@ -146,7 +146,7 @@ def _sentence(p_lstm, f_lstm, p_rnn=None):
 
 def _but(monkeypatch, p, f):
     table = _sentence(p, f)
-    monkeypatch.setattr(chapters, "sentence_table", table)
+    monkeypatch.setattr(but, "sentence_table", table)
     monkeypatch.setattr("core.story.measures.sentence_table", table)
     return story.tell_but(fake(CFGS["but_short"], {"rnn": 1.0, "lstm": 1.0}, {"rnn": 200, "lstm": 200}),
                           fake(CFGS["but_long"], {"rnn": 0.53, "lstm": 1.0}, {"rnn": None, "lstm": 325}))
@@ -189,7 +189,7 @@ def _long(monkeypatch, ends: dict[tuple[int, str], float], filler=20):
             rows += [{"model": kind, "name": title, "t": j + 1, "input": "w", "p_positive": p[j]} for j in range(n)]
         return pd.DataFrame(rows)
 
-    monkeypatch.setattr(chapters, "long_review_table", table)
+    monkeypatch.setattr(long_review, "long_review_table", table)
     short = fake(CFGS["but_short"], {"rnn": 1.0, "lstm": 1.0}, {"rnn": 200, "lstm": 200})
     long = fake(CFGS["but_long"], {"rnn": 0.53, "lstm": 1.0}, {"rnn": None, "lstm": 325})
     return story.tell_long(short, long, filler=filler)
@@ -211,7 +211,7 @@ def test_the_long_review_tests_only_models_that_read_the_sentence(monkeypatch, r
 
 
 def test_the_long_review_says_when_no_rnn_read_the_sentence(monkeypatch):
-    monkeypatch.setattr(chapters, "long_review_table", lambda result, f, text=EXPLAINER_SENTENCE: pd.DataFrame(
+    monkeypatch.setattr(long_review, "long_review_table", lambda result, f, text=EXPLAINER_SENTENCE: pd.DataFrame(
         [{"model": k, "name": k, "t": j + 1, "input": "w", "p_positive": 0.1} for k in ("rnn", "lstm")
          for j in range(len(WORDS) + f)]))
     short = fake(CFGS["but_short"], {"rnn": 0.5, "lstm": 1.0}, {"rnn": None, "lstm": 200})
@@ -233,8 +233,8 @@ def _arith(c_prev, kept, t):
 
 @pytest.mark.parametrize("at_but, before, outcome", [(0.2, 0.9, HOLDS), (0.9, 0.2, FAILS), (0.5, 0.52, UNCLEAR)])
 def test_the_arithmetic_chapter_compares_the_drop_at_but_with_the_word_before(monkeypatch, at_but, before, outcome):
-    monkeypatch.setattr(chapters, "arithmetic_at", lambda result, text, word: _arith([1.0, 1.0], [at_but] * 2, BUT + 1))
-    monkeypatch.setattr(chapters, "forget_arithmetic", lambda result, x, t: _arith([1.0, 1.0], [before] * 2, t + 1))
+    monkeypatch.setattr(arithmetic, "arithmetic_at", lambda result, text, word: _arith([1.0, 1.0], [at_but] * 2, BUT + 1))
+    monkeypatch.setattr(arithmetic, "forget_arithmetic", lambda result, x, t: _arith([1.0, 1.0], [before] * 2, t + 1))
     result = fake(CFGS["but_long"], {"rnn": 0.5, "lstm": 1.0}, {"rnn": None, "lstm": 325})
     result.runs["lstm"].checkpoints = {600: {}}
     told = story.tell_arithmetic(result)

@@ -3,6 +3,7 @@ and the explainer sentence read word by word by every model, as ChartItems share
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable
 
 import altair as alt
 import pandas as pd
@@ -213,40 +214,94 @@ def sentence_connectivity_item(result: RunResult, name: str, text: str = EXPLAIN
                              what=f"the sentence (models of T = {result.task.seq_len})")
 
 
+# --- each chapter's charts, by the names its Chapter.charts gives -------------------------------------
+Builder = Callable[[Chapter, dict[str, RunResult], int], list[ChartItem]]
+BUILDERS: dict[str, Builder] = {}
+
+
+def builder(name: str) -> Callable[[Builder], Builder]:
+    """Register a chapter chart builder under `name` (what a Chapter's `charts` says)."""
+    def add(fn: Builder) -> Builder:
+        BUILDERS[name] = fn
+        return fn
+    return add
+
+
+@builder("curves_each")
+def _curves_each(chapter, results, filler):
+    return [curves_item(results[k], f"ch{chapter.number}_{k}_learning_curves") for k in chapter.needs]
+
+
+@builder("curves_last")
+def _curves_last(chapter, results, filler):
+    return [curves_item(results[chapter.needs[-1]], f"ch{chapter.number}_long_learning_curves")]
+
+
+@builder("gradient_decay")
+def _gradient_decay(chapter, results, filler):
+    result = results[chapter.needs[0]]
+    item = grad_through_time_item(result)
+    return [replace(item, caption=(
+        r"Mean over held-out examples of $\lVert \partial L / \partial h_t \rVert$, the gradient of the loss at "
+        f"the answer ($t = {result.task.seq_len}$) with respect to the hidden state at step $t$ (from 1), on a log "
+        "scale: solid after training, dashed at initialisation; purple: where the information sits. A line that "
+        "falls to the left is the signal fading with distance; the orders of magnitude it loses are in the "
+        "sentences above."))]
+
+
+@builder("belt_units")
+def _belt_units(chapter, results, filler):
+    result = results[chapter.needs[0]]
+    return [belt_units_item(result)] if result.runs.get("lstm") and result.runs["lstm"].checkpoints else []
+
+
+@builder("states")
+def _states(chapter, results, filler):
+    return states_charts(results[chapter.needs[0]], None, 0)
+
+
+@builder("starts")
+def _starts(chapter, results, filler):
+    return [starts_item([results[k] for k in chapter.needs], f"ch{chapter.number}_starts")]
+
+
+@builder("sentence_readout")
+def _sentence_readout(chapter, results, filler):
+    return [readout_item(results[chapter.needs[0]])]
+
+
+@builder("sentence_connectivity")
+def _sentence_connectivity(chapter, results, filler):
+    return [sentence_connectivity_item(results[chapter.needs[0]], f"ch{chapter.number}_connectivity")]
+
+
+@builder("long_review")
+def _long_review(chapter, results, filler):
+    return [long_review_item([results[k] for k in chapter.needs], filler)]
+
+
+@builder("forget_arithmetic")
+def _forget_arithmetic(chapter, results, filler):
+    return [arithmetic_item(results[chapter.needs[0]])]
+
+
+@builder("addition_only")
+def _addition_only(chapter, results, filler):
+    """The 1997 LSTM beside the LSTM with a forget gate, when its run is in."""
+    if len(chapter.needs) < 2 or chapter.needs[1] not in results:
+        return []
+    return [starts_item([results[k] for k in chapter.needs], f"ch{chapter.number}_addition_only")]
+
+
+@builder("real_checks")
+def _real_checks(chapter, results, filler):
+    return real_items([results[k] for k in chapter.needs])
+
+
 def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) -> list[ChartItem]:
-    """The charts of a chapter, from its trained results (results[name] for chapter.needs)."""
-    n = chapter.number
-    if chapter.key == "gap":
-        return [curves_item(results[k], f"ch{n}_{k}_learning_curves") for k in chapter.needs]
-    if chapter.key == "gradients":
-        result = results[chapter.needs[0]]
-        item = grad_through_time_item(result)
-        return [replace(item, caption=(
-            r"Mean over held-out examples of $\lVert \partial L / \partial h_t \rVert$, the gradient of the loss at "
-            f"the answer ($t = {result.task.seq_len}$) with respect to the hidden state at step $t$ (from 1), on a log "
-            "scale: solid after training, dashed at initialisation; purple: where the information sits. A line that "
-            "falls to the left is the signal fading with distance; the orders of magnitude it loses are in the "
-            "sentences above."))]
-    if chapter.key == "belt":
-        result = results[chapter.needs[0]]
-        units = [belt_units_item(result)] if result.runs.get("lstm") and result.runs["lstm"].checkpoints else []
-        return units + states_charts(result, None, 0)
-    if chapter.key == "turn":
-        return [starts_item([results[k] for k in chapter.needs], f"ch{n}_starts")]
-    if chapter.key == "but":
-        short, long = (results[k] for k in chapter.needs)
-        return [readout_item(short), sentence_connectivity_item(short, f"ch{n}_connectivity"),
-                curves_item(long, f"ch{n}_long_learning_curves")]
-    if chapter.key == "long":
-        return [long_review_item([results[k] for k in chapter.needs], filler)]
-    if chapter.key == "real":
-        return real_items([results[k] for k in chapter.needs])
-    if chapter.key == "arithmetic":
-        items = [arithmetic_item(results[chapter.needs[0]])]
-        if len(chapter.needs) > 1 and chapter.needs[1] in results:  # the 1997 LSTM beside the LSTM with a forget gate
-            items.append(starts_item([results[k] for k in chapter.needs], f"ch{n}_addition_only"))
-        return items
-    return []
+    """The charts of a chapter, from its trained results (results[name] for chapter.needs), in the
+    order its `charts` names their builders."""
+    return [item for name in chapter.charts for item in BUILDERS[name](chapter, results, filler)]
 
 
 def real_items(results: list[RunResult]) -> list[ChartItem]:
@@ -281,5 +336,5 @@ def tour_report(results: dict[str, RunResult], filler: int = FILLER) -> Report:
                   "told with the models trained here", config=configs, verdicts=verdicts, items=items)
 
 
-__all__ = ["chapter_charts", "curves_item", "starts_item", "readout_item", "long_review_item", "arithmetic_item",
+__all__ = ["chapter_charts", "BUILDERS", "builder", "curves_item", "starts_item", "readout_item", "long_review_item", "arithmetic_item",
            "tour_report"]

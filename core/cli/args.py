@@ -27,10 +27,15 @@ def _help(section: str, f: dataclasses.Field) -> str:
         shorter = [f"{n} at most {c.max_seq_len} {c.seq_len_unit}" for n, c in TASKS.items()
                    if c.max_seq_len is not None and c.max_seq_len < r.hi]
         notes = longer + shorter
-        return f"{r.help} ({r.lo:g}..{r.hi:g}{'; ' + ', '.join(notes) if notes else ''})"
-    if r.kind == "int":
-        return f"{r.help} ({r.lo:g}..{r.hi:g})"
+        return f"{r.help} ({bounds(r)}{'; ' + ', '.join(notes) if notes else ''})"
+    if r.kind in ("int", "float"):
+        return f"{r.help} ({bounds(r)})"
     return r.help
+
+
+def bounds(r) -> str:
+    """A bounded field's range as `--help` says it: `1..100000`, `0 (excluded)..10`."""
+    return f"{r.lo:g}{' (excluded)' if r.lo_open else ''}..{r.hi:g}"
 
 
 def add_config_args(p: argparse.ArgumentParser, skip: tuple[str, ...] = (),

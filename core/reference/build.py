@@ -29,15 +29,16 @@ from core import story
 from core.config import RunConfig, config_hash, validate
 from core.executors import make_executor
 from core.shipped import INDEX, MANIFEST, Reference, dumps, sha256, write_npz
+from core.registry import TASKS
 from core.results import ModelRun, differences, run_to_record
 from core.sweep import default_sweep, row_from_summary, run_cost, table
+from core.tasks.real import RealSeriesTask
 
 MAX_BYTES = 5_000_000
 # Tolerance when this machine's torch or CPU differ from the build's (other kernels may round
 # differently): steps to target equal, final metric within this much (accuracy: 1 point of 100;
 # MSE: 10% of the reference value).
 ACCURACY_TOL, MSE_REL_TOL = 0.01, 0.10
-REAL_TASKS = ("weather", "stocks")  # tasks on real series: their tour runs keep the last checkpoint only
 QUICK_RUNS = 3  # `check --quick`: the cheapest runs, one of each kind first
 
 
@@ -62,7 +63,7 @@ def plan() -> list[Planned]:
     for name, cfg in story.experiments().items():
         # the real-data chapter reads its runs' last weights only (its checks and charts), so it keeps
         # only those: the reference stays under its 5 MB
-        keep = "last" if cfg.task.name in REAL_TASKS else "ends"
+        keep = "last" if issubclass(TASKS[cfg.task.name], RealSeriesTask) else "ends"
         for kind in cfg.models:
             c = cfg.single(kind)
             out.setdefault(config_hash(c), Planned(c, f"tour:{name}", keep))

@@ -1,22 +1,29 @@
 """The story: the classic LSTM explainer's claims, one chapter each, told with models trained here.
 
-A chapter names the experiments it needs (`experiments()`: short names -> RunConfig), the claim
-it checks in the explainer's own terms, the LSTM equations it measures (each shown once in the
-tour) and which experiment its "try it in the lab" link opens. `tell(chapter, results)` builds the
-chapter's sentences and verdict from the trained results (core.story.chapters): no sentence carries
+A chapter is one object in one module of core/story/chapters/ (core.story.base.Chapter): the
+experiments it needs (core.story.runs: short names -> RunConfig), the claim it checks in the
+explainer's own terms, the LSTM equations it measures (each shown once in the tour), which
+experiment its "try it in the lab" link opens, its charts and its tables. `tell(chapter, results)`
+builds the chapter's sentences and verdict from the trained results: no sentence carries
 a fixed number, a difference is called only beyond a stated margin (core.story.evidence), and where
 the claim does not hold in these models, the text says so. The measurements live in
 core.story.measures; the charts drawn beside them in core.charts.story.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
+from core.config import RunConfig
 from core.results import RunResult
-from core.story import realdata
-from core.story.chapters import (Told, reach, tell_arithmetic, tell_belt, tell_but, tell_gap, tell_gradients,
-                                 tell_long, tell_real, tell_start, tell_turn)
+from core.story import realdata, runs as _runs
+from core.story.base import Chapter, Table, Told, reach
+from core.story.chapters import BY_NUMBER, CHAPTERS
+from core.story.chapters.arithmetic import tell_arithmetic
+from core.story.chapters.belt import tell_belt
+from core.story.chapters.but import tell_but
+from core.story.chapters.gap import tell_gap
+from core.story.chapters.gradients import tell_gradients
+from core.story.chapters.long_review import tell_long
+from core.story.chapters.real import tell_real
+from core.story.chapters.turn import tell_start, tell_turn
 from core.story.evidence import FAILS, HOLDS, MISSING, PART, UNCLEAR, Check, compare
 from core.story.measures import (DIP, EXPLAINER_READING, FILLER, GATE_MARGIN, MAX_FILLER, ORDERS_MARGIN, UNDECIDED,
                                  arithmetic_at, dropped_share, explainer_comparison, forget_retention, forget_units,
@@ -38,94 +45,30 @@ EQUATIONS = {
 }
 
 
-def experiments() -> dict[str, RunConfig]:
-    """The runs the tour needs, hidden 64, seed 0 (tests replace this with tiny configs). Steps are
-    the fewest the calibration allows: the chrono LSTM reaches the target at step 225 on first_token
-    at T = 100, both models by step 100 at T = 20 and step 200 on sentiment_but at T = 30, the LSTM
-    at step 425 on sentiment_but at T = 100."""
-    return {
-        "short": validate(RunConfig(task=TaskConfig(seq_len=20), train=TrainConfig(steps=200))),
-        "long": validate(RunConfig()),  # the lab's default experiment: one run serves the tour and the lab
-        "zero_forget": validate(RunConfig(model=ModelConfig(forget_init="zero"), models=("lstm",))),
-        "but_short": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=30),
-                                        train=TrainConfig(steps=400))),
-        "but_long": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
-                                       train=TrainConfig(steps=600))),
-        # the 1997 LSTM (no forget gate: f_t = 1, the cell can only add) on the long review: "why not addition?"
-        "no_forget": validate(RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
-                                        model=ModelConfig(forget_init="none"), models=("lstm",),
-                                        train=TrainConfig(steps=600))),
-        # the real examples: weather_T and stocks_T (core.story.realdata), trained last
-        **realdata.experiments(),
-    }
-
-
-@dataclass(frozen=True)
-class Chapter:
-    number: int
-    key: str
-    title: str
-    claim: str  # what the explainer says, in words (no numbers: those come from the models)
-    needs: tuple[str, ...]  # experiment names, in the order the chapter shows them
-    lab: str  # the experiment its "try it in the lab" link opens
-    equations: tuple[str, ...] = ()  # keys of EQUATIONS this chapter measures (each key in one chapter)
-
-
-CHAPTERS = (
-    Chapter(1, "gap", "The problem: a long gap",
-            "A vanilla RNN can connect recent information to the present, but as the gap between the "
-            "information and the place it is needed grows, it becomes unable to learn the connection. "
-            "LSTMs do not have this problem.", ("short", "long"), "long"),
-    Chapter(2, "gradients", "Why: the gradient vanishes",
-            "The learning signal reaching early steps of a vanilla RNN is multiplied at every step back, "
-            "so it shrinks exponentially with the distance; the LSTM's additive cell state lets it flow. "
-            "It is like being asked about a novel's first chapter after reading the whole book.",
-            ("long",), "long"),
-    Chapter(3, "belt", "The conveyor belt and its three gates",
-            "The cell state runs straight down the chain with only minor linear interactions. Three gates "
-            "act on it: the forget gate decides what to keep (1: keep it all), the input gate what to add, "
-            "the output gate what to read out.", ("long",), "long", equations=("i", "g", "c", "o", "h")),
-    Chapter(4, "but", "The sentence, word by word",
-            "Reading \"I loved the movie, but the ending was disappointing\": when a new subject arrives "
-            "(here: \"but\"), the forget gate lets the LSTM drop the old sentiment and take the new one.",
-            ("but_short", "but_long"), "but_short"),
-    Chapter(5, "long", "The long review",
-            "The same sentence followed by many neutral words: the vanilla RNN loses the \"but\" on the "
-            "way, the LSTM's cell carries it to the end.", ("but_short", "but_long"), "but_long"),
-    Chapter(6, "arithmetic", "The forget gate's arithmetic",
-            r"$f_t = \sigma(W_f \cdot [h_{t-1}, x_t] + b_f)$, then $f_t \odot c_{t-1}$: each unit of the cell is "
-            "multiplied by a number between 0 (forget) and 1 (keep). At \"but\" the old sentiment should be "
-            "dropped. Why multiply and not add? An LSTM whose cell can only add (the 1997 LSTM, before the "
-            "forget gate) cannot drop anything.", ("but_long", "no_forget"), "no_forget", equations=("f",)),
-    Chapter(7, "turn", "Your turn",
-            "The explainer says the LSTM remembers by design. Training has to find that design: the one "
-            "control to try next is where the forget gate starts.", ("long", "zero_forget"), "zero_forget"),
-    Chapter(8, "real", "Real data: the weather and the stock price",
-            "Predict tomorrow's weather from the last month: the RNN might forget the early-month patterns "
-            "that matter for seasonal trends; the LSTM's forget gate removes anomalies like a single storm day, "
-            "its cell keeps the seasonal trend and its output gate focuses on this week. For stock prices it "
-            "ignores one-off noise and combines old and current trends to predict the next price.",
-            (*realdata.WEATHER_NAMES, *realdata.STOCKS_NAMES), f"weather_{realdata.LOOKBACK_T}"),
-)
-BY_NUMBER = {c.number: c for c in CHAPTERS}
-
-
 def needed(chapters=CHAPTERS) -> list[str]:
     """Every experiment the chapters need, each once, in chapter order (what the tour trains first)."""
     return list(dict.fromkeys(n for c in chapters for n in c.needs))
 
 
+def experiments() -> dict[str, RunConfig]:
+    """The runs the tour needs (core.story.runs), hidden 64, seed 0, in the order they are
+    defined (tests replace this with tiny configs of the same names)."""
+    cfgs, names = _runs.configs(), set(needed())
+    return {name: cfg for name, cfg in cfgs.items() if name in names}
+
+
+def label(name: str) -> str:
+    """What a "try it in the lab" link to experiment `name` says."""
+    return _runs.label(name)
+
+
 def tell(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) -> Told:
     """The chapter told with its trained results (results[name] for every name in chapter.needs);
     `filler`: the neutral words after the sentence in "The long review"."""
-    r = [results[n] for n in chapter.needs]
-    if chapter.key == "long":
-        return tell_long(*r, filler=filler)
-    return {"gap": tell_gap, "gradients": tell_gradients, "belt": tell_belt, "turn": tell_turn,
-            "but": tell_but, "arithmetic": tell_arithmetic, "real": tell_real}[chapter.key](*r)
+    return chapter.tell(results, filler)
 
 
-__all__ = ["CHAPTERS", "BY_NUMBER", "Chapter", "Told", "Check", "experiments", "needed", "tell", "reach",
+__all__ = ["CHAPTERS", "BY_NUMBER", "Chapter", "Table", "Told", "Check", "experiments", "needed", "tell", "reach", "label",
            "COUNTING", "EQUATIONS", "HOLDS", "FAILS", "PART", "UNCLEAR", "MISSING", "compare", "reading", "turn_word",
            "forget_retention", "gate_summary", "holding_units", "unit_traces", "word_table", "forget_units",
            "EXPLAINER_READING", "explainer_comparison", "long_review_table", "long_text", "arithmetic_at",

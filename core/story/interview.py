@@ -23,7 +23,9 @@ import pandas as pd
 from core.config import RunConfig
 from core.inspection import EXPLAINER_SENTENCE, decay_table, forget_arithmetic
 from core.results import RunResult
-from core.story.chapters import learned, reach
+from core.story import runs as X
+from core.story.base import Chapter, learned, reach
+from core.story.chapters import arithmetic, belt, but, gap, gradients, turn
 from core.story.evidence import FAILS, HOLDS, UNCLEAR, compare
 from core.story.measures import GATE_MARGIN, arithmetic_at, dropped_share, gate_summary, word_table
 
@@ -50,13 +52,14 @@ class Question:
     area: str  # the explainer's interview section it comes from
     short: str  # a few words, for the list of questions
     prompt: Callable[[dict[str, RunConfig]], str]  # worded from the experiments' configs (T, steps)
-    needs: tuple[str, ...]  # experiments (core.story.experiments) the answer is measured in
+    needs: tuple[str, ...]  # experiments (core.story.runs) the answer is measured in
     lab: str  # the experiment its "try it in the lab" link opens
     measure: Callable[[dict[str, RunResult]], Answer]
     choices: tuple[str, ...] = ()  # a choice question; else a slider:
     scale: tuple[float, float, float] = (0.0, 100.0, 1.0)  # lo, hi, step
     unit: str = ""  # "%", " orders", ""
     tolerance: float = 0.0  # a slider guess within this of the measured value counts as right
+    chapter: Chapter | None = None  # the tour's chapter that tells the same runs (its needs hold the question's)
 
     @property
     def slider(self) -> bool:
@@ -91,7 +94,7 @@ def _outcome_choice(outcome: str) -> str:
 
 # --- why LSTMs beat RNNs ------------------------------------------------------------------------
 def _rnn_accuracy(results: dict[str, RunResult]) -> Answer:
-    long = results["long"]
+    long = results[X.LONG]
     rnn, lstm, task = long.runs["rnn"], long.runs["lstm"], long.task
     m = rnn.final_metric * 100
     return Answer(m, f"{m:.0f}%", _figures([(rnn.title, m), (lstm.title, lstm.final_metric * 100),
@@ -107,7 +110,7 @@ def _orders(row) -> float:
 
 
 def _rnn_orders(results: dict[str, RunResult]) -> Answer:
-    long = results["long"]
+    long = results[X.LONG]
     d = decay_table(long).set_index("model")
     r, m = _orders(d.loc["rnn"]), _orders(d.loc["lstm"])
     end_r = UNDERFLOW_ORDERS if d.loc["rnn"].ratio == 0 else float(d.loc["rnn"].orders_lost)
@@ -131,7 +134,7 @@ def _gate_answer(results: dict[str, RunResult], at: str, elsewhere: str, labels:
                  said: dict[str, str], say: Callable[[dict, str, str], tuple[str, str]]) -> Answer:
     """The LSTM's mean gate at one place against elsewhere (gate_summary keys `at`, `elsewhere`), as
     MORE / LESS / SAME; `say(g, how, said[choice])` words its two sentences (`how`: the comparison's words)."""
-    g = gate_summary(results["long"])
+    g = gate_summary(results[X.LONG])
     d = compare(g[at], g[elsewhere], GATE_MARGIN)
     choice = _outcome_choice(d.outcome)
     return Answer(choice, choice, _figures([(labels[0], g[at]), (labels[1], g[elsewhere])]),
@@ -167,7 +170,7 @@ GATES = {"forget_mean": "forget gate", "input_mean": "input gate", "output_mean"
 
 
 def _gate_at_but(results: dict[str, RunResult]) -> Answer:
-    short = results["but_short"]
+    short = results[X.BUT_SHORT]
     w = word_table(short)
     b = list(w.word).index("but")
     change = {name: float(w[col].iloc[b] - w[col].iloc[b - 1]) for col, name in GATES.items()}
@@ -184,13 +187,13 @@ def _gate_at_but(results: dict[str, RunResult]) -> Answer:
 
 # --- the forget gate: sigmoid, multiplication, why not addition -------------------------------------
 def _at_but(results: dict[str, RunResult]) -> pd.DataFrame:
-    return arithmetic_at(results["but_long"])
+    return arithmetic_at(results[X.BUT_LONG])
 
 
 def _forget_mean(results: dict[str, RunResult]) -> Answer:
     at = _at_but(results)
     f = at["f_t = σ(z)"]
-    T = results["but_long"].task.seq_len
+    T = results[X.BUT_LONG].task.seq_len
     inside = bool(((f > 0) & (f < 1)).all())
     return Answer(float(f.mean()), f"{f.mean():.2f}", _figures([("mean over units", f.mean()), ("lowest unit", f.min()),
                                                                  ("highest unit", f.max())]), (
@@ -202,7 +205,7 @@ def _forget_mean(results: dict[str, RunResult]) -> Answer:
 
 
 def _dropped(results: dict[str, RunResult]) -> Answer:
-    long = results["but_long"]
+    long = results[X.BUT_LONG]
     at = _at_but(results)
     t = int(at.t.iloc[0])  # from 1
     share = dropped_share(at) * 100
@@ -217,7 +220,7 @@ def _dropped(results: dict[str, RunResult]) -> Answer:
 
 
 def _no_forget(results: dict[str, RunResult]) -> Answer:
-    none, long = results["no_forget"], results["but_long"]
+    none, long = results[X.NO_FORGET], results[X.BUT_LONG]
     plain, ours = none.runs["lstm"], long.runs.get("lstm")
     ok = learned(none, "lstm")
     rows = [(plain.title, plain.final_metric * 100)] + ([(ours.title, ours.final_metric * 100)] if ours else [])
@@ -231,7 +234,7 @@ def _no_forget(results: dict[str, RunResult]) -> Answer:
 
 
 def _zero_start(results: dict[str, RunResult]) -> Answer:
-    zero, long = results["zero_forget"], results["long"]
+    zero, long = results[X.ZERO_FORGET], results[X.LONG]
     plain, chrono = zero.runs["lstm"], long.runs.get("lstm")
     ok = learned(zero, "lstm")
     T = zero.task.seq_len
@@ -246,7 +249,7 @@ def _zero_start(results: dict[str, RunResult]) -> Answer:
 
 # --- real-world applications -----------------------------------------------------------------------
 def _short_review(results: dict[str, RunResult]) -> Answer:
-    short, long = results["but_short"], results["but_long"]
+    short, long = results[X.BUT_SHORT], results[X.BUT_LONG]
     rnn = short.runs["rnn"]
     ok = learned(short, "rnn")
     far = long.runs.get("rnn")
@@ -263,45 +266,47 @@ def _short_review(results: dict[str, RunResult]) -> Answer:
 
 QUESTIONS = (
     Question(1, "rnn_accuracy", "Why LSTMs beat RNNs", "the vanilla RNN on a long gap",
-             lambda c: f"Read {c['long'].task.seq_len} symbols and name the first ({c['long'].task.n_symbols} possible "
-                       f"first symbols): what held-out accuracy will the vanilla RNN reach ({_cfg_line(c['long'])})?",
-             ("long",), "long", _rnn_accuracy, unit="%", tolerance=10.0),
+             lambda c: f"Read {c[X.LONG].task.seq_len} symbols and name the first ({c[X.LONG].task.n_symbols} possible "
+                       f"first symbols): what held-out accuracy will the vanilla RNN reach ({_cfg_line(c[X.LONG])})?",
+             (X.LONG,), X.LONG, _rnn_accuracy, unit="%", tolerance=10.0, chapter=gap.CHAPTER),
     Question(2, "rnn_orders", "Why LSTMs beat RNNs", "the vanishing gradient",
              lambda c: f"At initialisation, how many orders of magnitude does the vanilla RNN's gradient lose over the "
-                       f"{c['long'].task.seq_len - 1} steps from t = {c['long'].task.seq_len} back to t = 1?",
-             ("long",), "long", _rnn_orders, scale=(0.0, UNDERFLOW_ORDERS, 1.0), unit=" orders", tolerance=3.0),
+                       f"{c[X.LONG].task.seq_len - 1} steps from t = {c[X.LONG].task.seq_len} back to t = 1?",
+             (X.LONG,), X.LONG, _rnn_orders, scale=(0.0, UNDERFLOW_ORDERS, 1.0), unit=" orders", tolerance=3.0,
+             chapter=gradients.CHAPTER),
     Question(3, "input_gate", "Explain each gate", "the input gate",
-             lambda c: f"The input gate decides what to write. In the LSTM trained on {_cfg_line(c['long'])}, is it "
+             lambda c: f"The input gate decides what to write. In the LSTM trained on {_cfg_line(c[X.LONG])}, is it "
                        "larger at the information (the first token) than elsewhere, smaller, or not clearly different?",
-             ("long",), "long", _input_gate, choices=(MORE, LESS, SAME)),
+             (X.LONG,), X.LONG, _input_gate, choices=(MORE, LESS, SAME), chapter=belt.CHAPTER),
     Question(4, "output_gate", "Explain each gate", "the output gate",
-             lambda c: f"The output gate decides what to show. In the same LSTM ({_cfg_line(c['long'])}), is it larger "
+             lambda c: f"The output gate decides what to show. In the same LSTM ({_cfg_line(c[X.LONG])}), is it larger "
                        "at the last step (where the answer is read) than elsewhere, smaller, or not clearly different?",
-             ("long",), "long", _output_gate, choices=(MORE, LESS, SAME)),
+             (X.LONG,), X.LONG, _output_gate, choices=(MORE, LESS, SAME), chapter=belt.CHAPTER),
     Question(5, "gate_at_but", "Explain each gate", "which gate moves at 'but'",
-             lambda c: f"Reading \"{EXPLAINER_SENTENCE}\" (LSTM of T = {c['but_short'].task.seq_len}), which gate's "
+             lambda c: f"Reading \"{EXPLAINER_SENTENCE}\" (LSTM of T = {c[X.BUT_SHORT].task.seq_len}), which gate's "
                        "mean moves most from the word before 'but' to 'but'?",
-             ("but_short",), "but_short", _gate_at_but, choices=tuple(GATES.values())),
+             (X.BUT_SHORT,), X.BUT_SHORT, _gate_at_but, choices=tuple(GATES.values()), chapter=but.CHAPTER),
     Question(6, "forget_sigmoid", "The forget gate: a sigmoid", "the forget gate's value",
              lambda c: f"f_t = σ(W_f·[h_(t-1), x_t] + b_f). At 'but', what is the mean of the forget gate over the "
-                       f"units of the LSTM of T = {c['but_long'].task.seq_len}?",
-             ("but_long",), "but_long", _forget_mean, scale=(0.0, 1.0, 0.01), tolerance=0.1),
+                       f"units of the LSTM of T = {c[X.BUT_LONG].task.seq_len}?",
+             (X.BUT_LONG,), X.BUT_LONG, _forget_mean, scale=(0.0, 1.0, 0.01), tolerance=0.1,
+             chapter=arithmetic.CHAPTER),
     Question(7, "elementwise", "The forget gate: element-wise multiplication", "how much is dropped",
              lambda c: "f_t ⊙ c_(t-1) multiplies each unit of the cell by its own gate. At 'but', what share of the "
                        "cell's length (1 - ||f_t ⊙ c_(t-1)|| / ||c_(t-1)||) does the LSTM drop?",
-             ("but_long",), "but_long", _dropped, unit="%", tolerance=10.0),
+             (X.BUT_LONG,), X.BUT_LONG, _dropped, unit="%", tolerance=10.0, chapter=arithmetic.CHAPTER),
     Question(8, "no_forget", "The forget gate: why not addition?", "an LSTM that can only add",
              lambda c: "The 1997 LSTM had no forget gate: c_t = c_(t-1) + i_t ⊙ g_t, the cell can only add. Will it "
-                       f"learn the long review ({_cfg_line(c['no_forget'])})?",
-             ("no_forget", "but_long"), "no_forget", _no_forget, choices=(YES, NO)),
+                       f"learn the long review ({_cfg_line(c[X.NO_FORGET])})?",
+             (X.NO_FORGET, X.BUT_LONG), X.NO_FORGET, _no_forget, choices=(YES, NO), chapter=arithmetic.CHAPTER),
     Question(9, "zero_start", "The forget gate: its purpose", "where the forget gate starts",
              lambda c: "PyTorch starts the forget bias at 0, so f_t starts near 0.5. Will that LSTM learn "
-                       f"{_cfg_line(c['zero_forget'])}?",
-             ("zero_forget", "long"), "zero_forget", _zero_start, choices=(YES, NO)),
+                       f"{_cfg_line(c[X.ZERO_FORGET])}?",
+             (X.ZERO_FORGET, X.LONG), X.ZERO_FORGET, _zero_start, choices=(YES, NO), chapter=turn.CHAPTER),
     Question(10, "short_review", "Real-world applications", "when a plain RNN is enough",
-             lambda c: f"Sentiment of a short review (\"... but ...\", {_cfg_line(c['but_short'])}): will the vanilla "
+             lambda c: f"Sentiment of a short review (\"... but ...\", {_cfg_line(c[X.BUT_SHORT])}): will the vanilla "
                        "RNN reach the target?",
-             ("but_short", "but_long"), "but_short", _short_review, choices=(YES, NO)),
+             (X.BUT_SHORT, X.BUT_LONG), X.BUT_SHORT, _short_review, choices=(YES, NO), chapter=but.CHAPTER),
 )
 BY_NUMBER = {q.number: q for q in QUESTIONS}
 

@@ -114,7 +114,7 @@ def forecast_frame(result: RunResult, step: int | None = None) -> pd.DataFrame:
     dates = pd.DatetimeIndex(task.eval_dates)
     where = [task.series_names[g] for g in s.group[task.test_ends]]
     truth = s.raw[task.test_ends, s.target]
-    chance = s.raw[task.test_ends - 1, s.target] if task.name == "weather" else np.zeros(len(truth))
+    chance = task.chance_forecast(task.test_ends)
     parts = [pd.DataFrame({"date": dates, "series": where, "model": "actual", "name": "actual", "value": truth}),
              pd.DataFrame({"date": dates, "series": where, "model": "baseline", "name": task.chance_name,
                            "value": chance})]
@@ -288,7 +288,7 @@ def storm_gate_check(result: RunResult, step: int | None = None) -> Check:
     numbers = {"f_storm": n["storm day"], "f_after": n["day after a storm"], "f_ordinary": n["ordinary day"],
                "i_storm": ni["storm day"], "i_ordinary": ni["ordinary day"],
                "storm_days": int(task.series.is_extreme(task.series.raw[~task.series.train]).sum())}
-    what = "storm" if task.name == "weather" else "shock"
+    what = task.extreme_word
     if not after.any():
         return Check(claim, None, f"{UNKNOWN}: no {what} day in the held-out windows.", table, numbers)
     gap = numbers["f_ordinary"] - numbers["f_after"]

@@ -145,8 +145,9 @@ def stocks_series(df: pd.DataFrame | None = None) -> Series:
 
 
 @functools.lru_cache(maxsize=None)
-def _series(name: str) -> Series:
-    return weather_series() if name == "weather" else stocks_series()
+def _series(task: type) -> Series:
+    """The series a task reads, read once per task class (shared by its instances, read-only)."""
+    return task.read_series()
 
 
 def windows(series: Series, ends: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,10 +170,11 @@ class RealSeriesTask(Task):
     label_unit: ClassVar[str] = ""
     series_names: ClassVar[tuple[str, ...]] = ()  # one per group of the series (a stock's symbol)
     n_channels = 1
+    extreme_word: ClassVar[str] = "extreme"  # what a value above the series' threshold is called (a storm day)
 
     def __init__(self, cfg: TaskConfig):
         super().__init__(cfg)
-        self.series = _series(self.name)
+        self.series = _series(type(self))
         s, T = self.series, self.seq_len
         self._mean, self._std = s.mean, s.std
         self.train_ends, self.test_ends = s.ends(T, held_out=False), s.ends(T, held_out=True)
@@ -180,6 +182,15 @@ class RealSeriesTask(Task):
         self._x = torch.tensor(x, dtype=torch.float32)  # (N, C)
         self._y = self._x[:, s.target]
         self._offsets = torch.arange(-T, 0)
+
+    @classmethod
+    def read_series(cls) -> Series:
+        """The task's own data, laid out for windows (read offline)."""
+        raise NotImplementedError
+
+    def chance_forecast(self, ends: np.ndarray) -> np.ndarray:
+        """The chance forecast (the one `chance` scores) of the rows `ends`, in real units."""
+        raise NotImplementedError
 
     # --- data ------------------------------------------------------------------------------
     def _batch(self, ends: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -260,9 +271,18 @@ class Weather(RealSeriesTask):
              "tomorrow's high. Saying 'the same as today' scores an error (MSE) of {chance}; the target "
              "is {target}.")
     chance_name = "persistence forecast"
+    extreme_word = "storm"
     metric_unit = "°C²"
     metric_format = ".2f"
     label_format, label_unit = ".1f", " °C"
+
+    @classmethod
+    def read_series(cls) -> Series:
+        return weather_series()
+
+    def chance_forecast(self, ends: np.ndarray) -> np.ndarray:
+        """Persistence: tomorrow's high is today's."""
+        return self.series.raw[ends - 1, self.series.target]
 
     @property
     def chance(self) -> float:
@@ -307,7 +327,16 @@ class Stocks(RealSeriesTask):
     story = ("Five stocks, the 24 months from April 2008: from a stock's last {T} monthly returns, forecast "
              "the next one. Forecasting no change scores an error (MSE) of {chance}; the target is {target}.")
     chance_name = "zero-return forecast"
+    extreme_word = "shock"
     label_format = "+.3f"
+
+    @classmethod
+    def read_series(cls) -> Series:
+        return stocks_series()
+
+    def chance_forecast(self, ends: np.ndarray) -> np.ndarray:
+        """No change: a zero return."""
+        return np.zeros(len(ends))
 
     @property
     def chance(self) -> float:

@@ -29,7 +29,6 @@ FILLER = "story-filler"  # the long review's neutral words (its slider's key)
 OWNER = "story"  # the tour's jobs, shared between sessions
 POLL_S = 1.0
 IN_FLIGHT = 4  # the tour's jobs on the queue at once (the queue refuses more than 8 waiting jobs)
-HIDE = ("lr", "batch_size", "seed", "rnn_init", "gru_init")  # the lab's controls a tour link leaves out
 
 
 def _shared_job(cfg: RunConfig) -> TrainJob | None:
@@ -189,19 +188,18 @@ def _trained_curves(name: str, result: RunResult) -> None:
         show_chart(cached[1], key=key, downloads=False)
 
 
-LAB_LABELS = {  # what each experiment's link says in "Your turn"
-    "short": "first_token at a short T", "long": "first_token at T = 100 (chapters 1-3)",
-    "zero_forget": "the LSTM from the zero forget-gate start", "but_short": "the 'but' sentence at T = 30",
-    "but_long": "the 'but' sentence at T = 100 (chapters 5-6)",
-    "no_forget": "the 1997 LSTM (no forget gate) on the 'but' sentence at T = 100",
-}
+def hidden_controls() -> tuple[str, ...]:
+    """The lab's controls a tour link leaves out: those no experiment of the tour sets to another value
+    than the others do (their values still travel in the link)."""
+    queries = [controls.to_query(cfg) for cfg in story.experiments().values()]
+    return tuple(k for k in controls.FIELDS if len({q[k] for q in queries}) == 1)
 
 
 def lab_link(chapter: story.Chapter | None, name: str | None = None, label: str = "Try it in the lab") -> None:
     """A link to the lab with an experiment preset (default: the chapter's own; the interview names one)."""
     name = name or chapter.lab
     cfg = story.experiments()[name]
-    query = {**controls.to_query(cfg), "hide": ",".join(HIDE), "preset": "1"}
+    query = {**controls.to_query(cfg), "hide": ",".join(hidden_controls()), "preset": "1"}
     st.page_link("views/train.py", label=label, icon=":material/science:", query_params=query,
                  help="Opens the training page with this experiment; change T or the models and train.")
 
@@ -213,30 +211,19 @@ def _filler() -> int:
 
 
 def _extras(chapter: story.Chapter, results: dict[str, RunResult]) -> None:
-    """The tables some chapters show beside their charts."""
-    if chapter.key == "but":
-        short = results[chapter.needs[0]]
-        st.markdown("**Per word** (models of T = %d; t from 1): each model's p(positive), the LSTM's mean gates "
-                    "and $\\lVert c_t \\rVert$." % short.task.seq_len)
-        st.dataframe(story.word_table(short), hide_index=True, key="story-word-table")
-        if "lstm" in short.runs:
-            st.markdown("**The units whose forget gate changes most at \"but\"** ($f_t$ at the word before, $f_t$ "
-                        "at \"but\"):")
-            st.dataframe(story.forget_units(short), hide_index=True, key="story-forget-units")
-            st.markdown("**The explainer's table beside the LSTM's reading** (neutral: within "
-                        f"{story.UNDECIDED} of 0.5):")
-            st.dataframe(story.explainer_comparison(short), hide_index=True, key="story-explainer")
-    elif chapter.key == "arithmetic":
-        table = story.arithmetic_at(results[chapter.needs[0]])
-        st.markdown("**The arithmetic, unit by unit** (the units that drop most; every unit in the CSV):")
-        st.dataframe(story.most_dropped(table), hide_index=True, key="story-arithmetic")
-        st.download_button("All units (CSV)", data=table.to_csv(index=False).encode(),
-                           file_name="forget_arithmetic_at_but.csv", mime="text/csv", on_click="ignore",
-                           icon=":material/download:", key="story-arithmetic-csv")
-    elif chapter.key == "turn":
+    """The tables the chapter adds beside its charts, and the links it offers."""
+    for table in chapter.tables(results):
+        st.markdown(table.intro)
+        st.dataframe(table.frame, hide_index=True, key=f"story-{table.key}")
+        if table.csv:
+            rows = table.frame if table.full is None else table.full
+            st.download_button(table.csv_label, data=rows.to_csv(index=False).encode(), file_name=table.csv,
+                               mime="text/csv", on_click="ignore", icon=":material/download:",
+                               key=f"story-{table.key}-csv")
+    if chapter.links_every_run:
         st.markdown("**Every experiment of the tour, preset in the lab:**")
         for name in story.experiments():
-            lab_link(chapter, name, label=LAB_LABELS.get(name, name))
+            lab_link(chapter, name, label=story.label(name))
 
 
 def export_tour() -> None:
@@ -298,7 +285,7 @@ def show(chapter: story.Chapter) -> None:
         lab_link(chapter)
         live(chapter.needs)  # a fragment: the view calls show() last (see views/story.py)
         return
-    filler = _filler() if chapter.key == "long" else int(st.session_state.get(FILLER, story.FILLER))
+    filler = _filler() if chapter.filler else int(st.session_state.get(FILLER, story.FILLER))
     told = story.tell(chapter, results, filler)
     st.markdown("**What the models here did:**\n\n" + "\n".join(f"- {s}" for s in told.sentences))
     (st.success if told.holds else st.warning if told.holds is False else st.info)(told.verdict)
@@ -322,6 +309,6 @@ def complete_line() -> str:
     return "The tour is complete: every chapter's models are trained and kept in the run store."
 
 
-__all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "live", "lab_link", "complete", "HIDE",
+__all__ = ["start", "collect", "pending", "chapter_picker", "progress", "show", "live", "lab_link", "complete", "hidden_controls",
            "complete_line",
            "export_tour", "conventions", "equations"]

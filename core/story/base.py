@@ -1,0 +1,120 @@
+"""What every chapter of the tour is made of: the `Chapter` object (its experiments, its claim, how it is
+told, the charts and tables its page adds) and the words the chapters share.
+
+A chapter is one module of core/story/chapters/ with a `CHAPTER = Chapter(...)` (found there by its
+number; core/story/chapters/__init__.py). It names the experiments it needs (core.story.runs:
+one home for each run's config), its `teller` builds the sentences and the verdict from the trained
+results, its `charts` name builders of core.charts.story (which sits a layer above), its `tables`
+give the frames its page shows beside them. The tour, its report, the interview and the shipped
+reference read the chapters; nothing else names a chapter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from core.results import (DIVERGED, OUTCOME_WORDS, PENDING, REACHED, ModelRun, RunResult, format_metric, outcome,
+                          reach_phrase, verdict as outcome_sentence)
+from core.story.evidence import FAILS, HOLDS, MISSING, PART, Check, verdict_of
+from core.story.measures import FILLER
+
+
+@dataclass
+class Told:
+    """A chapter told with its models: the sentences, the parts of the claim checked (each stated
+    in a sentence), the chapter's outcome (evidence.HOLDS, FAILS, PART, UNCLEAR or MISSING) and the
+    verdict in one line."""
+
+    sentences: list[str]
+    checks: list[Check] = field(default_factory=list)
+    outcome: str = MISSING
+    verdict: str = ""
+
+    @property
+    def holds(self) -> bool | None:
+        """True: every part holds; False: a part does not hold; None: no clear answer or no runs."""
+        return True if self.outcome == HOLDS else False if self.outcome in (FAILS, PART) else None
+
+
+def told(sentences: list[str], checks: list[Check]) -> Told:
+    outcome, line = verdict_of(checks)
+    return Told(sentences, list(checks), outcome, line)
+
+
+# --- words shared by the chapters -------------------------------------------------------------
+def reach(run: ModelRun, result: RunResult) -> str:
+    """core.results' outcome words with the tour's numbers: 'reached the target (99%) at training step
+    225' / 'learned part of it: ended at 51% after 500 steps, short of the 99% target (chance 12.5%)'."""
+    task = result.task
+    target = format_metric(task.target, task)
+    o = outcome(run, task)
+    if o == REACHED:
+        return f"{OUTCOME_WORDS[o]} ({target}) at training step {run.steps_to_target:,}"
+    if o in (DIVERGED, PENDING):
+        return reach_phrase(run, task)
+    chance = f"{task.chance * 100:.3g}%" if task.metric == "accuracy" else f"MSE {task.chance:.3g}"
+    return (f"{OUTCOME_WORDS[o]}: ended at {format_metric(run.final_metric, task)} after {run.steps_run:,} steps, "
+            f"short of the {target} target (chance {chance})")
+
+
+def where(result: RunResult) -> str:
+    return f"{result.task.title} at T = {result.task.seq_len}"
+
+
+def line(result: RunResult) -> str:
+    return f"{where(result)}: " + "; ".join(f"the {r.title} {reach(r, result)}" for r in result.runs.values()) + "."
+
+
+def learned(result: RunResult, kind: str) -> bool | None:
+    """Whether the model reached its task's target (None: the run has no such model)."""
+    run = result.runs.get(kind)
+    return None if run is None else run.steps_to_target is not None
+
+
+def read_first(result: RunResult, kinds: tuple[str, ...] = ("lstm",)) -> list[str]:
+    """For each of `kinds` that did not reach its target: its outcome in core.results' words, said
+    before the chapter draws conclusions from it."""
+    return [f"Read this first: {outcome_sentence(result.runs[k], result.task)} Its numbers below are those of a "
+            "model that did not learn its task." for k in kinds if learned(result, k) is False]
+
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table a chapter's page shows beside its charts: a line introducing it (Markdown, worded
+    here), the frame, and a file name when the page offers it as CSV (`full`: every row, when the
+    page shows a few)."""
+
+    key: str
+    intro: str
+    frame: pd.DataFrame
+    csv: str | None = None
+    full: pd.DataFrame | None = None
+    csv_label: str = "Every row (CSV)"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter of the tour. `teller(*results)` (results in `needs` order; with `filler=` when
+    `filler` is set) tells it; `charts` name its chart builders in core.charts.story; `tables(results)`
+    gives the tables its page adds; `links_every_run`: its page links every experiment of the tour."""
+
+    number: int
+    key: str
+    title: str
+    claim: str  # what the explainer says, in words (no numbers: those come from the models)
+    needs: tuple[str, ...]  # experiment names (core.story.runs), in the order the chapter shows them
+    lab: str  # the experiment its "try it in the lab" link opens
+    teller: Callable[..., Told]
+    charts: tuple[str, ...] = ()
+    tables: Callable[[dict[str, RunResult]], list[Table]] = field(default=lambda results: [])
+    equations: tuple[str, ...] = ()  # keys of EQUATIONS this chapter measures (each key in one chapter)
+    filler: bool = False  # the page offers the neutral-words slider; teller and charts take `filler`
+    links_every_run: bool = False
+
+    def tell(self, results: dict[str, RunResult], filler: int = FILLER) -> Told:
+        """The chapter told with its trained results (results[name] for every name in `needs`)."""
+        runs = [results[n] for n in self.needs]
+        return self.teller(*runs, filler=filler) if self.filler else self.teller(*runs)

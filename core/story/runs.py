@@ -1,0 +1,55 @@
+"""The tour's experiments: one home for each run's config, by name, with the words a link to it says.
+
+A chapter names the experiments it needs (Chapter.needs) with the constants below; a chapter that
+needs a run no other chapter has defines it in its own module (`define(...)`). `configs()` gives
+every defined experiment, `label(name)` what its "try it in the lab" link says. Hidden 64 and seed 0
+throughout (tests replace core.story.experiments with tiny configs of the same names).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
+
+_DEFINED: dict[str, tuple[Callable[[], RunConfig], str]] = {}  # name -> (config, label), in definition order
+
+
+def define(name: str, config: Callable[[], RunConfig], label: str) -> str:
+    """Give experiment `name` its config (built on use, validated) and its link's words; the name."""
+    if name in _DEFINED and _DEFINED[name][1] != label:
+        raise ValueError(f"experiment {name!r} is defined twice")
+    _DEFINED[name] = (config, label)
+    return name
+
+
+def configs() -> dict[str, RunConfig]:
+    """Every defined experiment's config, in definition order."""
+    return {name: validate(config()) for name, (config, _) in _DEFINED.items()}
+
+
+def label(name: str) -> str:
+    return _DEFINED[name][1] if name in _DEFINED else name
+
+
+# Steps are the fewest the calibration allows: the chrono LSTM reaches the target at step 225 on
+# first_token at T = 100, both models by step 100 at T = 20 and step 200 on sentiment_but at T = 30,
+# the LSTM at step 425 on sentiment_but at T = 100.
+SHORT = define("short", lambda: RunConfig(task=TaskConfig(seq_len=20), train=TrainConfig(steps=200)),
+               "first_token at a short T")
+# the lab's default experiment: one run serves the tour and the lab
+LONG = define("long", RunConfig, "first_token at T = 100 (chapters 1-3)")
+ZERO_FORGET = define("zero_forget", lambda: RunConfig(model=ModelConfig(forget_init="zero"), models=("lstm",)),
+                     "the LSTM from the zero forget-gate start")
+BUT_SHORT = define("but_short", lambda: RunConfig(task=TaskConfig(name="sentiment_but", seq_len=30),
+                                                  train=TrainConfig(steps=400)),
+                   "the 'but' sentence at T = 30")
+BUT_LONG = define("but_long", lambda: RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
+                                                train=TrainConfig(steps=600)),
+                  "the 'but' sentence at T = 100 (chapters 5-6)")
+# the 1997 LSTM (no forget gate: f_t = 1, the cell can only add) on the long review: "why not addition?"
+NO_FORGET = define("no_forget", lambda: RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
+                                                  model=ModelConfig(forget_init="none"), models=("lstm",),
+                                                  train=TrainConfig(steps=600)),
+                   "the 1997 LSTM (no forget gate) on the 'but' sentence at T = 100")
+
+__all__ = ["define", "configs", "label", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET"]
