@@ -49,7 +49,7 @@ def default_folder() -> Path | None:
     env = os.environ.get(ENV)
     if env is not None and env.strip().lower() in ("off", "none", "0", ""):
         return None
-    return Path(env) if env else Path(__file__).resolve().parent.parent.parent / "reference"
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "reference"
 
 
 def sha256(path: Path) -> str:

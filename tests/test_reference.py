@@ -298,3 +298,11 @@ def test_the_lab_says_whether_this_machine_reproduced_its_reference_run(shipped_
     monkeypatch.setattr(prove, "_server", [job])
     at = page("views/train.py")
     assert not at.exception and words in captions(at)
+
+
+def test_without_the_variable_the_reference_is_the_projects_own_folder(monkeypatch):
+    from core.shipped import default_folder
+    monkeypatch.delenv(ENV, raising=False)
+    assert default_folder() == ROOT / "reference"
+    monkeypatch.setenv(ENV, "off")
+    assert default_folder() is None
