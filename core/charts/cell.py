@@ -26,7 +26,7 @@ from core.results import RunResult
 CANVAS_W = 104  # canvas units across; a unit is PX pixels
 PX = 7.5
 CELL_W, CELL_H = 5.0, 3.6  # one unit's value: a coloured cell with its number
-FRAME_MIN = 8.0  # half width of a box's frame at the least (its label must fit)
+FRAME_MIN = 7.5  # half width of a box's frame at the least (its label must fit)
 ARROW, OP = "#555555", "#333333"
 
 # Box centres (cx, cy) per kind; a box's frame spans cy - 4.6 (its label on top) to cy + 2.4
@@ -44,7 +44,7 @@ SHORT = {  # box labels on the picture (core.cell.QUANTITIES says them in full)
     "o": "σ  o_t output", "kept": "f_t ⊙ c_{t-1} kept", "written": "i_t ⊙ c̃_t written", "c": "c_t", "tanh_c": "tanh(c_t)",
     "h": "h_t", "r": "σ  r_t reset", "z": "σ  z_t update", "n": "tanh  n_t candidate", "x": "x_t input",
 }
-GRU_SHORT = {"kept": "z_t ⊙ h_{t-1} kept", "written": "(1 − z_t) ⊙ n_t written"}
+GRU_SHORT = {"kept": "z_t ⊙ h_{t-1} kept", "written": "(1−z_t) ⊙ n_t written"}
 # Operators: name -> (x, y, symbol)
 OPS = {
     "lstm": {"fx": (27, 8.9, "×"), "plus": (55, 8.9, "+"), "ix": (55, 33, "×"), "ox": (92, 33, "×")},
@@ -122,7 +122,7 @@ def diagram_frames(step: CellStep) -> tuple[pd.DataFrame, pd.DataFrame]:
         frames.append({"quantity": q, "x": cx - half, "x2": cx + half, "y": cy - 4.6, "y2": cy + 2.4,
                        "label": labels[q], "lx": cx, "ly": cy - 3.0})
         if q == "x":
-            cells.append({"quantity": "x", "label": "x_t input", "unit": -1, "value": float("nan"), "text": step.word,
+            cells.append({"quantity": "x", "label": "x_t input", "unit": -1, "value": 0.0, "text": step.word,
                           "x": cx - half + 0.6, "x2": cx + half - 0.6, "y": cy - 1.8, "y2": cy + 1.8,
                           "scale": "word", "ink": "black", "t": step.t + 1})
             continue
