@@ -264,7 +264,7 @@ def belt_chart(df: pd.DataFrame) -> alt.TopLevelMixin:
             detail="seed:N",
             tooltip=["start:N", "task:N", "seed:Q", "step:Q", "t:Q", "gap:Q", "what:N",
                      alt.Tooltip("grad:Q", format=".3g")],
-        ).properties(width=WIDTH, height=220, title=alt.TitleParams(
+        ).properties(width=WIDTH, height=240, title=alt.TitleParams(
             label, subtitle=f"{first.start}; {first.task}, training step {int(first.step)}")))
     rows = [alt.hconcat(*panels[i:i + 2]) for i in range(0, len(panels), 2)]
     return alt.vconcat(*rows).resolve_scale(y="independent")
