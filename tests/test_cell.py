@@ -241,6 +241,10 @@ def test_step_forward_and_another_experiment_from_the_link(stored):
     at.button(key="cell-forward").click().run(timeout=120)
     assert not at.exception and at.slider[0].value == 4 and "at t = 4 of 10" in drawn(at)["LSTM"][0]
     assert at.query_params["t"] == "4"
+    at.button(key="cell-play").click().run(timeout=120)  # playing: the page's timer moves t, here a rerun
+    assert at.button(key="cell-stop") and at.slider[0].value == 4
+    at.run(timeout=120)
+    assert not at.exception and at.slider[0].value == 5 and "at t = 5 of 10" in drawn(at)["LSTM"][0]
     at = open_cell({"run": "no_forget", "t": "6"})
     assert "LSTM (1997: no forget gate) cell at t = 6 of 10" in drawn(at)["LSTM (1997: no forget gate)"][0]
 

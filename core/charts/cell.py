@@ -170,7 +170,7 @@ def cell_diagram(step: CellStep) -> alt.TopLevelMixin:
         return chart.encode(x=alt.X("x:Q", **x), y=alt.Y("y:Q", scale=ys, axis=y_axis), **more)
 
     layers = [enc(alt.Chart(frames).mark_rect(fill="#f6f6f6", stroke="#b0b0b0", cornerRadius=4), x2="x2:Q", y2="y2:Q"),
-              alt.Chart(frames).mark_text(fontSize=11, fontWeight="bold", color="#333333").encode(
+              alt.Chart(frames).mark_text(fontSize=12, fontWeight="bold", color="#333333").encode(
                   x=alt.X("lx:Q", **x), y=alt.Y("ly:Q", scale=ys, axis=y_axis), text="label:N")]
     lines, heads = _arrows(kind)
     layers.append(enc(alt.Chart(lines).mark_line(color=ARROW, strokeWidth=1.6), detail="arrow:N", order="order:Q"))
@@ -198,7 +198,7 @@ def cell_diagram(step: CellStep) -> alt.TopLevelMixin:
                                           legend=alt.Legend(gradientLength=120, format=".2~g")),
                           tooltip=tips))
     text = cells.assign(tx=(cells.x + cells.x2) / 2, ty=(cells.y + cells.y2) / 2)
-    layers.append(alt.Chart(text).mark_text(fontSize=11, baseline="middle").encode(
+    layers.append(alt.Chart(text).mark_text(fontSize=12, baseline="middle").encode(
         x=alt.X("tx:Q", **x), y=alt.Y("ty:Q", scale=ys, axis=y_axis), text="text:N",
         color=alt.Color("ink:N", scale=None), tooltip=tips))
     notes = pd.DataFrame(NOTES[kind], columns=["x", "y", "text", "align"])

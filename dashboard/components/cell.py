@@ -29,11 +29,11 @@ from dashboard.components.chart import show_chart
 
 # the tour's experiment whose LSTM is drawn -> (what the picker says, the experiment of its RNN and GRU)
 SOURCES = {
-    "but_short": ("The 'but' sentence, T = 30 (chapter 4)", "but_short"),
-    "but_long": ("The long review, T = 100 (chapters 5-6)", "but_long"),
-    "no_forget": ("The 1997 LSTM without a forget gate, T = 100 (chapter 6)", "but_long"),
-    "long": ("Remember the first token, T = 100 (chapters 1-3)", "long"),
-    "zero_forget": ("The LSTM from the zero start, T = 100 (chapter 7)", "long"),
+    "but_short": ("The 'but' sentence", "but_short"),
+    "but_long": ("The long review", "but_long"),
+    "no_forget": ("The 1997 LSTM without a forget gate, on the long review", "but_long"),
+    "long": ("Remember the first token", "long"),
+    "zero_forget": ("The LSTM from the zero start, remember the first token", "long"),
 }
 KINDS = ("lstm", "gru", "rnn")  # drawn in this order
 SENTENCE, TYPED, EXAMPLE = "The explainer's sentence", "A sentence you type", "A held-out example of the task"
@@ -52,7 +52,7 @@ def _refuse(key: str, raw: str, why: str) -> None:
 
 
 def read_link() -> None:
-    """`?run=` once, on the page's first run (`?t=` is read by `step_picker`, once the input's length is known)."""
+    """`?run=` once, on the page's first run (`?t=` is read by `step_picker_link`, once the input's length is known)."""
     if st.session_state.get(READY):
         return
     raw = st.query_params.get("run")
@@ -64,7 +64,9 @@ def read_link() -> None:
 
 
 def source_picker() -> str:
-    name = st.selectbox("Trained models", list(SOURCES), key=SOURCE, format_func=lambda n: SOURCES[n][0],
+    cfgs = story.experiments()
+    name = st.selectbox("Trained models", list(SOURCES), key=SOURCE,
+                        format_func=lambda n: f"{SOURCES[n][0]}, T = {cfgs[n].task.seq_len} ({n})",
                         help="The tour's experiment whose LSTM is drawn; the RNN and the GRU are trained on the same task.")
     if st.query_params.get("run") != name:
         st.query_params["run"] = name
@@ -180,8 +182,8 @@ def _play(on: bool, T: int) -> None:
 
 
 def step_controls(T: int) -> int:
-    """Back, forward, play / stop and a slider over t (from 1), mirrored in `?t=`; while playing,
-    each run of the fragment (every PLAY_S) moves one step, and the last step stops the play."""
+    """Back, forward and a slider over t (from 1), mirrored in `?t=`; while playing, each run of the
+    fragment (every PLAY_S) moves one step, and the last step stops the play."""
     t = min(max(int(st.session_state.get(T_KEY, 1)), 1), T)
     playing = bool(st.session_state.get(PLAYING))
     if playing and st.session_state.get(PLAYED) == t:  # this run is the timer's: one step on
@@ -192,11 +194,6 @@ def step_controls(T: int) -> int:
         st.button("Back", key="cell-back", icon=":material/chevron_left:", on_click=_move, args=(-1, T), disabled=t <= 1)
         st.button("Forward", key="cell-forward", icon=":material/chevron_right:", on_click=_move, args=(1, T),
                   disabled=t >= T)
-        if playing:
-            st.button("Stop", key="cell-stop", icon=":material/stop:", on_click=_play, args=(False, T))
-        else:
-            st.button("Play through the input", key="cell-play", icon=":material/play_arrow:", on_click=_play,
-                      args=(True, T), disabled=T <= 1)
     if T > 1:
         t = st.slider("Time step t (from 1)", 1, T, key=T_KEY)
     if st.query_params.get("t") != str(t):
@@ -205,6 +202,15 @@ def step_controls(T: int) -> int:
         st.session_state[PLAYING] = False
         st.rerun()
     return t
+
+
+def play_button(T: int) -> None:
+    """Play / stop, outside the fragment: a click reruns the whole page, which starts or stops its timer."""
+    if st.session_state.get(PLAYING):
+        st.button("Stop", key="cell-stop", icon=":material/stop:", on_click=_play, args=(False, T))
+    else:
+        st.button("Play through the input", key="cell-play", icon=":material/play_arrow:", on_click=_play,
+                  args=(True, T), disabled=T <= 1, help=f"One step every {PLAY_S:g} s, to the end of the input.")
 
 
 def unit_picker(H: int) -> int | None:
@@ -219,6 +225,8 @@ def unit_picker(H: int) -> int | None:
 def live(found: dict[str, ModelRun], x: torch.Tensor, words: list[str], unit: int | None) -> None:
     """The step controls and the diagrams, redrawn alone (a fragment) on every step and, while playing,
     every PLAY_S seconds. A fragment on a timer: call it after every other element of the page."""
+    play_button(len(words))
+
     @st.fragment(run_every=PLAY_S if st.session_state.get(PLAYING) else None)
     def draw() -> None:
         diagrams(found, x, words, step_controls(len(words)), unit)
@@ -281,4 +289,4 @@ def task_of(found: dict[str, ModelRun]) -> Task:
 
 
 __all__ = ["read_link", "source_picker", "runs", "origin_line", "input_picker", "step_picker_link", "bad_links",
-           "step_controls", "unit_picker", "live", "diagrams", "wait_for", "mechanism", "task_of", "SOURCES"]
+           "step_controls", "play_button", "unit_picker", "live", "diagrams", "wait_for", "mechanism", "task_of", "SOURCES"]

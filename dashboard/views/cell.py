@@ -23,7 +23,8 @@ x, words = cell.input_picker(task)
 cell.step_picker_link(len(words))
 cell.bad_links()
 unit = cell.unit_picker(found["lstm"].config.model.hidden_size)
-drawn = st.container()  # the diagrams go here, drawn last: their fragment runs on a timer while playing
+# a fragment with a timer only while playing, which a click starts once the page is drawn
+cell.live(found, x, words, unit)
 
 st.subheader("The mechanism, measured")
 st.markdown(r"Along the cell state alone, $\partial c_t / \partial c_{t-1} = f_t$: a gradient carried back k steps on the belt is "
@@ -31,7 +32,5 @@ st.markdown(r"Along the cell state alone, $\partial c_t / \partial c_{t-1} = f_t
             "through every path, for three starts of the forget gate; and the cell of the 1997 LSTM, which has "
             "no forget gate and can only add.")
 cell.mechanism()
-with drawn:
-    cell.live(found, x, words, unit)
-if job is not None:
+if job is not None:  # a fragment on a timer: after every other element
     cell.wait_for(job)
