@@ -155,13 +155,28 @@ def test_without_a_forget_gate_the_prediction_is_flat_and_the_cell_only_adds(tra
     np.testing.assert_allclose(growth.c_norm, np.linalg.norm(tr["c"].astype(np.float64), axis=-1).mean(0), rtol=1e-5)
 
 
-def test_the_mechanism_charts_carry_their_data_one_panel_per_start(trained):
-    item = belt_item({"chrono": trained["long"], "zero": trained["zero_forget"], "none": trained["no_forget"]})
-    assert list(dict.fromkeys(item.data.label)) == ["chrono", "zero", "none"] and len(item.data) == 8 + 8 + 12
+def test_the_mechanism_charts_carry_their_data_one_panel_per_start_one_line_per_seed(trained):
+    cfg = trained["long"].config
+    seed1 = train(validate(replace(cfg, models=("lstm",), train=replace(cfg.train, seed=1))))
+    item = belt_item({"chrono": [trained["long"], seed1], "zero": trained["zero_forget"], "none": trained["no_forget"]})
+    assert list(dict.fromkeys(item.data.label)) == ["chrono", "zero", "none"] and len(item.data) == 2 * 8 + 8 + 12
+    assert sorted(set(item.data[item.data.label == "chrono"].seed)) == [0, 1]
+    spec = json.dumps(item.chart.to_dict())
+    assert '"detail": {"field": "seed"' in spec
     assert set(item.data.start) == {"chrono start", "zero start (f ≈ 0.5)", "no forget gate (1997)"}
     assert "measured" in item.caption and json.dumps(item.chart.to_dict()).count('"mark"') >= 3
     grow = growth_item({"chrono": trained["but_long"], "1997": trained["no_forget"]})
     assert set(grow.data.label) == {"chrono", "1997"} and "only add" in grow.caption
+
+
+def test_a_diagram_exports_like_every_chart(trained):
+    from core.charts import export
+
+    result = trained["but_short"]
+    item = cell_diagram_item(cell_step(result.runs["lstm"], sentence(result), 5, [0, 1, 2]))
+    assert export.export_chart(item, "svg").lstrip().startswith(b"<svg")
+    rows = export.export_chart(item, "csv").decode().splitlines()
+    assert rows[0] == "quantity,label,unit,value,t" and len(rows) == 1 + 11 * 3
 
 
 # --- the page ------------------------------------------------------------------------------------------
