@@ -285,3 +285,9 @@ def test_a_missing_gru_is_trained_as_a_job_and_drawn_when_done(trained, monkeypa
     at.run(timeout=120)
     assert not at.exception and set(drawn(at)) == {"LSTM", "GRU", "Vanilla RNN"}
     assert RunStore().get(gru_cfg) is not None and len(made) == 1  # kept: nobody trains it again
+
+
+@pytest.mark.parametrize("v,text", [(0.4609, ".461"), (-0.0054, "-.005"), (-0.0001, "0"), (0.9999, "1.000"),
+                                    (-3.456, "-3.46"), (43.54, "43.5"), (160.2, "160")])
+def test_a_number_fits_its_cell_and_rounds_as_written(v, text):
+    assert fmt(v) == text and len(text) <= 5 and float(text) == pytest.approx(v, abs=0.0005 + abs(v) * 0.005)

@@ -80,10 +80,14 @@ NOTES = {  # words on the picture: (x, y, text, align)
 
 
 def fmt(v: float) -> str:
-    """A value as the diagram writes it: 3 significant figures at most, in a cell 5 characters wide."""
-    a = abs(v)
+    """A value as the diagram writes it, in a cell 5 characters wide: 3 decimals below 1 without the
+    leading zero (".461", "-.005", as the hover shows 6 figures), then 3 significant figures at most."""
     if not math.isfinite(v):
         return str(v)
+    a = abs(v)
+    if a < 1:
+        text = f"{v:.3f}".replace("0.", ".", 1)
+        return "0" if text in (".000", "-.000") else text
     return f"{v:.2f}" if a < 10 else f"{v:.1f}" if a < 100 else f"{v:.0f}"
 
 

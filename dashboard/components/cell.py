@@ -73,6 +73,14 @@ def source_picker() -> str:
     return name
 
 
+def link(run: str, t: int, label: str = "See the cell at this step") -> None:
+    """A link to /cell showing the LSTM of tour experiment `run` at step t (from 1) of its default
+    input (the explainer's sentence on sentiment_but, the first held-out example otherwise)."""
+    if run not in SOURCES:
+        raise ValueError(f"/cell draws the runs {', '.join(SOURCES)}, not {run!r}")
+    st.page_link("views/cell.py", label=label, icon=":material/memory:", query_params={"run": run, "t": str(int(t))})
+
+
 # --- the runs -----------------------------------------------------------------------------------
 def _cfgs(name: str) -> dict[str, RunConfig]:
     """kind -> the single-model config of the run drawn for it."""
@@ -288,5 +296,5 @@ def task_of(found: dict[str, ModelRun]) -> Task:
     return make_task(next(iter(found.values())).config.task)
 
 
-__all__ = ["read_link", "source_picker", "runs", "origin_line", "input_picker", "step_picker_link", "bad_links",
+__all__ = ["link", "read_link", "source_picker", "runs", "origin_line", "input_picker", "step_picker_link", "bad_links",
            "step_controls", "play_button", "unit_picker", "live", "diagrams", "wait_for", "mechanism", "task_of", "SOURCES"]
