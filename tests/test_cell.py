@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -209,8 +210,6 @@ def drawn(at: AppTest) -> dict[str, dict]:
         if " cell at t = " in title:
             nums = {}
             for ds in el.proto.datasets:
-                import pyarrow as pa
-
                 table = pa.ipc.open_stream(ds.data.data).read_all().to_pandas()
                 if {"quantity", "unit", "value", "text"} <= set(table.columns):
                     nums.update({(q, int(u)): v for q, u, v in zip(table.quantity, table.unit, table.value) if u >= 0})
