@@ -33,6 +33,7 @@ LAYERS = (
     ("core.results",),  # runs as plain data, outcomes and verdicts
     ("core.shipped",),  # the shipped reference runs, read behind the store
     ("core.inspection", "core.store", "core.trainer", "core.runio"),  # probes, storage, training
+    ("core.cell", "core.belt"),  # a cell's step and the gradient along its belt, read with the probes
     ("core.executors",),  # where runs train
     ("core.sweep",),  # grids of runs
     ("core.jobs",),  # runs and sweeps as background jobs
