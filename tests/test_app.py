@@ -15,7 +15,7 @@ from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, config_
 from core import jobs
 from core.store import RunStore
 from core.trainer import Trainer, train
-from dashboard.components import controls, explainer, training
+from dashboard.components import controls, explainer, plain, training
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TIMEOUT = 180  # seconds per script run: generous, the machine is shared
@@ -238,7 +238,7 @@ def test_changing_the_task_sets_its_suggested_steps_unless_the_user_chose_some()
 def test_bad_query_values_are_refused_with_a_message():
     at = app(seq_len="-3", lr="abc", steps="30", hidden_size="8")
     assert not at.exception
-    warnings = [w.value for w in at.warning]
+    warnings = [plain.unescape(w.value) for w in at.warning]  # shown as text: every special character escaped
     assert any("seq_len=-3" in w and "between 5 and 1000" in w for w in warnings)
     assert any("lr=abc" in w for w in warnings)
     assert at.slider(key="seq_len").value == controls.DEFAULT.task.seq_len

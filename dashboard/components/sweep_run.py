@@ -21,6 +21,7 @@ from core.store import RunStore
 from core.sweep import (DEFAULT_LENGTHS, DEFAULT_SEEDS, SweepConfig, aggregate, default_sweep, estimate_seconds,
                         last_sweep, sweep_from_store)
 from dashboard.components import owned, proof
+from dashboard.components.plain import md
 from dashboard.components.chart import show_chart
 
 ACTIVE = "sweep-active"  # the SweepConfig on screen
@@ -80,12 +81,12 @@ def show(store: RunStore) -> None:
     table = sweep_from_store(sweep, store)
     n = len(sweep.jobs())
     if ref := store.from_reference(table["hash"].tolist() if not table.empty else []):
-        st.caption(f"{ref} of these {len(table)} runs: {store.reference.origin()} (shipped with the lab, not "
+        st.caption(f"{ref} of these {len(table)} runs: {md(store.reference.origin())} (shipped with the lab, not "
                    "trained on this machine; they carry no seconds, so the cost chart is drawn only for runs "
                    "trained here). **Start sweep** on this grid reuses them."
                    + (f" {proved}" if (proved := proof.line_for([h for h in table["hash"] if store.reference.has(h)])) else ""))
     if LAST in st.session_state:
-        st.success(st.session_state[LAST])
+        st.success(md(st.session_state[LAST]))  # may quote a run's error
     elif len(table) < n:
         st.warning(f"{len(table)} of {n} runs of this grid are in the run store; start the same sweep again to "
                    "train the rest.")
