@@ -339,7 +339,7 @@ def _int(name: str, v: Any, lo: int, hi: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {_shown(v)}")
     try:
         f = float(v)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a whole number of 400 digits from a file
         raise ConfigError(f"{name} must be a whole number, got {_shown(v)}") from None
     if not math.isfinite(f) or f != int(f):
         raise ConfigError(f"{name} must be a whole number, got {_shown(v)}")
@@ -360,7 +360,7 @@ def _above(v: Any, hi: int) -> bool:
 def _float(name: str, v: Any, lo: float, hi: float, lo_open: bool = False) -> float:
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{name} must be a number, got {_shown(v)}") from None
     if not math.isfinite(f):
         raise ConfigError(f"{name} must be a finite number, got {_shown(v)}")

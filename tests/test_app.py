@@ -103,7 +103,7 @@ def test_link_round_trip_and_refusals():
     assert "seq_len=-3" in problems[0] and "between 5 and 1000" in problems[0]
     assert "lr=abc" in problems[1] and "number" in problems[1]
     _, problems = controls.from_query({"seq_len": "1001", "models": "", "forget_init": "two", "seed": "1.5"})
-    assert [p.split("`")[1].split("=")[0] for p in problems] == ["seq_len", "models", "forget_init", "seed"]
+    assert [p.split(" ")[1].split("=")[0] for p in problems] == ["seq_len", "models", "forget_init", "seed"]
     # a run too big for the machine's memory is refused before it starts
     cfg, problems = controls.from_query({"seq_len": "1000", "hidden_size": "1024"})
     assert cfg.model.hidden_size == controls.DEFAULT.model.hidden_size and "GB of memory" in problems[0]
@@ -120,7 +120,7 @@ def test_each_models_init_is_a_control_in_the_link():
     assert "Vanilla RNN init irnn" in line and "GRU init chrono" in line
     assert "rnn_init (default default)" in line
     _, problems = controls.from_query({"rnn_init": "chrono", "gru_init": "one"})
-    assert [p.split("`")[1] for p in problems] == ["rnn_init=chrono", "gru_init=one"]
+    assert [p.split(" ")[1] for p in problems] == ["rnn_init=chrono", "gru_init=one"]
 
 
 def test_explainer_is_tied_to_the_numbers_on_screen():

@@ -39,7 +39,8 @@ def places(tmp_path_factory):
     for name, edit in (("hidden_text", lambda c: {**c, "model": {**c["model"], "hidden_size": "abc"}}),
                        ("config_list", lambda c: [c["task"], c["model"]]),
                        ("section_text", lambda c: {**c, "train": "fast"}),
-                       ("models_nested", lambda c: {**c, "models": [["rnn"]]})):
+                       ("models_nested", lambda c: {**c, "models": [["rnn"]]}),
+                       ("hidden_huge", lambda c: {**c, "model": {**c["model"], "hidden_size": 10 ** 400}})):
         shutil.copytree(run, root / name)
         config = json.loads((root / name / "config.json").read_text())
         (root / name / "config.json").write_text(json.dumps(edit(config)))
@@ -130,7 +131,7 @@ BAD = [
     ("export out is a file", ["export", "--run", "{run}", "--out", "{file}", "--formats", "csv"]),
     # a run folder whose config is not one (whole by its manifest: only validate() can refuse it)
     *[(f"{cmd} config {name}", [cmd, "--run", f"{{{name}}}", "--out", "{out}"])
-      for cmd in ("inspect", "export") for name in ("hidden_text", "config_list", "section_text", "models_nested")],
+      for cmd in ("inspect", "export") for name in ("hidden_text", "config_list", "section_text", "models_nested", "hidden_huge")],
     ("train resume config hidden_size text", ["train", "--resume", "{hidden_text}", "--steps", "5", "--quiet"]),
     # no command at all, an unknown one
     ("no command", []),
@@ -143,7 +144,7 @@ def test_bad_input_exits_2_with_one_line(case, argv, places, tmp_path, capsys):
     fill = {"run": places / "run", "no_weights": places / "no_weights",
             "no_weights_old": places / "no_weights_old", "file": places / "a_file",
             "junk": places / "junk_store", "out": tmp_path / "out",
-            **{n: places / n for n in ("hidden_text", "config_list", "section_text", "models_nested")}}
+            **{n: places / n for n in ("hidden_text", "config_list", "section_text", "models_nested", "hidden_huge")}}
     argv = [a.format(**{k: str(v) for k, v in fill.items()}) for a in argv]
     code, out, err = call(argv, capsys)
     lines = [ln for ln in err.splitlines() if ln.strip()]

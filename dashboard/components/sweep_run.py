@@ -86,7 +86,7 @@ def show(store: RunStore) -> None:
                    "trained here). **Start sweep** on this grid reuses them."
                    + (f" {proved}" if (proved := proof.line_for([h for h in table["hash"] if store.reference.has(h)])) else ""))
     if LAST in st.session_state:
-        st.success(md(st.session_state[LAST]))  # may quote a run's error
+        st.success(st.session_state[LAST])
     elif len(table) < n:
         st.warning(f"{len(table)} of {n} runs of this grid are in the run store; start the same sweep again to "
                    "train the rest.")
@@ -133,10 +133,10 @@ def live_charts() -> None:
 def _finish(job: SweepJob) -> None:
     r = job.result
     if job.error:
-        st.session_state[LAST] = job.error
+        st.session_state[LAST] = md(job.error)  # errors quote what they met: shown as text
     elif r is not None:
         st.session_state[LAST] = (f"{len(r.table)} runs: {r.reused} reused from the run store, {r.trained} trained "
-                                  f"in {r.wall_s:.0f} s" + (f", {r.failed} failed: {r.errors[0]}" if r.failed else "")
+                                  f"in {r.wall_s:.0f} s" + (f", {r.failed} failed: {md(r.errors[0])}" if r.failed else "")
                                   + (" - stopped; finished runs are kept" if r.stopped else ""))
     st.session_state.pop(LIVE_CHARTS, None)
     owned.forget(JOB)
