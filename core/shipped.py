@@ -215,6 +215,8 @@ def entry_problem(h: object, e: object, files: dict) -> str | None:
         return "its config does not hash to its key"
     want = cfg.to_dict()
     for sec, fields in e["config"].items():  # as validated, types too ("50" is no seq_len here)
+        if sec not in want:
+            return f"its config has an unknown part {_cut(sec)!r}"
         same = (fields == want.get(sec) if sec == "models" else
                 all(type(v) is type(want[sec].get(k)) and v == want[sec].get(k) for k, v in fields.items()))
         if not same:

@@ -16,6 +16,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.charts import ChartItem
 from core.charts import export
@@ -156,7 +158,9 @@ def test_a_pickled_array_in_place_of_a_runs_npz_is_refused(ref_dir, tiny_plan_ru
     lambda e: e["summary"].update(status=["finished"]),
     lambda e: e.update(record="../../../etc/passwd"),
     lambda e: e.update(checkpoints_kept="all"),
-], ids=["hidden_size text", "seq_len a string", "config a list", "status a list", "record outside", "kept text"])
+    lambda e: e["config"].update(extra={"x": 1}),
+], ids=["hidden_size text", "seq_len a string", "config a list", "status a list", "record outside", "kept text",
+        "config an unknown part"])
 def test_a_malformed_index_entry_is_not_served_and_the_others_are(ref_dir, tiny_plan_runs, edit):
     plan, _ = tiny_plan_runs
     index = json.loads((ref_dir / "index.json").read_text())
@@ -260,3 +264,40 @@ def test_inspect_html_charts_use_the_escaped_page(tmp_path, capsys):
     assert main(["inspect", "--run", str(run), "--out", str(tmp_path / "o"), "--html"]) == 0
     pages = list((tmp_path / "o").glob("*.html"))
     assert pages and all('type="application/json"' in p.read_text() for p in pages)  # export.chart_html's page
+
+
+# --- any JSON at all: never an exception, nothing served that fails its checks -------------------------
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                    max_leaves=20)
+
+
+@pytest.fixture(scope="module")
+def fuzz_ref(tmp_path_factory, tiny_plan_runs):
+    plan, runs = tiny_plan_runs
+    folder = tmp_path_factory.mktemp("fuzz") / "ref"
+    B.write(folder, plan, runs, "2026-12-03")
+    return folder, plan
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entry=JSON, manifest=JSON, proofs=JSON)
+def test_any_json_in_the_reference_or_the_proofs_is_checked_never_raised(fuzz_ref, entry, manifest, proofs):
+    folder, plan = fuzz_ref
+    index_text = (folder / "index.json").read_text()
+    manifest_text = (folder / "manifest.json").read_text()
+    try:
+        index = json.loads(index_text)
+        index[plan[1].hash] = entry  # one entry replaced by anything, the manifest vouching for it
+        (folder / "index.json").write_text(json.dumps(index))
+        _resign(folder, "index.json")
+        ref = Reference(folder)
+        assert plan[1].hash not in ref.index and set(ref.index) == {plan[0].hash, plan[2].hash}
+        (folder / "proofs.json").write_text(json.dumps(proofs))
+        assert prove.load_proofs(folder / "proofs.json", ref) == {}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        bad = Reference(folder)
+        assert bad.index == {} and len(bad.problems) >= 1
+    finally:
+        (folder / "index.json").write_text(index_text)
+        (folder / "manifest.json").write_text(manifest_text)
