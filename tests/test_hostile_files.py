@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle
 import re
 import sqlite3
 
@@ -65,6 +64,19 @@ def test_an_edited_store_record_is_refused_in_one_line(tmp_path, tiny_result, di
     assert "\n" not in said
     assert ("was changed after it was saved" in said) if digests else ("hidden_size must be a whole number" in said)
     assert store.get(TINY.single("rnn")) is not None  # the other row is served as before
+
+
+def test_a_store_of_schema_3_is_migrated_and_its_rows_served_once_checked(tmp_path, tiny_result):
+    store = RunStore(tmp_path, reference=None)
+    store.put_result(tiny_result)
+    with sqlite3.connect(store.path) as conn:  # the file as schema version 3 wrote it
+        conn.execute("ALTER TABLE model_runs DROP COLUMN record_sha256")
+        conn.execute("ALTER TABLE model_runs DROP COLUMN row_sha256")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    again = RunStore(tmp_path, reference=None)
+    assert again.schema_version() == 4
+    got = again.get(TINY.single("lstm"))  # no digest (not vouched for after the fact), config checked
+    assert got is not None and got.evals == tiny_result.runs["lstm"].evals
 
 
 def test_an_older_row_holding_another_runs_record_is_refused(tmp_path, tiny_result):
