@@ -9,7 +9,8 @@ fetches nothing, a backtick opens no code span, `<b>` is no tag, `$x$` no formul
 any ASCII punctuation be escaped this way and shows the character alone.
 
 `echo()` is how a refused value is quoted in a message: one line (control characters spelled out)
-and cut after ECHO_CHARS characters, so a 5,000-character value costs a short line. A message that
+and cut after ECHO_CHARS characters with its whole length said, so a 5,000-character value costs a
+short line. A message that
 quotes it is plain text; the page escapes the whole message with `md()`.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the project's folder
-ECHO_CHARS = 60  # a refused value is quoted up to this many characters, then "…"
+ECHO_CHARS = 60  # a refused value is quoted up to this many characters, then "… (N characters)"
 # Every ASCII punctuation character that Markdown (CommonMark + GFM: emphasis, code, links, images,
 # autolinks, tables, strike-through, lists, headings, entities), Streamlit's extensions (`$` math,
 # `:red[...]` colours, `:material/...:` icons) or HTML can read as syntax.
@@ -75,9 +76,10 @@ def unescape(escaped: str) -> str:
 
 def echo(raw: object, limit: int = ECHO_CHARS) -> str:
     """A refused value as the user sent it, on one line: control characters spelled out, cut after
-    `limit` characters ("…" marks the cut). Plain text: escape the message that holds it with md()."""
+    `limit` characters ("…" and the whole length mark the cut). Plain text: escape the message that
+    holds it with md()."""
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(raw).strip())
-    return text if len(text) <= limit else text[:limit] + "…"
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 __all__ = ["md", "unescape", "echo", "ECHO_CHARS", "SPECIAL"]
