@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from core.charts.export import chart_html
 from core.charts.inside import inspect_charts
 from core.inspection import (example_traces, forget_arithmetic, inspect_data, kept_steps, resolve_step, showcase,
                              step_table)
@@ -106,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         df.to_csv(Path(out) / f"{name}.csv", index=False)
     if args.html:
         for item in inspect_charts(result, args.step):
-            item.chart.save(str(Path(out) / f"{item.name}.html"), inline=True)
+            # the export's page, not Altair's inline save: its data is escaped for <script> (no '<')
+            (Path(out) / f"{item.name}.html").write_text(chart_html(item.chart, item.title), encoding="utf-8")
     for line in data["decay"]["summary"]:
         print("- " + line)
     if args.bench:

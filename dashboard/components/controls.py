@@ -22,6 +22,7 @@ from core.config import (SECTIONS, ConfigError, Control, RunConfig, controls, ru
                          validate, words)
 from core.models import MODEL_NAMES, model_kinds
 from core.tasks import TASKS
+from dashboard.components.plain import echo, md
 
 
 def default_config() -> RunConfig:
@@ -118,19 +119,10 @@ def _check_ui_bounds(c: Control, v: Any) -> None:
         raise ConfigError(f"{c.key} must be at least {lo:g}, got {f:g}")
 
 
-ECHO_CHARS = 60  # a link value is echoed up to this length
-
-
-def echo(raw: str) -> str:
-    """A link value as the user typed it, on one line: control characters (a newline) escaped,
-    and cut after ECHO_CHARS characters."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw.strip())
-    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
-
-
 def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> tuple[RunConfig, list[str]]:
     """Read a link's query parameters into a config, one field at a time; a value that does not
-    validate is refused (its default kept) with a one-line message. Unknown parameters are
+    validate is refused (its default kept) with a one-line message: plain text that quotes the value
+    cut short (plain.echo); a page shows it escaped (`show_link_problems`). Unknown parameters are
     ignored (other pages or tracking links may add their own)."""
     default = default or DEFAULT
     values, problems = values_of(default), []
@@ -146,7 +138,7 @@ def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> t
         except ConfigError as e:
             shown = ",".join(values[key]) if key == "models" else values[key]
             why = " ".join(str(e).split())  # one line, whatever the value held
-            problems.append(f"Ignored `{key}={echo(raw)}` from the link: {why}. Using {shown}.")
+            problems.append(f"Ignored {key}={echo(raw)} from the link: {why}. Using {shown}.")
     return config_from_values(values, default), problems
 
 
@@ -183,7 +175,7 @@ def hide_from_query(params: Mapping[str, str]) -> tuple[tuple[str, ...], list[st
     that are no control (ignored)."""
     names = [n.strip() for n in params.get(HIDE, "").split(",") if n.strip()]
     unknown = [n for n in names if n not in fields()]
-    problems = [f"Ignored `hide={echo(','.join(unknown))}` from the link: not a control "
+    problems = [f"Ignored hide={echo(','.join(unknown))} from the link: not a control "
                 f"(controls: {', '.join(fields())})."] if unknown else []
     return tuple(dict.fromkeys(n for n in names if n in fields())), problems
 
@@ -206,6 +198,12 @@ def current() -> tuple[RunConfig | None, str | None]:
 
 def link_problems() -> list[str]:
     return st.session_state.get(_PROBLEMS, [])
+
+
+def show_link_problems() -> None:
+    """The refused link values, one warning each, as text."""
+    for msg in link_problems():
+        st.warning(md(msg))
 
 
 def clear_link_problems() -> None:
@@ -371,7 +369,7 @@ def sidebar(busy: bool, actions: Actions) -> RunConfig | None:
                        "the numbers are those of one run trained for all the steps. Needs a run trained "
                        "(or paused) in this session.")
     if why:
-        sb.warning(f"Cannot train this: {why}.")
+        sb.warning(md(f"Cannot train this: {why}."))
     if cfg is not None:
         q = to_query(cfg)
         if hidden():
@@ -382,5 +380,6 @@ def sidebar(busy: bool, actions: Actions) -> RunConfig | None:
 
 
 __all__ = ["DEFAULT", "FIELDS", "fields", "default_config", "MODELS_KEY", "from_query", "to_query", "values_of", "config_from_values", "init",
-           "current", "describe", "memory_gb", "sidebar", "link_problems", "clear_link_problems", "echo",
+           "current", "describe", "memory_gb", "sidebar", "link_problems", "show_link_problems",
+           "clear_link_problems", "echo",
            "hide_from_query", "hidden", "show_all", "PRESET", "HIDE", "field_input"]

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.jobs import QUEUED, Job, QueueFull, default_queue
 from core.store import RunStore
+from dashboard.components.plain import md
 
 OWNER = "owned-owner"  # this browser session's id on the job queue
 NOTES = "owned-notes"  # one-line problems met on the way, shown once on the next run
@@ -28,9 +29,9 @@ def note(msg: str) -> None:
 
 
 def show_notes() -> None:
-    """Each note once, as an error box, then forgotten."""
+    """Each note once, as an error box (as text: a note may quote a file or an error), then forgotten."""
     for msg in dict.fromkeys(st.session_state.pop(NOTES, [])):
-        st.error(msg)
+        st.error(md(msg))
 
 
 def store(why: str = "results are kept in this session only") -> RunStore | None:

@@ -13,6 +13,7 @@ import streamlit as st
 from core.config import ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, variant_choices, variant_label
 from core.tasks import TASKS, task_names
 from dashboard.components.controls import field_input
+from dashboard.components.plain import md
 from core.sweep import DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepConfig, make_sweep
 
 
@@ -46,5 +47,5 @@ def sweep_form(busy: bool = False) -> SweepConfig | None:
     try:
         return make_sweep(base, lengths, seeds, tuple(models))
     except ConfigError as e:
-        st.error(str(e))
+        st.error(md(str(e)))
         return None

@@ -24,7 +24,6 @@ import streamlit as st
 from core.charts import ChartItem, color_of, learning_curves, run_charts
 from core.config import RunConfig, config_hash, model_title
 from core.jobs import PAUSED, QUEUED, TrainJob, default_queue
-from core.shipped import source_line
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
 from dashboard.components import owned, proof
@@ -97,7 +96,7 @@ def lookup(cfg: RunConfig | None) -> Shown | None:
 def _origin(result: RunResult) -> str:
     """Where a result taken without training comes from, in one line: the run store (trained earlier
     on this machine) or the reference shipped with the lab (core.shipped), or both."""
-    ref = source_line(result.runs.values())
+    ref = proof.source(result.runs.values())
     if ref is None:
         return "Loaded from the run store: trained earlier on this machine, not retrained."
     proved = proof.line(result.runs.values())
@@ -385,7 +384,7 @@ def _progress_text(j: TrainJob, result: RunResult) -> str:
 
 
 def _reused_note(j: TrainJob) -> str:
-    ref = source_line(j.reused.values())
+    ref = proof.source(j.reused.values())
     if ref is not None and all(r.source for r in j.reused.values()):
         return "Not retrained: " + ref[0].lower() + ref[1:]
     return "Taken from the run store, not retrained: " + ", ".join(model_title(k, j.cfg.model) for k in j.reused) + "."
