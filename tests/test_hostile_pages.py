@@ -75,7 +75,8 @@ IMAGE = "![x](http://host/a.png)"
     ("views/story.py", {"chapter": LINK}),
     ("views/interview.py", {"q": IMAGE}),
     ("views/train.py", {"task": IMAGE, "hide": LINK, "models": f"rnn,{IMAGE}", "seq_len": "`" + "A" * 5000}),
-], ids=["chapter", "q", "task hide models seq_len"])
+    ("views/cell.py", {"run": LINK}),  # `t` is checked against the input's length: tests/test_cell.py
+], ids=["chapter", "q", "task hide models seq_len", "run"])
 def test_a_link_value_is_refused_as_text_and_cut_short(path, params):
     at = open_page(path, **params)
     assert not at.exception, at.exception
@@ -118,7 +119,7 @@ def damaged_reference(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("damage,paths", [
     ("index byte", ["views/story.py", "views/train.py", "views/sweep.py", "views/inside.py"]),
-    ("manifest []", ["views/interview.py", "views/gradients.py"]),
+    ("manifest []", ["views/interview.py", "views/gradients.py", "views/cell.py"]),
     ("pickled npz", ["views/story.py"]),
 ])
 def test_a_damaged_reference_is_one_line_on_every_page_and_the_lab_goes_on(damaged_reference, damage, paths):

@@ -24,7 +24,7 @@ from core.results import ModelRun, RunResult
 from core.shipped import source_line
 from core.store import RunStore
 from core.tasks import Task, make_task
-from dashboard.components import controls, owned
+from dashboard.components import owned, plain
 from dashboard.components.chart import show_chart
 
 # the tour's experiment whose LSTM is drawn -> (what the picker says, the experiment of its RNN and GRU)
@@ -47,8 +47,7 @@ POLL_S = 1.0
 
 
 def _refuse(key: str, raw: str, why: str) -> None:
-    shown = controls.echo(raw).replace("`", "'")  # in a code span: never read as Markdown
-    st.session_state.setdefault(BAD_LINK, []).append(f"Ignored `{key}={shown}` from the link: {why}.")
+    st.session_state.setdefault(BAD_LINK, []).append(f"Ignored {key}={plain.echo(raw)} from the link: {why}.")
 
 
 def read_link() -> None:
@@ -155,7 +154,7 @@ def input_picker(task: Task) -> tuple[torch.Tensor, list[str]]:
     try:
         x = task.encode_text(text)
     except ValueError as e:
-        st.warning(f"{e}; showing the explainer's sentence.")
+        st.warning(plain.md(f"{e}; showing the explainer's sentence."))
         x = task.encode_text(EXPLAINER_SENTENCE)
     return x, task.render(x)[0]
 
@@ -176,7 +175,7 @@ def step_picker_link(T: int) -> None:
 
 def bad_links() -> None:
     for line in st.session_state.pop(BAD_LINK, []):
-        st.warning(line)
+        st.warning(plain.md(line))
 
 
 def _move(by: int, T: int) -> None:

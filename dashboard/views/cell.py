@@ -14,6 +14,7 @@ cell.read_link()
 name = cell.source_picker()
 found, job = cell.runs(name)
 if "lstm" not in found:
+    cell.bad_links()
     st.info("This experiment's LSTM is not in the run store yet: open the tour once to train it.")
     st.page_link("views/story.py", label="Go to the tour", icon=":material/menu_book:")
     st.stop()
