@@ -35,7 +35,7 @@ LAYERS = (
     ("core.inspection", "core.store", "core.trainer", "core.runio"),  # probes, storage, training
     ("core.executors",),  # where runs train
     ("core.sweep",),  # grids of runs
-    ("core.jobs",),  # runs and sweeps as background jobs
+    ("core.jobs", "core.share"),  # runs and sweeps as background jobs; how sessions share the worker
     ("core.story", "core.reference"),  # the tour, the interview, the real-data
     # checks, told from runs; building and proving the reference trains the tour's runs
     ("core.charts",),  # the only Altair code

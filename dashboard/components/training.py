@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.charts import ChartItem, color_of, learning_curves, run_charts
-from core.config import RunConfig, config_hash, model_title
+from core.config import RunConfig, config_hash, model_title, more_steps
 from core.jobs import PAUSED, QUEUED, TrainJob, default_queue
 from core.shipped import source_line
 from core.results import ModelRun, RunResult, format_metric
@@ -203,7 +203,7 @@ def continue_for(more: int) -> None:
     if j is None or j.trainer is None:
         return
     try:
-        j.extend(j.trainer.step + int(more))
+        j.extend(more_steps(j.trainer.step, more))  # at most the steps rule's bound in all
     except ValueError as e:
         owned.note(f"Cannot continue: {e}.")
         return
