@@ -351,7 +351,8 @@ def sidebar(busy: bool, actions: Actions) -> RunConfig | None:
         c3, c4 = sb.columns([3, 2], vertical_alignment="bottom")
         more = c3.number_input("More steps", 1, int(rule("train", "steps").hi), value=DEFAULT.train.steps,
                                step=100, key="more_steps",
-                               help="How many steps Continue trains on top of the run on screen.")
+                               help="How many steps Continue trains on top of the run on screen (a run trains "
+                                    f"at most {int(rule('train', 'steps').hi):,} steps in all).")
         c4.button("Continue", key="continue", on_click=lambda: actions.more(int(more)),
                   disabled=not actions.can_continue, width="stretch",
                   help="Train the run on screen further, with its optimizer state and data stream kept: "

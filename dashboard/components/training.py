@@ -268,8 +268,8 @@ def live() -> None:
     result = j.result()
     cfg = j.cfg
     names = " and ".join(model_title(k, cfg.model) for k in cfg.models)
-    if waiting := owned.queued_line(j, "training runs one at a time on this machine's cores, and it starts by "
-                                         "itself"):
+    if waiting := owned.queued_line(j, "this session's earlier jobs train first (other visitors' share the "
+                                         "cores with it), and it starts by itself"):
         st.subheader(f"Waiting to train {names}")
         st.info(waiting)
         return
