@@ -240,3 +240,29 @@ def test_a_stopped_sweep_lets_its_waiting_runs_go():
     hog.stop()
     q.wake()
     assert q.wait(hog)
+
+
+def test_every_page_of_a_session_keeps_its_jobs_alive():
+    """The heartbeat: a page that does not poll the session's sweep (Gradients) still touches it, and
+    registers the fragment that touches it again every HEARTBEAT_S while it runs."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.components import owned, sweep_run
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120)
+    at.switch_page("views/sweep.py").run()
+    at.text_input(key="sweep-lengths").input("8")
+    at.text_input(key="sweep-seeds").input("0")
+    at.number_input(key="sweep-steps").set_value(100_000)
+    at.number_input(key="sweep-hidden").set_value(8)
+    at.button(key="sweep-start").click().run()
+    j = at.session_state[sweep_run.JOB]
+    assert not j.ended and any(h is j for h in at.session_state[owned.HELD])
+    j.seen = time.monotonic() - 100  # unseen for a while, not yet for GONE_S
+    at.switch_page("views/gradients.py").run()
+    assert not at.exception and time.monotonic() - j.seen < 30 and not j.ended
+    j.stop()
+    assert jobs.default_queue().wait(j)
+    at.run()
+    assert not at.session_state[owned.HELD]  # an ended job is no longer held
