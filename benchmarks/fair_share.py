@@ -2,11 +2,11 @@
 100,000 steps, against the same job alone. A script that prints figures, not a timed test.
 
     python -m benchmarks.fair_share            # the lab's default experiment (T=100, hidden 64)
-    python -m benchmarks.fair_share --steps 50 --warm 5
+    python -m benchmarks.fair_share --steps 50 --warm 5 --repeats 3
 
 Prints the short job's seconds alone and beside the long run (wall clock from submit to finished),
-the long run's chunk (seconds of its longest chunk while the short job ran) and the steps it kept
-training. The promise (core.share): beside the long run, about alone plus one chunk.
+how much of that it waited, and how long the long run trained meanwhile. The promise (core.share):
+beside the long run, about its time alone plus one chunk (the long run's chunk in flight).
 """
 from __future__ import annotations
 
@@ -29,26 +29,31 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=50, help="the short job's steps (default 50)")
     ap.add_argument("--warm", type=float, default=5.0, help="seconds the long run trains before the short job comes")
+    ap.add_argument("--repeats", type=int, default=3, help="short jobs alone and beside the long run (default 3)")
     args = ap.parse_args()
     one_compute_thread()
     base = validate(RunConfig())
     short = base.replace(train=TrainConfig(steps=args.steps, seed=1))
     q = JobQueue()
     timed(q, TrainJob(base.replace(train=TrainConfig(steps=5, seed=2)), owner="warm-up"))  # imports, first allocations
-    alone = timed(q, TrainJob(short, owner="b"))
+    alone = [timed(q, TrainJob(short, owner=f"alone{i}")) for i in range(args.repeats)]
     hog = TrainJob(base.replace(train=TrainConfig(steps=100_000, seed=3)), owner="a")
     q.submit(hog)
     time.sleep(args.warm)
-    step0, wall0 = hog.step, hog.wall_s
-    beside = timed(q, TrainJob(short, owner="c"))
-    hog_steps, hog_wall = hog.step - step0, hog.wall_s - wall0
+    print(f"short job: {args.steps} steps of the default experiment (T={base.task.seq_len}, hidden "
+          f"{base.model.hidden_size}); alone: {', '.join(f'{a:.2f}' for a in alone)} s")
+    for i in range(args.repeats):
+        step0, wall0 = hog.step, hog.wall_s
+        job = TrainJob(short, owner=f"beside{i}")
+        took = timed(q, job)
+        print(f"beside a 100,000-step run: {took:.2f} s, of which its own chunks {job.wall_s:.2f} s and waiting "
+              f"{took - job.wall_s:.2f} s; the long run meanwhile {hog.wall_s - wall0:.2f} s ({hog.step - step0} steps)")
+        time.sleep(args.warm)  # the long run alone again for a while
     hog.stop()
     q.wake()
     q.wait(hog)
-    print(f"short job ({args.steps} steps, T={base.task.seq_len}, hidden {base.model.hidden_size}): "
-          f"alone {alone:.2f} s, beside a 100,000-step run {beside:.2f} s ({beside - alone:+.2f} s)")
-    print(f"the long run meanwhile: {hog_steps} steps in {hog_wall:.2f} s of its own chunks "
-          f"(it had trained {step0} steps in {wall0:.1f} s before)")
+    after = [timed(q, TrainJob(short, owner=f"after{i}")) for i in range(args.repeats)]
+    print(f"alone again, the long run stopped: {', '.join(f'{a:.2f}' for a in after)} s")
 
 
 if __name__ == "__main__":
