@@ -39,10 +39,10 @@ from typing import Any, Callable, Generator
 import pandas as pd
 
 from core.config import RunConfig
+from core.executors import Gate
 from core.results import ModelRun, RunResult
 from core.share import Share
 from core.store import RunStore
-from core.executors import Gate
 from core.sweep import Progress, SweepConfig, SweepResult, sweep_from_store, sweep_steps, table
 from core.trainer import Trainer
 
