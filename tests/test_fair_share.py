@@ -266,3 +266,17 @@ def test_every_page_of_a_session_keeps_its_jobs_alive():
     assert jobs.default_queue().wait(j)
     at.run()
     assert not at.session_state[owned.HELD]  # an ended job is no longer held
+
+
+def test_a_page_that_comes_back_after_its_job_was_stopped_says_why(monkeypatch):
+    from tests.test_app import TINY, app, job_of
+
+    monkeypatch.setattr(jobs.default_queue(), "gone_s", 0.5)
+    at = app(**{**TINY, "steps": "100000"})
+    at.button(key="train").click().run()
+    j = job_of(at)
+    wait_for(lambda: j.ended, timeout=30)  # no page run touches it meanwhile: a sleeping tab
+    at.run()
+    assert not at.exception and j.gone
+    assert any(e.value.startswith("The server stopped this job: its page had not been seen for") for e in at.error)
+    assert "Stopped at step" in " ".join(c.value for c in at.caption)

@@ -18,7 +18,7 @@ import uuid
 
 import streamlit as st
 
-from core.jobs import QUEUED, Job, QueueFull, default_queue
+from core.jobs import GONE_S, QUEUED, Job, QueueFull, default_queue
 from core.store import RunStore
 
 OWNER = "owned-owner"  # this browser session's id on the job queue
@@ -87,6 +87,14 @@ def _beat() -> None:
         j.touch()
 
 
+def gone_line(job: Job) -> str | None:
+    """Why the queue stopped the job, if its page was away (a sleeping tab that came back), else None."""
+    if not job.gone:
+        return None
+    return (f"The server stopped this job: its page had not been seen for {GONE_S / 60:.0f} minutes (a closed or "
+            "sleeping tab). What it finished is kept.")
+
+
 def get(key: str) -> Job | None:
     j = st.session_state.get(key)
     if j is not None:
@@ -123,5 +131,5 @@ def forget_job(job: Job) -> None:
     default_queue().forget(job)
 
 
-__all__ = ["owner", "note", "show_notes", "store", "submit", "hold", "heartbeat", "get", "running", "ahead", "queued_line", "forget",
+__all__ = ["owner", "note", "show_notes", "store", "submit", "hold", "heartbeat", "gone_line", "get", "running", "ahead", "queued_line", "forget",
            "forget_job", "OWNER", "NOTES", "HELD", "HEARTBEAT_S"]

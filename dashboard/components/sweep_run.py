@@ -136,7 +136,8 @@ def _finish(job: SweepJob) -> None:
     elif r is not None:
         st.session_state[LAST] = (f"{len(r.table)} runs: {r.reused} reused from the run store, {r.trained} trained "
                                   f"in {r.wall_s:.0f} s" + (f", {r.failed} failed: {r.errors[0]}" if r.failed else "")
-                                  + (" - stopped; finished runs are kept" if r.stopped else ""))
+                                  + (" - stopped; finished runs are kept" if r.stopped else "")
+                                  + (f". {owned.gone_line(job)}" if job.gone else ""))
     st.session_state.pop(LIVE_CHARTS, None)
     owned.forget(JOB)
 

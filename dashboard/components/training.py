@@ -394,6 +394,8 @@ def _reused_note(j: TrainJob) -> str:
 def _finish(j: TrainJob) -> None:
     """The job has ended: keep its result in the session, say where its numbers come from."""
     result = j.result()
+    if gone := owned.gone_line(j):
+        owned.note(gone)
     for msg in j.notes:
         owned.note(msg)
     if j.error:
