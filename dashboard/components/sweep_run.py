@@ -1,8 +1,9 @@
 """The sweep on the page: a background job with a progress bar and a Stop, charts that fill in as
 runs finish, and the table.
 
-A sweep is a `core.jobs.SweepJob` on the server's job queue: its runs train in a pool of worker
-processes (one per core) outside the page's script runs, each finished run is written to the run
+A sweep is a `core.jobs.SweepJob` on the server's job queue: its runs train in a pool of threads
+(one per core) outside the page's script runs, during the job's chunks (the queue shares its worker
+between sessions), each finished run is written to the run
 store at once, and the page polls the job in a fragment. Stop keeps every finished run; starting
 the same sweep again reuses them. On a first open the page shows the most recent sweep of the run
 store, or, with an empty store, the default grid with an estimate of its duration.

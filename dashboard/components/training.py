@@ -6,7 +6,8 @@ on the queue's worker thread, outside this page's script runs, so it carries on 
 looks at another page, and a rerun (a click, a widget change) never interrupts it. The session
 keeps a reference to its own job (JOB); pages poll it in a fragment that redraws every POLL_S
 seconds and reruns the whole page when the job pauses or ends. With several sessions training at
-once, jobs wait their turn on the queue and the page says how many are ahead.
+once, they share the queue's worker chunk by chunk (core.share); a job waits only behind this session's
+own earlier jobs, and the page says how many.
 
 Finished runs are kept per session (RESULTS, most recent MAX_KEPT) and complete ones in the run
 store on disk (the job writes them before it reports itself done), so going back to a
