@@ -3,9 +3,8 @@ runs finish, and the table.
 
 A sweep is a `core.jobs.SweepJob` on the server's job queue: its runs train in a pool of threads
 (one per core) outside the page's script runs, during the job's chunks (the queue shares its worker
-between sessions), each finished run is written to the run
-store at once, and the page polls the job in a fragment. Stop keeps every finished run; starting
-the same sweep again reuses them. On a first open the page shows the most recent sweep of the run
+between sessions), each finished run is written to the run store at once, and the page polls the
+job in a fragment. Stop keeps every finished run; starting the same sweep again reuses them. On a first open the page shows the most recent sweep of the run
 store, or, with an empty store, the default grid with an estimate of its duration.
 """
 from __future__ import annotations
