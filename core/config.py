@@ -248,6 +248,39 @@ def seq_len_range(task: str) -> tuple[int, int]:
     return max(int(r.lo), cls.min_seq_len), hi
 
 
+def more_steps(trained: int, more: Any) -> int:
+    """The steps in all of a run carried on `more` steps further (the lab's More steps, the CLI's
+    --resume): `more` is a whole number of at least 1, and the total keeps to the steps rule's bound,
+    as a new run does. ConfigError (one line) otherwise."""
+    r = rule("train", "steps")
+    m = _int("more steps", more, 1, int(r.hi))
+    if trained + m > r.hi:
+        raise ConfigError(f"{trained:,} steps trained + {m:,} more would be {trained + m:,}; a run trains at "
+                          f"most {int(r.hi):,} steps in all")
+    return trained + m
+
+
+# A training step keeps about this many bytes per (sequence, time step, hidden unit) for the
+# backward pass (measured: ~0.9 GB peak at batch 256, T=200, hidden 256, LSTM). The dashboard
+# refuses runs that would need more than MAX_RUN_GB, a lab run and each run of a sweep alike, so
+# one visitor cannot exhaust the machine's memory for every session (the CLI has no such limit).
+BYTES_PER_UNIT_STEP = 80
+MAX_RUN_GB = 4.0
+
+
+def memory_gb(cfg: "RunConfig") -> float:
+    """Rough peak memory of one training step (models train one after another in a step)."""
+    return BYTES_PER_UNIT_STEP * cfg.train.batch_size * cfg.task.seq_len * cfg.model.hidden_size / 1e9
+
+
+def check_memory(cfg: "RunConfig", limit_gb: float = MAX_RUN_GB, what: str = "a step") -> None:
+    """ConfigError (one line) when a step of `cfg` would need more than `limit_gb` of memory."""
+    if memory_gb(cfg) > limit_gb:
+        raise ConfigError(f"batch_size x seq_len x hidden_size is too large: {what} would need about "
+                          f"{memory_gb(cfg):.0f} GB of memory (the dashboard allows {limit_gb:g} GB); "
+                          "lower one of them")
+
+
 def suggested_steps(task: str) -> int:
     return TASKS[task].suggested_steps if task in TASKS else TrainConfig.steps
 

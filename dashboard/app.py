@@ -43,8 +43,12 @@ from dashboard.components import proof  # noqa: E402
 from dashboard.components import page_style  # noqa: E402
 from dashboard.components.session import store_notice  # noqa: E402
 
+from dashboard.components import owned  # noqa: E402
+
 store_notice()
 proof.notice()  # a damaged shipped reference: one line, and its runs are trained here instead
+with st.sidebar:
+    owned.heartbeat()  # the session's jobs stay alive while it is (core.jobs.GONE_S)
 page_style.apply()  # charts fit their column; no transitions or animations while jobs are polled
 proof.start()  # once per server: retrain the shipped reference while no one's job waits
 nav.run()

@@ -18,8 +18,8 @@ from typing import Any, Callable, Mapping
 
 import streamlit as st
 
-from core.config import (SECTIONS, ConfigError, Control, RunConfig, controls, rule, seq_len_range, suggested_steps,
-                         validate, words)
+from core.config import (SECTIONS, ConfigError, Control, RunConfig, check_memory, controls, memory_gb,
+                         rule, seq_len_range, suggested_steps, validate, words)
 from core.models import MODEL_NAMES, model_kinds
 from core.tasks import TASKS
 from dashboard.components.plain import echo, md
@@ -45,12 +45,7 @@ FIELDS = fields()
 # are tighter in the dashboard (`ui_lo`: the slider starts at T = 5, the learning rate at 1e-6); a
 # widget refuses a value below its minimum, so the link check applies them too (_check_ui_bounds).
 
-# A training step keeps about this many bytes per (sequence, time step, hidden unit) for the
-# backward pass (measured: ~0.9 GB peak at batch 256, T=200, hidden 256, LSTM). The dashboard
-# refuses runs that would need more than MAX_RUN_GB, so one user cannot exhaust the machine's
-# memory for every session (the CLI has no such limit).
-BYTES_PER_UNIT_STEP = 80
-MAX_RUN_GB = 4.0
+# The memory a run may need (MAX_RUN_GB, memory_gb) is core.config's: the sweep page applies it too.
 
 _READY = "lab_controls_ready"  # set once the link has been read for this session
 _PROBLEMS = "lab_controls_link_problems"  # messages about refused link values
@@ -86,19 +81,11 @@ def config_from_values(v: Mapping[str, Any], base: RunConfig | None = None) -> R
         if c.rule.slider and c.key in v:
             _check_ui_bounds(c, v[c.key])
     cfg = validate(cfg)
-    if memory_gb(cfg) > MAX_RUN_GB:
-        raise ConfigError(f"batch_size x seq_len x hidden_size is too large: a step would need about "
-                          f"{memory_gb(cfg):.0f} GB of memory (the dashboard allows {MAX_RUN_GB:g} GB); "
-                          "lower one of them")
+    check_memory(cfg)
     for c in controls():  # the rest, on validated values
         if not c.rule.slider and c.rule.ui_lo is not None:
             _check_ui_bounds(c, getattr(getattr(cfg, c.section), c.name))
     return cfg
-
-
-def memory_gb(cfg: RunConfig) -> float:
-    """Rough peak memory of one training step (models train one after another in a step)."""
-    return BYTES_PER_UNIT_STEP * cfg.train.batch_size * cfg.task.seq_len * cfg.model.hidden_size / 1e9
 
 
 def _check_ui_bounds(c: Control, v: Any) -> None:
@@ -362,7 +349,8 @@ def sidebar(busy: bool, actions: Actions) -> RunConfig | None:
         c3, c4 = sb.columns([3, 2], vertical_alignment="bottom")
         more = c3.number_input("More steps", 1, int(rule("train", "steps").hi), value=DEFAULT.train.steps,
                                step=100, key="more_steps",
-                               help="How many steps Continue trains on top of the run on screen.")
+                               help="How many steps Continue trains on top of the run on screen (a run trains "
+                                    f"at most {int(rule('train', 'steps').hi):,} steps in all).")
         c4.button("Continue", key="continue", on_click=lambda: actions.more(int(more)),
                   disabled=not actions.can_continue, width="stretch",
                   help="Train the run on screen further, with its optimizer state and data stream kept: "

@@ -70,6 +70,7 @@ def start() -> None:
             except Exception as e:  # the queue is full: say so once, try again on the next open
                 owned.note(f"Chapter runs not started: {e}.")
                 return
+        owned.hold(job)  # kept alive while a session that waits for it is (core.jobs.GONE_S)
         jobs[name] = job
 
 

@@ -1,10 +1,10 @@
 """The sweep on the page: a background job with a progress bar and a Stop, charts that fill in as
 runs finish, and the table.
 
-A sweep is a `core.jobs.SweepJob` on the server's job queue: its runs train in a pool of worker
-processes (one per core) outside the page's script runs, each finished run is written to the run
-store at once, and the page polls the job in a fragment. Stop keeps every finished run; starting
-the same sweep again reuses them. On a first open the page shows the most recent sweep of the run
+A sweep is a `core.jobs.SweepJob` on the server's job queue: its runs train in a pool of threads
+(one per core) outside the page's script runs, during the job's chunks (the queue shares its worker
+between sessions), each finished run is written to the run store at once, and the page polls the
+job in a fragment. Stop keeps every finished run; starting the same sweep again reuses them. On a first open the page shows the most recent sweep of the run
 store, or, with an empty store, the default grid with an estimate of its duration.
 """
 from __future__ import annotations
@@ -137,7 +137,8 @@ def _finish(job: SweepJob) -> None:
     elif r is not None:
         st.session_state[LAST] = (f"{len(r.table)} runs: {r.reused} reused from the run store, {r.trained} trained "
                                   f"in {r.wall_s:.0f} s" + (f", {r.failed} failed: {md(r.errors[0])}" if r.failed else "")
-                                  + (" - stopped; finished runs are kept" if r.stopped else ""))
+                                  + (" - stopped; finished runs are kept" if r.stopped else "")
+                                  + (f". {owned.gone_line(job)}" if job.gone else ""))
     st.session_state.pop(LIVE_CHARTS, None)
     owned.forget(JOB)
 
