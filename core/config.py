@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from core import owndata
 from core.registry import MODELS, TASKS
 
 # The starts each model kind offers (a config's choices; core.models implements them).
@@ -125,7 +126,7 @@ class TaskConfig:
     # the data folder under that name), the column a series forecasts and the column that dates its rows.
     data: str = field(default="", metadata=text(
         "own_series, own_text: a CSV kept in the data folder, by its hash (train --csv FILE keeps it and sets this)",
-        pattern=r"[0-9a-f]{16}", word="data file {v}"))
+        pattern=owndata.HASH_PATTERN.pattern, word="data file {v}"))
     column: str = field(default="", metadata=text("own_series: the column to forecast", flag="target",
                                                    word="forecasting column {v}"))
     date_column: str = field(default="", metadata=text("own_series: the column of dates that orders the rows "
