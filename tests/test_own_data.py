@@ -15,15 +15,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import run_cli
 from core import owndata
-from core.config import ConfigError, RunConfig, TaskConfig, config_hash, validate
+from core.charts.export import folder_report, run_report
+from core.config import ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, config_hash, validate
 from core.inspection import sentence_table
 from core.tasks import make_task
 from core.trainer import train
+from core.runio import load_run
 from dashboard.components import own_data, plain
+from dashboard.components.session import KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TINY = ["--seq-len", "6", "--hidden-size", "8", "--steps", "20", "--eval-every", "10", "--batch-size", "16",
@@ -69,9 +73,16 @@ def test_a_series_trains_from_the_cli_and_names_its_file(tmp_path):
     mean = sales[: test[0]].mean()
     assert task.baselines()["training-mean forecast"] == pytest.approx(np.mean((sales[test] - mean) ** 2))
     assert len(task.eval_batch()[1]) == len(test)  # every held-out row forecast once
-    # statistics from the training rows only: a held-out value changed leaves the inputs' scale alone
     y = task.to_units(task.eval_batch()[1]).numpy()
-    assert np.allclose(y, sales[test], atol=1e-4)  # MSE in the column's own units
+    assert np.allclose(y, sales[test], atol=1e-4)  # scored in the column's own units
+    # statistics from the training rows only: a held-out value changed leaves the training inputs alone
+    changed = raw.decode().replace(f",{sales[-1]},", f",{sales[-1] + 1000},").encode()
+    other = make_task(TaskConfig(name="own_series", seq_len=6, data=owndata.save(changed, "c.csv"), column="sales",
+                                 date_column="date"))
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert torch.equal(other.sample(8, gen())[0], task.sample(8, gen())[0])
+    report = run_report(load_run(out))  # the report says whose data, and how to train it again
+    assert "data: your file 'mine.csv'" in report.subtitle and f"--data {h}" in report.reproduce
 
 
 def test_the_store_keeps_two_files_apart_and_a_default_run_keeps_its_hash(tmp_path):
@@ -181,14 +192,38 @@ def test_sentences_train_with_a_vocabulary_of_the_training_rows(tmp_path):
     assert task.render(task.eval_batch()[0][:1])[0][-1] == "<unk>"
 
 
-def test_the_per_word_readout_reads_a_typed_sentence():
+def test_the_per_word_readout_and_the_inside_page_read_a_typed_sentence():
     h = owndata.save(sentences_csv(), "s.csv")
-    cfg = validate(RunConfig(task=TaskConfig(name="own_text", seq_len=5, data=h), models=("lstm",)))
-    result = train(cfg.replace(train=cfg.train.__class__(steps=10, eval_every=5, batch_size=16)))
+    cfg = validate(RunConfig(task=TaskConfig(name="own_text", seq_len=5, data=h), model=ModelConfig(hidden_size=8),
+                             train=TrainConfig(steps=10, eval_every=5, batch_size=16, n_checkpoints=2)))
+    result = train(cfg)
     table = sentence_table(result, "the good meal")
-    assert list(table["input"]) == ["the", "good", "meal"]
+    assert list(table["input"]) == ["the", "good", "meal"] * 2  # one block per model
     with pytest.raises(ValueError, match="'zebra'"):
         sentence_table(result, "the zebra")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[KEY] = result
+    at.switch_page("views/inside.py")
+    at.run(timeout=60)
+    assert not at.exception, at.exception
+    assert at.text_input[0].value == make_task(cfg.task).example_text()  # a training sentence, in its words
+    assert len(at.dataframe) == 3  # the step table, the typed sentence's, the forget gate's arithmetic
+    at.text_input[0].input("the [zebra](ev.il)").run(timeout=60)
+    assert not at.exception and any("zebra" in plain.unescape(w.value) and "\\[" in w.value for w in at.warning)
+
+
+def test_a_sweep_and_its_report_name_the_file(tmp_path):
+    out = tmp_path / "sweep"
+    csv = write(tmp_path, series_csv()[0], "shop.csv")
+    r = run_cli("sweep", "--csv", csv, "--target", "sales", "--lengths", "4,6", "--seeds", "0", "--models", "lstm",
+                "--steps", "10", "--hidden-size", "8", "--batch-size", "16", "--quiet", "--no-store", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    info = json.loads((out / "sweep.json").read_text())
+    assert info["base"]["task"]["data"] == owndata.digest(series_csv()[0])
+    report = folder_report(out)
+    assert "data: your file 'shop.csv'" in report.subtitle and "forecasting 'sales'" in report.subtitle
+    assert "--data " in report.reproduce and "--target sales" in report.reproduce
+    assert "--task own_series" in report.reproduce
 
 
 # --- the upload widget -------------------------------------------------------------------------------------------
