@@ -130,7 +130,7 @@ class TaskConfig:
     column: str = field(default="", metadata=text("own_series: the column to forecast", flag="target",
                                                    word="forecasting column {v}"))
     date_column: str = field(default="", metadata=text("own_series: the column of dates that orders the rows "
-                                                        "(default: the rows' own order)", flag="date",
+                                                        "(empty: the rows' own order)", flag="date",
                                                         word="rows dated by {v}"))
 
 
