@@ -10,6 +10,7 @@ Files are generated here; trainings are tiny (T <= 8, hidden 8, <= 30 steps)."""
 from __future__ import annotations
 
 import datetime
+import re
 import json
 from pathlib import Path
 
@@ -250,3 +251,17 @@ def test_the_upload_sets_the_task_and_refuses_a_broken_file_in_one_escaped_line(
     assert not at.exception
     assert [plain.unescape(e.value) for e in at.error] == ["Refused 'bad.csv': this is a binary file, not a CSV "
                                                            "(it holds NUL bytes)."]
+
+
+def test_column_names_from_the_file_reach_the_page_as_text():
+    at = page()
+    evil = "`[x](http://ev.il)` <b>"
+    rows = "\n".join(f"2024-01-{d:02d},{d % 4 + d % 3 * 0.5},NA" for d in range(1, 31))
+    raw = f'day,"{evil}",empty\n{rows}\n'.encode()
+    at.file_uploader(key=own_data.UPLOAD).set_value(("x.csv", raw, "text/csv")).run()
+    assert not at.exception and at.selectbox(key=own_data.TARGET).value == evil
+    shown = [e.value for e in (*at.success, *at.info, *at.error, *at.warning, *at.caption)]
+    assert any(evil in plain.unescape(v) for v in shown)  # said: in the success line and the experiment's line
+    for v in shown:
+        bare = re.sub(r"\\.", "", v)
+        assert "](" not in bare and "`" not in bare and "<" not in bare, v

@@ -46,7 +46,9 @@ def panel(busy: bool) -> None:
     """The upload, its checks (one line each) and what was done to the file."""
     own = TASKS.get(st.session_state.get("task"), None)
     with st.expander("Your own data: a CSV file", expanded=bool(own is not None and own.own_data)):
-        up = st.file_uploader("CSV file", type=["csv"], key=UPLOAD, disabled=busy, help=HELP)
+        # the browser refuses a file over the limit (rounded up to MB) before sending it; check_table, exactly
+        up = st.file_uploader("CSV file", type=["csv"], key=UPLOAD, disabled=busy, help=HELP,
+                              max_upload_size=-(-owndata.MAX_BYTES // 1_000_000))
         if up is None:
             st.session_state.pop(OWN_DATA, None)
             return
