@@ -17,6 +17,7 @@ message as text.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -57,18 +58,26 @@ def digest(raw: bytes) -> str:
 # --- the table ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Table:
-    """A checked CSV: column names (stripped) and rows of strings, all of the header's length."""
+    """A checked CSV: column names and each column's values, stripped strings, all of one length."""
 
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    cells: tuple[tuple[str, ...], ...]  # one tuple per column
 
-    def column(self, name: str) -> list[str]:
-        k = self.columns.index(name)
-        return [r[k].strip() for r in self.rows]
+    @property
+    def n_rows(self) -> int:
+        return len(self.cells[0])
+
+    def column(self, name: str) -> tuple[str, ...]:
+        return self.cells[self.columns.index(name)]
 
 
 def check_table(raw: bytes) -> Table:
     """The bytes of a CSV file, checked; DataError (one line) says what is wrong."""
+    return _check_table(raw)
+
+
+@functools.lru_cache(maxsize=4)  # a page reruns on every click: a 5 MB file is read once
+def _check_table(raw: bytes) -> Table:
     if len(raw) > MAX_BYTES:
         raise DataError(f"the file has {len(raw):,} bytes; the lab takes CSV files of at most {MAX_BYTES:,} bytes")
     if b"\x00" in raw:
@@ -78,8 +87,8 @@ def check_table(raw: bytes) -> Table:
     except UnicodeDecodeError as e:
         raise DataError(f"the file is not UTF-8 text (byte {e.start:,} is 0x{raw[e.start]:02x}); save it as "
                         "UTF-8 CSV") from None
-    try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(f.strip() for f in r)]
+    try:  # a blank line (a row of nothing but spaces) is skipped
+        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(r) and (len(r) > 1 or r[0].strip())]
     except csv.Error as e:
         raise DataError(f"not a CSV file: {' '.join(str(e).split())}") from None
     if not rows:
@@ -95,33 +104,28 @@ def check_table(raw: bytes) -> Table:
             raise DataError(f"not a CSV with {len(header)} columns: line {i} has {len(r)} fields")
     if len(rows) < 2:
         raise DataError("the file has a header and no rows")
-    return Table(columns=header, rows=tuple(tuple(r) for r in rows[1:]))
+    return Table(columns=header, cells=tuple(tuple(v.strip() for v in col) for col in zip(*rows[1:])))
 
 
-def _numbers(values: list[str]) -> tuple[np.ndarray, int | None]:
+def _numbers(values: tuple[str, ...]) -> tuple[np.ndarray, int | None]:
     """(floats with nan for missing, index of the first value that is no finite number or None)."""
-    out = np.full(len(values), np.nan)
-    for i, v in enumerate(values):
-        if v.lower() in MISSING:
-            continue
-        try:
-            f = float(v)
-        except ValueError:
-            return out, i
-        if not math.isfinite(f):
-            return out, i
-        out[i] = f
-    return out, None
+    s = pd.Series(values, dtype=object)
+    missing = s.str.lower().isin(MISSING).to_numpy()
+    out = np.array(pd.to_numeric(s.where(~missing, None), errors="coerce"), dtype=np.float64)  # a copy
+    bad = np.flatnonzero(~missing & ~np.isfinite(out))
+    out[missing] = np.nan
+    return out, (int(bad[0]) if len(bad) else None)
 
 
-def numeric_columns(t: Table) -> list[str]:
+@functools.lru_cache(maxsize=4)
+def numeric_columns(t: Table) -> tuple[str, ...]:
     """The columns whose every value is a finite number or missing (and not all missing)."""
     out = []
     for c in t.columns:
         values, bad = _numbers(t.column(c))
         if bad is None and not np.isnan(values).all():
             out.append(c)
-    return out
+    return tuple(out)
 
 
 # --- a series --------------------------------------------------------------------------------------------
@@ -164,7 +168,7 @@ def series_table(t: Table, target: str, date: str = "") -> SeriesData:
         raise DataError(f"column {quoted(target)} is not numeric: {why}")
     names = [target] + [c for c in numeric if c != target]
     notes = []
-    dates = _dates(t, date) if date else np.arange(len(t.rows)).astype("datetime64[D]")
+    dates = _dates(t, date) if date else np.arange(t.n_rows).astype("datetime64[D]")
     raw = np.stack([numeric[c] for c in names], axis=1)
     for k, c in enumerate(names):
         miss = np.isnan(raw[:, k])

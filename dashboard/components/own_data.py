@@ -27,7 +27,7 @@ DATE_WORDS = ("date", "time", "day", "month", "year", "timestamp")
 
 def _series_fields(t: owndata.Table, busy: bool) -> dict | None:
     """The column to forecast and the date column, chosen among the file's columns."""
-    numeric = owndata.numeric_columns(t)
+    numeric = list(owndata.numeric_columns(t))
     if not numeric:
         st.error(md("Refused: no numeric column: a series needs a column of numbers (or columns text,label for "
                     "labelled sentences)."))
