@@ -222,7 +222,7 @@ def _dates(t: Table, date: str) -> np.ndarray:
         raise DataError(f"line {i + 2} of {quoted(date)} holds {quoted(values[i])}, not a date")
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert(None)
-    d = parsed.to_numpy(dtype="datetime64[ns]")
+    d = parsed.to_numpy().astype("datetime64[us]")  # pandas keeps dates before 1677 in seconds: no ns overflow
     same = np.flatnonzero(d[1:] == d[:-1])
     if len(same) or len(np.unique(d)) < len(d):
         i = int(same[0]) + 1 if len(same) else int(np.flatnonzero(pd.Series(d).duplicated().to_numpy())[0])

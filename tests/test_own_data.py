@@ -162,6 +162,13 @@ def test_too_few_rows_names_the_longest_window_the_file_holds():
         validate(RunConfig(task=TaskConfig(name="own_series", seq_len=hi + 1, data=h, column="sales")))
 
 
+def test_dates_before_1677_keep_their_order():
+    """pandas keeps them in seconds (nanoseconds end in 1677): read as they are, not wrapped round."""
+    raw = b"day,v\n" + b"".join(b"1500-01-%02d,%d\n" % (d, d % 3) for d in range(1, 31))
+    d = owndata.series_table(owndata.check_table(raw), "v", "day").dates
+    assert str(d[0]).startswith("1500-01-01") and (np.diff(d) > np.timedelta64(0)).all()
+
+
 def test_a_value_from_the_file_is_quoted_cut_short():
     evil = "[x](http://ev.il)" * 20
     raw = f"{evil},b\nabc,1\n".encode()
