@@ -131,6 +131,7 @@ BROKEN = {  # name: (bytes, extra flags, words the one line must hold)
     "no numeric column": (b"name,city\nann,paris\nbob,rome\n", [], "no numeric column"),
     "target missing": (series_csv()[0], ["--target", "price"], "no column 'price'"),
     "too few rows for T": (series_csv(n=30)[0], ["--seq-len", "20"], "at most 14 for this file"),
+    "too few rows for any T": (b"sales\n1\n2\n3\n4\n5\n", [], "too few rows: the file has 5"),
     "too many missing": (b"sales\n" + b"1\nNA\nNA\nNA\n2\n3\n4\n5\n" * 4, [], "missing values"),
     "constant series": (b"sales\n" + b"5\n" * 40, [], "constant"),
     "too large": (b"sales\n" + b"1.0\n" * (owndata.MAX_BYTES // 4), [], f"at most {owndata.MAX_BYTES:,} bytes"),
@@ -254,6 +255,10 @@ def test_the_upload_sets_the_task_and_refuses_a_broken_file_in_one_escaped_line(
     assert at.slider(key="seq_len").value == owndata.max_window(80)  # brought into what the file holds
     used = at.success[0].value
     assert plain.unescape(used).startswith("Using your file '[a](ev.il) *x*.csv'") and "\\[a\\]" in used
+    at.file_uploader(key=own_data.UPLOAD).set_value(("reviews.csv", sentences_csv(), "text/csv")).run()
+    assert not at.exception and at.selectbox(key="task").value == "own_text"
+    assert "45 labelled sentences" in plain.unescape(at.success[0].value)
+    assert any("read as <unk>" in plain.unescape(i.value) for i in at.info)  # the unknown held-out words, named
     at.file_uploader(key=own_data.UPLOAD).set_value(("bad.csv", b"\x00\x01", "text/csv")).run()
     assert not at.exception
     assert [plain.unescape(e.value) for e in at.error] == ["Refused 'bad.csv': this is a binary file, not a CSV "
