@@ -225,7 +225,7 @@ def test_a_sweep_and_its_report_name_the_file(tmp_path):
     out = tmp_path / "sweep"
     csv = write(tmp_path, series_csv()[0], "shop.csv")
     r = run_cli("sweep", "--csv", csv, "--target", "sales", "--lengths", "4,6", "--seeds", "0", "--models", "lstm",
-                "--steps", "10", "--hidden-size", "8", "--batch-size", "16", "--quiet", "--no-store", "--out", str(out))
+                "--steps", "10", "--hidden-size", "8", "--batch-size", "16", "--quiet", "--out", str(out))
     assert r.returncode == 0, r.stderr
     info = json.loads((out / "sweep.json").read_text())
     assert info["base"]["task"]["data"] == owndata.digest(series_csv()[0])
@@ -233,6 +233,11 @@ def test_a_sweep_and_its_report_name_the_file(tmp_path):
     assert "data: your file 'shop.csv'" in report.subtitle and "forecasting 'sales'" in report.subtitle
     assert "--data " in report.reproduce and "--target sales" in report.reproduce
     assert "--task own_series" in report.reproduce
+    at = AppTest.from_file(APP, default_timeout=60)  # the sweep page shows the store's last sweep: whose data
+    at.switch_page("views/sweep.py")
+    at.run(timeout=60)
+    assert not at.exception, at.exception
+    assert any(plain.unescape(c.value).startswith("Data: your file 'shop.csv'") for c in at.caption)
 
 
 # --- the upload widget -------------------------------------------------------------------------------------------
