@@ -227,6 +227,9 @@ def test_a_sweep_and_its_report_name_the_file(tmp_path):
     r = run_cli("sweep", "--csv", csv, "--target", "sales", "--lengths", "4,6", "--seeds", "0", "--models", "lstm",
                 "--steps", "10", "--hidden-size", "8", "--batch-size", "16", "--quiet", "--out", str(out))
     assert r.returncode == 0, r.stderr
+    longer = run_cli("sweep", "--csv", csv, "--target", "sales", "--lengths", f"4,{owndata.max_window(80) + 1}",
+                     "--quiet", "--out", str(tmp_path / "no"))  # refused before any run trains
+    assert longer.returncode == 2 and f"at most {owndata.max_window(80)} for this file" in longer.stderr
     info = json.loads((out / "sweep.json").read_text())
     assert info["base"]["task"]["data"] == owndata.digest(series_csv()[0])
     report = folder_report(out)
