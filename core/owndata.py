@@ -144,6 +144,8 @@ def series_table(t: Table, target: str, date: str = "") -> SeriesData:
     """The numeric columns of t as a series forecasting `target`, in the order of `date` (or of the
     rows). Refused (DataError): the target or date missing or not numbers / dates, no numeric column,
     too many missing values, a constant target, duplicated or unsorted dates."""
+    if date and target == date:
+        raise DataError(f"{quoted(target)} cannot be both the column to forecast and the date column")
     numeric: dict[str, np.ndarray] = {}
     bad: dict[str, int] = {}
     for c in t.columns:

@@ -137,6 +137,7 @@ BROKEN = {  # name: (bytes, extra flags, words the one line must hold)
     "too large": (b"sales\n" + b"1.0\n" * (owndata.MAX_BYTES // 4), [], f"at most {owndata.MAX_BYTES:,} bytes"),
     "duplicated dates": (_date_twice(), ["--date", "date"], "appears twice"),
     "unsorted dates": (_dates_swapped(), ["--date", "date"], "not in order"),
+    "target is the date": (series_csv()[0], ["--target", "date", "--date", "date"], "cannot be both"),
     "not a date": (b"date,sales\nmonday,1\n", ["--date", "date"], "not a date"),
     "sentences with one label": (b"text,label\ngood,pos\nfine,pos\n", ["--no-target"], "at least 2"),
 }
