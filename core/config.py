@@ -17,9 +17,11 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from core import owndata
 from core.registry import MODELS, TASKS
 
 # The starts each model kind offers (a config's choices; core.models implements them).
@@ -54,7 +56,7 @@ class ConfigError(ValueError):
 class Rule:
     """What values a config field takes, and how the CLI names and explains it."""
 
-    kind: str  # "int", "float" or "choice"
+    kind: str  # "int", "float", "choice" or "text"
     help: str
     lo: float = 0
     hi: float = 0
@@ -70,6 +72,7 @@ class Rule:
     titles: Callable[[str], str] | None = None  # how a choice is shown ("chrono" -> "chrono (Tallec ...)")
     ui_step: float | None = None  # the number widget's step
     slider: bool = False  # a slider instead of a number box
+    pattern: str | None = None  # text: the whole value must match this regular expression
 
     def shown(self, v: Any) -> str:
         return self.titles(v) if self.titles is not None and isinstance(v, str) else str(v)
@@ -79,6 +82,8 @@ class Rule:
             return _int(name, v, int(self.lo), int(self.hi))
         if self.kind == "float":
             return _float(name, v, self.lo, self.hi, self.lo_open)
+        if self.kind == "text":
+            return _text(name, v, self.pattern)
         return _choice(name, v, self.choices() if self.choices else ())
 
 
@@ -88,6 +93,10 @@ def whole(lo: int, hi: int, help: str, **kw: Any) -> dict:
 
 def real(lo: float, hi: float, help: str, **kw: Any) -> dict:
     return {"rule": Rule("float", help, lo, hi, **kw)}
+
+
+def text(help: str, pattern: str | None = None, **kw: Any) -> dict:
+    return {"rule": Rule("text", help, pattern=pattern, **kw)}
 
 
 def choice(choices: Callable[[], tuple[str, ...]], help: str, **kw: Any) -> dict:
@@ -113,6 +122,16 @@ class TaskConfig:
                 "remember and slower to train."))
     n_symbols: int = field(default=8, metadata=whole(2, 64, "first_token: number of signal symbols K (chance 1/K)"))
     n_distractors: int = field(default=8, metadata=whole(1, 64, "first_token: number of distractor symbols D"))
+    # A learner's own CSV (own_series, own_text): the file by its content hash (core.owndata keeps it in
+    # the data folder under that name), the column a series forecasts and the column that dates its rows.
+    data: str = field(default="", metadata=text(
+        "own_series, own_text: a CSV kept in the data folder, by its hash (train --csv FILE keeps it and sets this)",
+        pattern=owndata.HASH_PATTERN.pattern, word="data file {v}"))
+    column: str = field(default="", metadata=text("own_series: the column to forecast", flag="target",
+                                                   word="forecasting column {v}"))
+    date_column: str = field(default="", metadata=text("own_series: the column of dates that orders the rows "
+                                                        "(empty: the rows' own order)", flag="date",
+                                                        word="rows dated by {v}"))
 
 
 @dataclass(frozen=True)
@@ -226,6 +245,8 @@ def words(cfg: "RunConfig") -> list[str]:
             if r is None or not r.word or (r.only_for and not set(r.only_for) & set(cfg.models)):
                 continue
             v = getattr(sec, f.name)
+            if r.kind == "text" and v == "":  # a text field left empty says nothing
+                continue
             out.append(r.word.format(v=v, title=r.shown(v)))
     return out
 
@@ -403,6 +424,21 @@ def _float(name: str, v: Any, lo: float, hi: float, lo_open: bool = False) -> fl
     return f
 
 
+TEXT_CHARS = 200  # the longest text a field takes (a column name from a file)
+
+
+def _text(name: str, v: Any, pattern: str | None) -> str:
+    """A text field: a string of printable characters, at most TEXT_CHARS, matching `pattern`
+    when it is not empty (empty is a text field's default: not set)."""
+    if not isinstance(v, str):
+        raise ConfigError(f"{name} must be text, got {_shown(v)}")
+    if len(v) > TEXT_CHARS or not v.isprintable():
+        raise ConfigError(f"{name} must be at most {TEXT_CHARS} printable characters, got {_shown(v)}")
+    if v and pattern and not re.fullmatch(pattern, v):
+        raise ConfigError(f"{name} must match {pattern}, got {_shown(v)}")
+    return v
+
+
 def _choice(name: str, v: Any, choices: tuple[str, ...]) -> str:
     if not isinstance(v, str) or v not in choices:
         raise ConfigError(f"unknown {name} {_shown(v)}; choose from {', '.join(choices)}")
@@ -523,4 +559,6 @@ def validate(cfg: RunConfig) -> RunConfig:
             else:
                 checked[f.name] = r.check(r.flag or f.name, v)  # named as the user knows it
         sections[name] = dataclasses.replace(sec, **checked)
+        if name == "task":  # what only the task knows: the file it reads, the windows that file holds
+            TASKS[checked["name"]].check_config(sections[name])
     return dataclasses.replace(cfg, models=parse_models(cfg.models), **sections)

@@ -370,11 +370,11 @@ def step_table(result: RunResult, kind: str, step: int | None, x: torch.Tensor, 
 
 
 def sentiment_table(result: RunResult, text: str, kind: str = "lstm", step: int | None = None) -> pd.DataFrame:
-    """The step-by-step table of a typed sentence (sentiment_but only). A word outside the task's
+    """The step-by-step table of a typed sentence (a task that reads text: sentiment_but, own_text). A word outside the task's
     vocabulary raises ValueError with a one-line message naming it."""
     task = result.task
-    if task.name != "sentiment_but":
-        raise ValueError("typed sentences need a run of the sentiment_but task")
+    if not task.reads_text:
+        raise ValueError("typed sentences need a run of a task that reads sentences (sentiment_but, own_text)")
     return step_table(result, kind, step, task.encode_text(text))
 
 
@@ -393,11 +393,11 @@ def readout_table(result: RunResult, x: torch.Tensor, step: int | None = None, e
 
 
 def sentence_table(result: RunResult, text: str, step: int | None = None) -> pd.DataFrame:
-    """What every model reads out after each word of a typed sentence (sentiment_but only):
+    """What every model reads out after each word of a typed sentence (sentiment_but, own_text):
     `readout_table` of the sentence. ValueError (one line) names a word outside the vocabulary."""
     task = result.task
-    if task.name != "sentiment_but":
-        raise ValueError("typed sentences need a run of the sentiment_but task")
+    if not task.reads_text:
+        raise ValueError("typed sentences need a run of a task that reads sentences (sentiment_but, own_text)")
     return readout_table(result, task.encode_text(text), step)
 
 

@@ -38,7 +38,6 @@ import json
 import logging
 import zipfile
 import math
-import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ import pandas as pd
 
 from core import shipped as shipped_reference
 from core.config import ConfigError, RunConfig, config_hash, validate
+from core.owndata import default_dir  # the data folder ($LAB_DATA_DIR): its home is below the tasks, which read it
 from core.results import ModelRun, RunResult, run_from_record, run_to_record
 
 SCHEMA_VERSION = 4
@@ -109,9 +109,6 @@ def row_digest(h: str, kind: str, status: str, config: str, summary: str, record
     return _sha(json.dumps([h, kind, status, config, summary, record_sha256, blob_sha256]))
 
 
-def default_dir() -> Path:
-    env = os.environ.get("LAB_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
 
 
 def _json(v) -> str:

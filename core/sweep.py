@@ -148,6 +148,10 @@ def make_sweep(base: RunConfig, lengths, seeds, variants=None, max_gb: float | N
     for T in lengths:
         if not lo <= T <= hi:
             raise ConfigError(f"lengths must be between {lo} and {hi} for {base.task.name}, got {_shown(T)}")
+    try:  # what only the task knows: the longest window a learner's file holds
+        TASKS[base.task.name].check_config(_replace(base.task, seq_len=max(lengths)))
+    except ConfigError as e:
+        raise ConfigError(f"lengths: {e}") from None
     seed_rule = rule("train", "seed")
     for s in seeds:
         if not seed_rule.lo <= s <= seed_rule.hi:

@@ -27,7 +27,8 @@ LIB_EXCLUDED = ("core.charts", "core.cli")
 # module or folder gets a line here (the test below fails until it has one).
 LAYERS = (
     ("core.registry",),  # the registries of tasks and model kinds, filled by their modules
-    ("core.config",),  # configs and their rules; read the registries for their choices
+    ("core.config", "core.owndata"),  # configs and their rules (they read the registries for their choices);
+    # a learner's own CSV files, checked and kept by hash in the data folder
     ("core.tasks",),  # the tasks and the data they read
     ("core.models",),  # models, built for a task from a config
     ("core.results",),  # runs as plain data, outcomes and verdicts

@@ -348,3 +348,27 @@ def test_every_chart_is_readable_at_1400_and_1000_px(tmp_path):
                         bad.append(f"{width} px {path} canvas chart {i + 1}: box ends at {c['right']:.0f} px, canvas at "
                                    f"{c['canvas_right']:.0f} px, overflow {c['overflow']}")
         assert not bad, "\n".join(bad)
+
+
+def test_upload_a_csv_and_train_on_it(server, tmp_path):
+    """A CSV the lab has never seen: uploaded on /train, it becomes the task, trains, and the chart's
+    caption names both baselines drawn (persistence and the training mean)."""
+    rows = [f"2024-01-{d:02d},{10 + (d % 5) * 0.7 + (d % 3) * 0.2:.2f}" for d in range(1, 32)]
+    rows += [f"2024-02-{d:02d},{9 + (d % 4) * 0.9:.2f}" for d in range(1, 29)]
+    path = tmp_path / "my shop.csv"
+    path.write_text("day,sales\n" + "\n".join(rows) + "\n")
+    with browser_page() as page:
+        page.goto(f"{server}/train?seq_len=8&steps=30&hidden_size=8&batch_size=32&models=rnn,lstm")
+        wait_idle(page)
+        page.get_by_text("Your own data: a CSV file").click()
+        page.locator(".st-key-own-upload input[type='file']").set_input_files(str(path))
+        page.wait_for_selector("text=Using your file", timeout=60_000)
+        wait_idle(page)
+        assert "forecasting 'sales', rows ordered by 'day'" in page.locator("[data-testid='stAlert']").first.inner_text()
+        click(page, "train")
+        page.wait_for_selector("text=Trained just now", timeout=120_000)
+        wait_idle(page)
+        page.locator("[data-testid='stVegaLiteChart']").first.locator("canvas, svg").first.wait_for(timeout=60_000)
+        page.wait_for_selector("text=The dotted rule is the training-mean forecast", timeout=60_000)
+        assert "persistence forecast" in page.locator("[class*='st-key-verdict-lstm']").first.inner_text()
+        assert_no_exception(page)

@@ -105,8 +105,18 @@ def learning_curves(metrics: pd.DataFrame, task: Task, kinds: list[str] | None =
         y="y:Q", tooltip=alt.Tooltip("what:N", title="baseline"))
     target = alt.Chart(rules.iloc[[1]]).mark_rule(color=TARGET_COLOR, strokeDash=[5, 4]).encode(
         y="y:Q", tooltip=alt.Tooltip("what:N", title="target"))
-    left = alt.layer(metric, chance, target).properties(
-        width=WIDTH, height=240, title=f"{metric_title(task).capitalize()} (grey: chance, dashed: target)")
+    layers = [metric, chance, target]
+    others = list(task.baselines().items())[1:]  # a real series' other baselines (climatology, the mean)
+    if others:
+        more = pd.DataFrame({"y": [v for _, v in others], "what": [f"{k} ({v:.3g})" for k, v in others]})
+        layers.append(alt.Chart(more).mark_rule(color=CHANCE_COLOR, strokeDash=[2, 2]).encode(
+            y="y:Q", tooltip=alt.Tooltip("what:N", title="baseline")))
+        named = pd.concat([rules.iloc[[0]], more], ignore_index=True)  # each baseline named where it is drawn
+        layers.append(alt.Chart(named).mark_text(align="left", dx=4, dy=-6, color=CHANCE_COLOR, fontSize=10).encode(
+            x=alt.value(0), y="y:Q", text="what:N"))
+    left = alt.layer(*layers).properties(
+        width=WIDTH, height=240, title=f"{metric_title(task).capitalize()} (grey: chance, dashed: target"
+                                       f"{', dotted: other baselines' if others else ''})")
     loss = base.mark_line().encode(
         y=alt.Y("loss:Q", title="training loss", scale=alt.Scale(type="log")), tooltip=tips,
     ).properties(width=WIDTH, height=240, title="Training loss (log scale)")
@@ -135,5 +145,6 @@ def run_charts(result) -> list[ChartItem]:
         data=metrics,
         caption=(f"Held-out {task.metric} and training loss of {', '.join(titles.values())} against training "
                  f"step on '{task.title}' at T = {task.seq_len}. The grey rule is {task.chance_name} ({task.chance:.3g}); "
-                 f"the dashed rule is the target ({task.target:.3g})."),
+                 f"the dashed rule is the target ({task.target:.3g})."
+                 + "".join(f" The dotted rule is the {k} ({v:.3g})." for k, v in list(task.baselines().items())[1:])),
     )]

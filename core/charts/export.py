@@ -13,6 +13,7 @@ import html
 import io
 import json
 import math
+import shlex
 import threading
 import time
 import zipfile
@@ -29,6 +30,7 @@ import vl_convert as vlc
 from core.charts import ChartItem, run_charts
 from core.charts.inside import inspect_charts
 from core.charts.sweep import sweep_charts
+from core import owndata
 from core.config import RunConfig, config_hash, flag_of
 from core.runio import RunFolderError, load_run
 from core.sweep import load_sweep
@@ -199,8 +201,8 @@ def _flags(cfg: RunConfig, skip: tuple[str, ...] = (), models: list[str] | None 
     """Every config field as its CLI flag (device left to the machine that runs it); `models`: the
     sweep's variants ('rnn:irnn') when it names starts, else the config's kinds."""
     d = cfg.to_dict()
-    args = [f"--{flag_of(section, k)} {v}" for section in ("task", "model", "train")
-            for k, v in d[section].items() if k not in ("device", *skip)]
+    args = [f"--{flag_of(section, k)} {shlex.quote(v) if isinstance(v, str) else v}" for section in ("task", "model", "train")
+            for k, v in d[section].items() if k not in ("device", *skip) and v != ""]  # an empty text field: not set
     return " ".join(args + [f"--models {','.join(models or cfg.models)}"])
 
 
@@ -229,7 +231,8 @@ def run_report(result, step: int | None = None) -> Report:
     return Report(
         title=f"RNN vs LSTM Lab: {task.title}, T = {task.seq_len}",
         subtitle=f"{', '.join(summary['name']) if len(summary) else 'no models'} · "
-                 f"config {config_hash(cfg)} · {cfg.train.steps} training steps, seed {cfg.train.seed}",
+                 f"config {config_hash(cfg)} · {cfg.train.steps} training steps, seed {cfg.train.seed}"
+                 + (f" · data: {task.data_words()}" if task.data_words() else ""),
         config={**cfg.to_dict(), "hash": config_hash(cfg)},
         verdicts=[str(v) for v in summary.get("verdict", [])],
         items=run_charts(result) + inspect_charts(result, step=step),
@@ -245,10 +248,23 @@ def sweep_report(df: pd.DataFrame, config: dict) -> Report:
     task = task.get("name", "") if isinstance(task, dict) else str(task)
     return Report(
         title=f"RNN vs LSTM Lab sweep: {task}" if task else "RNN vs LSTM Lab sweep",
-        subtitle=f"{len(df)} runs · sequence lengths {', '.join(str(int(t)) for t in lengths)}",
+        subtitle=f"{len(df)} runs · sequence lengths {', '.join(str(int(t)) for t in lengths)}"
+                 + (f" · data: {whose}" if (whose := sweep_data_words(config)) else ""),
         config=config, verdicts=[], items=list(sweep_charts(df)), tables={"sweep": df},
         reproduce=sweep_reproduce_command(config),
     )
+
+
+def sweep_data_words(config: dict) -> str:
+    """Whose data a sweep (its sweep.json) trained on: '' for the lab's own tasks, else the learner's
+    file by name and hash (plain text: a page escapes it)."""
+    task = (config.get("base") or {}).get("task") if isinstance(config.get("base"), dict) else None
+    h = task.get("data") if isinstance(task, dict) else None
+    if not isinstance(h, str) or not h:
+        return ""
+    column = task.get("column")
+    what = f", forecasting {owndata.quoted(column)}" if isinstance(column, str) and column else ""
+    return f"your file {owndata.quoted(owndata.source_name(h))} (sha256 {h}…){what}"
 
 
 def folder_report(folder: str | Path, step: int | None = None) -> Report:

@@ -38,6 +38,8 @@ def baselines_frame(sweep: pd.DataFrame) -> pd.DataFrame:
     (climatology), which do not depend on T."""
     cls = _task_of(sweep)
     rows = [{"y": float(v), "what": cls.chance_name} for v in sorted(sweep["chance"].dropna().unique())]
+    if cls.own_data:  # a learner's file: the table does not name it, and its chance rules are drawn above
+        return pd.DataFrame(rows, columns=["y", "what"])
     T = int(sweep["seq_len"].min())
     lo, hi = cls.min_seq_len, cls.max_seq_len or T
     extra = make_task(TaskConfig(name=cls.name, seq_len=min(max(T, lo), hi))).baselines()

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from core.charts.sweep import write_chart_data
 from core.cli.args import add_config_args, config_from_args
+from core.cli.owndata import add_csv_arg, apply_csv, say_notes
 from core.config import parse_variants, variant_choices
 from core.executors import EXECUTORS, make_executor
 from core.runio import check_writable
@@ -38,6 +39,7 @@ def add_parser(sub) -> None:
     add_config_args(p, skip=("seq_len", "seed"), defaults=SWEEP_DEFAULTS, models_help=(
         "comma-separated kinds, each optionally with its init as kind:init, to compare starts: "
         f"{', '.join(variant_choices())} (default: rnn,lstm)"))
+    add_csv_arg(p)
     for flag in ("--seq-len", "--seed"):  # accepted only to say what to use instead
         p.add_argument(flag, dest=f"single_{flag[2:].replace('-', '_')}", default=None, help=argparse.SUPPRESS)
     p.add_argument("--lengths", default=",".join(map(str, DEFAULT_LENGTHS)),
@@ -78,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     # seq_len and seed: placeholders that pass validation for every task; the grid sets both per run
     variants = parse_variants(args.models)  # 'rnn,rnn:irnn,lstm:zero'
     kinds = tuple(dict.fromkeys(v.partition(":")[0] for v in variants))
+    apply_csv(args)
     base = config_from_args(args, models=kinds, seq_len=max(c.min_seq_len for c in TASKS.values()), seed=0)
+    say_notes(base)
     sweep = make_sweep(base, args.lengths, args.seeds, variants)
     out = check_writable(args.out)
     store = None if args.no_store else RunStore(args.store)

@@ -7,6 +7,7 @@ import sys
 from tqdm import tqdm
 
 from core.cli.args import add_config_args, config_from_args
+from core.cli.owndata import add_csv_arg, apply_csv, say_notes
 from core.config import RunConfig, rule
 from core.results import RunResult, format_metric
 from core.runio import check_writable, load_resume_state, load_run, save_run
@@ -19,6 +20,7 @@ def add_parser(sub) -> None:
                        description="Train the chosen models on the same batches and write config.json, "
                                    "metrics.csv, summary.json, grad_probes.csv and traces.npz to --out.")
     add_config_args(p)
+    add_csv_arg(p)
     p.add_argument("--out", default=None, help="run folder to write (default: runs/demo; with --resume, the "
                                                 "folder it resumes)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR",
@@ -90,7 +92,9 @@ def resume(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         return resume(args)
+    apply_csv(args)
     cfg = config_from_args(args)
+    say_notes(cfg)
     out = check_writable(args.out or "runs/demo")
     store = None if args.no_store else RunStore(args.store)
     if store is not None and store.notice():

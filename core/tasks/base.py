@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from core import registry
+from core.config import ConfigError
 from core.config import task_names  # noqa: F401 (re-exported: the names config offers)
 
 if TYPE_CHECKING:  # type hints only
@@ -44,10 +45,30 @@ class Task:
     chance_name: ClassVar[str] = "chance"
     metric_unit: ClassVar[str] = ""  # unit of an MSE as users read it ("°C²"); "" for none
     metric_format: ClassVar[str] = ".4f"  # how an MSE is printed
+    reads_text: ClassVar[bool] = False  # a sentence typed by the user can be read (encode_text)
+    own_data: ClassVar[bool] = False  # reads a learner's CSV named by the config's `data` (core.owndata)
 
     def __init__(self, cfg: TaskConfig):
         self.cfg = cfg
         self.seq_len = cfg.seq_len
+
+    @classmethod
+    def check_config(cls, cfg: TaskConfig) -> None:
+        """What only the task can check in a config whose fields passed their rules (ConfigError, one
+        line): here, that a task of the lab's own data is given no file."""
+        if cfg.data or cfg.column or cfg.date_column:
+            raise ConfigError(f"{cls.name} reads no file of yours: data, target and date are for the "
+                              "own_series and own_text tasks")
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What was done to the task's data that a user should hear of (missing values filled, words
+        unknown to the training rows), one line each."""
+        return ()
+
+    def data_words(self) -> str:
+        """Whose data this is, for captions and reports: '' for the lab's own."""
+        return ""
 
     # --- what a model needs to know -----------------------------------------------------
     @property

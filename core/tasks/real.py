@@ -174,7 +174,7 @@ class RealSeriesTask(Task):
 
     def __init__(self, cfg: TaskConfig):
         super().__init__(cfg)
-        self.series = _series(type(self))
+        self.series = self.series_of(cfg)
         s, T = self.series, self.seq_len
         self._mean, self._std = s.mean, s.std
         self.train_ends, self.test_ends = s.ends(T, held_out=False), s.ends(T, held_out=True)
@@ -187,6 +187,11 @@ class RealSeriesTask(Task):
     def read_series(cls) -> Series:
         """The task's own data, laid out for windows (read offline)."""
         raise NotImplementedError
+
+    @classmethod
+    def series_of(cls, cfg: TaskConfig) -> Series:
+        """The series of a config: the class's own, read once (a learner's file depends on the config)."""
+        return _series(cls)
 
     def chance_forecast(self, ends: np.ndarray) -> np.ndarray:
         """The chance forecast (the one `chance` scores) of the rows `ends`, in real units."""

@@ -202,6 +202,7 @@ class SentimentBut(Task):
     metric = "accuracy"
     min_seq_len = 4
     suggested_steps = 800
+    reads_text = True
     goal = ("read the sentiment of {T}-word reviews", "read the sentiment of {T}-word reviews")
     story = ("A {T}-word review: \"i loved the movie\", filler words, and sometimes \", but the "
              "ending was disappointing\", which turns it round. Guessing scores {chance}.")

@@ -50,6 +50,7 @@ FIELDS = fields()
 _READY = "lab_controls_ready"  # set once the link has been read for this session
 _PROBLEMS = "lab_controls_link_problems"  # messages about refused link values
 _TASK_SHOWN = "lab_controls_task_shown"  # the task the controls showed last (for _task_changed)
+OWN_DATA = "lab_own_data"  # the task fields of the learner's uploaded file (name, data, column, date_column)
 _HIDDEN = "lab_controls_hidden"  # the controls a link's `hide=` leaves out (their values are kept)
 # `?preset=1`: a link made by the lab (the tour's "try it in the lab") sets the controls even when
 # this session has read a link before; the page then rewrites the URL without it.
@@ -178,9 +179,19 @@ def show_all() -> None:
 def current() -> tuple[RunConfig | None, str | None]:
     """The config the widgets describe now, or (None, why not)."""
     try:
-        return config_from_values({k: st.session_state.get(k) for k in fields()}), None
+        return config_from_values({k: st.session_state.get(k) for k in fields()}, own_base()), None
     except ConfigError as e:
         return None, str(e)
+
+
+def own_base() -> RunConfig:
+    """The defaults, with the task fields of the learner's file (components/own_data.py sets them)
+    when the chosen task is the one that reads it."""
+    own = st.session_state.get(OWN_DATA)
+    if not own or own.get("name") != st.session_state.get("task"):
+        return DEFAULT
+    return DEFAULT.replace(task=dataclasses.replace(DEFAULT.task, data=own["data"], column=own["column"],
+                                                    date_column=own["date_column"]))
 
 
 def link_problems() -> list[str]:

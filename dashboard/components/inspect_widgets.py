@@ -1,5 +1,5 @@
 """Widgets of the "Inside the LSTM" page: the example picker, the explainer's step-by-step table
-(with a sentence the user types, for sentiment_but) and the forget-gate arithmetic. All numbers
+(with a sentence the user types, for a task that reads sentences) and the forget-gate arithmetic. All numbers
 come from core.inspection; these functions only lay them out."""
 from __future__ import annotations
 
@@ -38,9 +38,10 @@ def step_table_section(result: RunResult, kind: str, step: int, x: torch.Tensor,
     st.caption("One row per input: the mean gates over units, ||c_t||, ||h_t||, and the answer the model's head "
                "would give if the sequence ended at that step (it was trained to answer at the last step only).")
     _table(step_table(result, kind, step, x, example), "inside-step-table")
-    if task.name != "sentiment_but":
+    if not task.reads_text:
         return
-    text = st.text_input("Your own sentence, in the task's words", value=EXPLAINER_SENTENCE,
+    first = EXPLAINER_SENTENCE if task.name == "sentiment_but" else task.example_text()
+    text = st.text_input("Your own sentence, in the task's words", value=first,
                          key="inside-sentence", help="Lower case; commas and full stops are words too.")
     try:
         table = sentiment_table(result, text, kind, step)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.config import MAX_RUN_GB, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, variant_choices, variant_label
 from core.tasks import TASKS, task_names
-from dashboard.components.controls import field_input
+from dashboard.components.controls import OWN_DATA, field_input
 from dashboard.components.plain import md
 from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, MAX_RUNS, MAX_SWEEP_STEPS,
                         SweepConfig, make_sweep)
@@ -46,7 +46,9 @@ def sweep_form(busy: bool = False) -> SweepConfig | None:
     if not started:
         return None
     kinds = tuple(dict.fromkeys(m.partition(":")[0] for m in models))
-    base = RunConfig(task=TaskConfig(name=task), model=ModelConfig(hidden_size=int(hidden)),
+    own = st.session_state.get(OWN_DATA)  # the file uploaded on the Train page, for its task
+    data = {k: own[k] for k in ("data", "column", "date_column")} if own and own.get("name") == task else {}
+    base = RunConfig(task=TaskConfig(name=task, **data), model=ModelConfig(hidden_size=int(hidden)),
                      train=TrainConfig(steps=int(steps), patience=int(patience)), models=kinds)
     try:
         return make_sweep(base, lengths, seeds, tuple(models), max_gb=MAX_RUN_GB)

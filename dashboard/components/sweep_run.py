@@ -13,6 +13,7 @@ import os
 
 import streamlit as st
 
+from core.charts.export import sweep_data_words
 from core.charts.sweep import sweep_charts
 from core.config import config_hash
 from core.executors import make_executor
@@ -78,6 +79,8 @@ def show(store: RunStore) -> None:
                 f"{_minutes(estimate_seconds(default_sweep(), workers, store))} on this machine's {workers} "
                 "cores (measured; runs that reach the target stop early). The chart fills in as runs finish.")
         return
+    if whose := sweep_data_words(sweep.to_dict()):  # a learner's file: said, as text
+        st.caption(md(f"Data: {whose}."))
     table = sweep_from_store(sweep, store)
     n = len(sweep.jobs())
     if ref := store.from_reference(table["hash"].tolist() if not table.empty else []):

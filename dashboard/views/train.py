@@ -1,7 +1,8 @@
 """Train side by side: the experiment controls, live training, verdicts and the explainer."""
 import streamlit as st
 
-from dashboard.components import controls, explainer, export, training
+from dashboard.components import controls, explainer, export, own_data, training
+from dashboard.components.plain import md
 
 st.title("Train a vanilla RNN and an LSTM side by side")
 
@@ -11,13 +12,15 @@ controls.init()
 first_cfg, _ = controls.current()
 training.autostart(first_cfg, is_default=first_cfg == controls.DEFAULT)
 
+own_data.panel(busy=training.busy())  # before the sidebar: a file just chosen sets the task
 cfg = controls.sidebar(busy=training.busy(), actions=controls.Actions(
     train=training.start, stop=training.request_stop, step=training.step, pause=training.toggle_pause,
     reset=training.reset, more=training.continue_for, paused=training.paused(),
     can_continue=training.can_continue(controls.current()[0])))
 controls.show_link_problems()  # refused link values, as text
 if cfg is not None:
-    st.caption(controls.describe(cfg))
+    line = controls.describe(cfg)
+    st.caption(md(line) if cfg.task.data else line)  # the learner's file names columns: text, never Markdown
 
 # The explainer sits below the run but is drawn first: the run's polling fragments must come last in
 # the script, or a timer firing during a slow first run can address elements the browser has not got
