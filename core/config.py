@@ -26,6 +26,10 @@ from core.registry import MODELS, TASKS
 FORGET_INITS = ("zero", "one", "chrono", "none")  # LSTM forget-gate bias; none: the 1997 LSTM, f_t = 1
 RNN_INITS = ("default", "orthogonal", "irnn")  # vanilla RNN
 GRU_INITS = ("default", "chrono")  # GRU update-gate bias
+# encoder-decoder (core.seq2seq): the decoder's look back at the encoder's states; dot: Luong et al.
+# 2015's global attention with the dot score, read after each decoder step
+ATTENTIONS = ("none", "dot")
+YES_NO = ("no", "yes")
 
 
 def task_names() -> tuple[str, ...]:
@@ -70,6 +74,8 @@ class Rule:
     titles: Callable[[str], str] | None = None  # how a choice is shown ("chrono" -> "chrono (Tallec ...)")
     ui_step: float | None = None  # the number widget's step
     slider: bool = False  # a slider instead of a number box
+    bare: str | None = None  # choice: the value the CLI flag means when given alone (`--attention`)
+    sentence_only: bool = False  # read only for tasks whose answer is a sentence (an encoder-decoder)
 
     def shown(self, v: Any) -> str:
         return self.titles(v) if self.titles is not None and isinstance(v, str) else str(v)
@@ -152,6 +158,20 @@ class ModelConfig:
                 "PyTorch's small random bias, so about half is kept per step. chrono: b_z = log u with u between "
                 "1 and T-1, so units start keeping their state over 2 to T steps, as the LSTM's chrono forget "
                 "gate does."))
+    # the two fields below apply to tasks whose answer is a sentence (an encoder-decoder, core.seq2seq)
+    attention: str = field(default="none", metadata=choice(
+        lambda: ATTENTIONS, "encoder-decoder tasks: none (one vector for the whole sentence) or dot (the "
+        "decoder attends to every encoder state, Luong et al. 2015)", bare="dot", sentence_only=True, label="Attention",
+        word="attention {v}", titles=lambda v: {"none": "none: one vector", "dot": "dot-product"}.get(v, v),
+        explain="Translation and copying only. none: the decoder sees the source only through the encoder's "
+                "last state, one vector for the whole sentence. dot: at every output word the decoder scores "
+                "each encoder state by a dot product with its own state, and reads their softmax-weighted sum."))
+    reverse_source: str = field(default="no", metadata=choice(
+        lambda: YES_NO, "encoder-decoder tasks: read the source backwards (Sutskever et al. 2014)", bare="yes",
+        sentence_only=True, label="Reverse the source", word="source reversed: {v}",
+        explain="Translation and copying only. yes: the encoder reads the source sentence last word first, so "
+                "the first words of the source are the last it read, close to the first words the decoder "
+                "writes (Sutskever et al. 2014: BLEU 25.9 to 30.6)."))
 
 
 @dataclass(frozen=True)
@@ -225,6 +245,8 @@ def words(cfg: "RunConfig") -> list[str]:
             r = f.metadata.get("rule")
             if r is None or not r.word or (r.only_for and not set(r.only_for) & set(cfg.models)):
                 continue
+            if r.sentence_only and not sentence_task(cfg.task.name):
+                continue
             v = getattr(sec, f.name)
             out.append(r.word.format(v=v, title=r.shown(v)))
     return out
@@ -238,6 +260,11 @@ def rule(section: str, name: str) -> Rule:
 def flag_of(section: str, name: str) -> str:
     """The CLI flag of a field, without the dashes: seq_len -> seq-len, TaskConfig.name -> task."""
     return (rule(section, name).flag or name).replace("_", "-")
+
+
+def sentence_task(task: str) -> bool:
+    """Whether a task's answer is a sentence, read by an encoder-decoder (core.seq2seq)."""
+    return task in TASKS and TASKS[task].output_kind == "sentence"
 
 
 def seq_len_range(task: str) -> tuple[int, int]:
@@ -468,4 +495,12 @@ def validate(cfg: RunConfig) -> RunConfig:
             else:
                 checked[f.name] = r.check(r.flag or f.name, v)  # named as the user knows it
         sections[name] = dataclasses.replace(sec, **checked)
+    task = sections["task"].name
+    if not sentence_task(task):  # an encoder-decoder's setting on a task read by a SeqModel: refused
+        for f in dataclasses.fields(ModelConfig):
+            r = f.metadata.get("rule")
+            if r is not None and r.sentence_only and getattr(sections["model"], f.name) != f.default:
+                raise ConfigError(f"{flag_of('model', f.name)} applies to tasks whose answer is a sentence "
+                                  f"({', '.join(n for n in TASKS if sentence_task(n)) or 'none registered'}), "
+                                  f"not to {task}")
     return dataclasses.replace(cfg, models=parse_models(cfg.models), **sections)

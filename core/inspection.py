@@ -47,7 +47,7 @@ def grad_through_time(model: SeqModel, task: Task, x: torch.Tensor, y: torch.Ten
     model.eval()
     with torch.enable_grad():
         tr = model.trace(x, keep_graph=True)
-        out = tr["out"][:, -1]  # (B, out): the answer is read at the last step
+        out = model.answer(tr)  # (B, out) read at the last step; an encoder-decoder's every word
         loss = task.loss(out, y) * len(y)  # sum over examples
         grads = torch.autograd.grad(loss, tr["hs"])  # T tensors, each (B, H)
     model.train(was_training)
@@ -462,3 +462,27 @@ def inspect_data(result: RunResult, step: int | None = None, example: int = 0, t
     data["connectivity"] = connectivity_frame(result, step=step)[
         ["model", "step", "readout_position", "input_position", "value"]]
     return data
+
+
+# --- attention (an encoder-decoder, core.seq2seq) ------------------------------------------------
+def attention_frame(run: ModelRun, step: int | None = None, example: int = 0) -> pd.DataFrame:
+    """Long table of where the decoder looked: for a held-out example, each output word (`out_t`,
+    `written`, `expected`) against each source word (`src_t`, `source`, in the order of the
+    sentence, also when the encoder read it backwards) and its attention weight `weight`, at the
+    kept checkpoint nearest `step`. Empty for a model without attention."""
+    cols = ["out_t", "written", "expected", "src_t", "source", "weight"]
+    if run.config.model.attention == "none" or not run.checkpoints:
+        return pd.DataFrame(columns=cols)
+    task = make_task(run.config.task)
+    model = model_from_weights(run.config, run.kind, run.checkpoints[resolve_step(run, step)])
+    x, y = task.showcase(example + 1)
+    with torch.no_grad():
+        tr = model.trace(x[example : example + 1])
+    a = tr["attn"][0].double().numpy()  # (T_out, S), encoder's reading order
+    if run.config.model.reverse_source == "yes":
+        a = a[:, ::-1]  # back to the sentence's order
+    written = tr["out"][0].argmax(-1).tolist()
+    source = task.render(x[example : example + 1])[0]
+    rows = [(t, task.class_names[written[t]], task.class_names[int(y[example, t])], s, source[s], float(a[t, s]))
+            for t in range(a.shape[0]) for s in range(a.shape[1])]
+    return pd.DataFrame(rows, columns=cols)

@@ -29,7 +29,7 @@ LAYERS = (
     ("core.registry",),  # the registries of tasks and model kinds, filled by their modules
     ("core.config",),  # configs and their rules; read the registries for their choices
     ("core.tasks",),  # the tasks and the data they read
-    ("core.models",),  # models, built for a task from a config
+    ("core.models", "core.seq2seq"),  # models (one label; an encoder-decoder), built for a task from a config
     ("core.results",),  # runs as plain data, outcomes and verdicts
     ("core.shipped",),  # the shipped reference runs, read behind the store
     ("core.inspection", "core.store", "core.trainer", "core.runio"),  # probes, storage, training
@@ -38,7 +38,7 @@ LAYERS = (
     ("core.jobs",),  # runs and sweeps as background jobs
     ("core.story", "core.reference"),  # the tour, the interview, the real-data
     # checks, told from runs; building and proving the reference trains the tour's runs
-    ("core.charts",),  # the only Altair code
+    ("core.charts",),  # the only Altair code (core.charts.attention: where a decoder looked)
     ("core.cli", "core.__main__"),  # the command line
     ("dashboard",),  # the pages
 )

@@ -41,6 +41,10 @@ def results_table(result: RunResult) -> str:
         secs = f"{secs:8.1f}" if secs == secs else f"{'-':>8s}"  # a reference run keeps no seconds
         lines.append(f"{s['name']:12s} {format_metric(s['final_metric'], task):>12s} {s['chance']:8.3f} "
                      f"{to:>10s} {secs}  {s['status']}")
+    exact = {r.title: r.evals[-1]["exact_match"] for r in result.runs.values()
+             if r.evals and "exact_match" in r.evals[-1]}
+    if exact:  # a sentence task: the share of whole sentences right, beside the share of words
+        lines.append("exact match (whole answers right): " + ", ".join(f"{k} {v:.0%}" for k, v in exact.items()))
     return "\n".join(lines)
 
 
