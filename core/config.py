@@ -439,13 +439,19 @@ def with_variant(cfg: RunConfig, variant: str) -> RunConfig:
 
 def model_title(kind: str, model: ModelConfig | None = None) -> str:
     """A model's display name with its initialisation when that is not the lab's default:
-    'Vanilla RNN', 'Vanilla RNN (IRNN init)', 'LSTM (zero init)'. Every verdict, chart and caption
+    'Vanilla RNN', 'Vanilla RNN (IRNN init)', 'LSTM (zero init)', 'LSTM, source reversed + attention'
+    (an encoder-decoder's settings when they are not the default). Every verdict, chart and caption
     names a model through this, so a non-default start is never shown as the plain model."""
     spec = MODELS[kind]
     how = init_of(kind, model) if model is not None else None
-    if how is None or how == getattr(ModelConfig, spec.init_field):
-        return spec.title
-    return f"{spec.title} ({(spec.init_labels or {}).get(how, f'{how} init')})"
+    title = spec.title
+    if how is not None and how != getattr(ModelConfig, spec.init_field):
+        title = f"{spec.title} ({(spec.init_labels or {}).get(how, f'{how} init')})"
+    if model is not None and model.reverse_source == "yes":  # an encoder-decoder's settings, when set
+        title += ", source reversed"
+    if model is not None and model.attention != "none":
+        title += " + attention"
+    return title
 
 
 def variant_of(single: RunConfig) -> str:
