@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=800)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--markdown", default=None, metavar="FILE", help="also write the table to FILE, with how it was made")
+    p.add_argument("--append", action="store_true", help="add the table to the end of FILE instead of rewriting it")
     a = p.parse_args(argv)
-    out = open(a.markdown, "w") if a.markdown else None
+    out = open(a.markdown, "a" if a.append else "w") if a.markdown else None
 
     def emit(line: str) -> None:
         print(line, flush=True)
@@ -64,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if out is not None:
         cmd = "python -m benchmarks.translation " + " ".join(argv if argv is not None else sys.argv[1:])
-        emit(f"# Calibration: encoder-decoders on {', '.join(a.tasks.split(','))}, T = {a.lengths}\n")
+        emit(f"{'##' if a.append else '#'} Calibration: encoder-decoders on {', '.join(a.tasks.split(','))}, "
+             f"T = {a.lengths}\n")
         emit(f"Written by `{cmd.strip()}` on {date.today()} (torch {torch.__version__}, {_cpu()}, one torch "
              f"thread per run, other work on the machine at the same time). Seed {a.seed}, hidden 64, batch 64, "
              f"Adam 0.003, clip 1, at most {a.steps} steps, evaluated every 50 on the fixed held-out batch (512 "

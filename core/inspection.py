@@ -290,7 +290,7 @@ def connectivity(model: SeqModel, x: torch.Tensor, readouts: list[int] | None = 
             r = out[..., 0]
         T = r.shape[1]
         todo = list(range(T)) if readouts is None else sorted(set(readouts))
-        c = np.zeros((T, T))
+        c = np.zeros((T, xe.shape[1]))  # an encoder-decoder's T words written against its S read
         for j, t in enumerate(todo):
             (g,) = torch.autograd.grad(r[:, t].sum(), xe, retain_graph=j < len(todo) - 1)  # (B, T, I)
             c[t] = g.double().norm(dim=-1).mean(0).cpu().numpy()  # float64: no underflow in the square
@@ -312,12 +312,14 @@ def connectivity_frame(result: RunResult, x: torch.Tensor | None = None, step: i
     words = task.render(x[:1])[0] if len(x) == 1 else None
     frames = []
     T = x.shape[1]
-    k = readout_stride(T)
-    readouts = list(range(T - 1, -1, -k))[::-1]  # always the last read-out, the answer's
+    n_out = task.out_len if task.output_kind == "sentence" else T  # an encoder-decoder: the words written
+    k = readout_stride(n_out)
+    readouts = list(range(n_out - 1, -1, -k))[::-1]  # always the last read-out, the answer's
     for kind, run in with_checkpoints(result).items():
         at = resolve_step(run, step)
         c = connectivity(model_from_weights(run.config, kind, run.checkpoints[at]), x, readouts)
-        t, s = np.tril_indices(T)
+        # a word written reads the whole source; a read-out at step t, the inputs up to t
+        t, s = np.indices((n_out, T)).reshape(2, -1) if task.output_kind == "sentence" else np.tril_indices(T)
         keep = np.isin(t, readouts)
         t, s = t[keep], s[keep]
         value = c[t, s]
@@ -348,6 +350,8 @@ def step_table(result: RunResult, kind: str, step: int | None, x: torch.Tensor, 
         df["c_norm"] = np.linalg.norm(tr["c"][0], axis=-1)
     df["h_norm"] = np.linalg.norm(tr["h"][0], axis=-1)
     out = torch.from_numpy(tr["out"][0])  # (T, out): the answer if read at each step
+    if task.output_kind == "sentence":  # a decoder writes its answer after the source: no read-out per step
+        return df
     if task.metric == "accuracy":
         p = torch.softmax(out.double(), -1)
         df["predicted"] = [task.class_names[int(k)] for k in p.argmax(-1)]

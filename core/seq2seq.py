@@ -109,6 +109,10 @@ class Seq2Seq(nn.Module):
             tok = logits.argmax(-1)
         return torch.cat(outs, 1)
 
+    def params(self) -> tuple[torch.Tensor, ...]:
+        """The encoder's weights (W_ih, W_hh, b_ih, b_hh): what the probes of a recurrent core read."""
+        return _params(self.encoder)
+
     def answer(self, tr: dict[str, torch.Tensor]) -> torch.Tensor:
         """What the task's loss scores in a trace: every word written (B, T_out, V_out)."""
         return tr["out"]
@@ -120,9 +124,14 @@ class Seq2Seq(nn.Module):
         LSTM), the decoder's under `dec_` names (B, T, H), `attn` (B, T, S) with attention, and
         `out` (B, T, V_out): greedy, or teacher-forced with y. keep_graph adds `hs`, the encoder's
         per-step h inside the autograd graph (the gradient probe)."""
+        return self.trace_encoded(self.encode(x), keep_graph, y)
+
+    def trace_encoded(self, xe: torch.Tensor, keep_graph: bool = False,
+                      y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """`trace` from the encoded source xe (B, S, V_in), one-hot rows in reading order (the
+        connectivity probe differentiates what is written with respect to it)."""
         spec = MODELS[self.kind]
         names = (*spec.state, *spec.gates)
-        xe = self.encode(x)
         B, S, _ = xe.shape
         state = tuple(xe.new_zeros(B, self.hidden_size) for _ in spec.state)
         enc: dict[str, list[torch.Tensor]] = {n: [] for n in names}
@@ -136,7 +145,7 @@ class Seq2Seq(nn.Module):
         dec: dict[str, list[torch.Tensor]] = {n: [] for n in names}
         outs, attn = [], []
         w = _params(self.decoder)
-        tok = x.new_full((B,), self.n_out)  # BOS
+        tok = torch.full((B,), self.n_out, dtype=torch.long, device=xe.device)  # BOS
         for t in range(self.out_len):
             state, gs = spec.step(self.embed(tok), state, *w, **self.options)
             for n, v in zip(names, (*state, *gs)):

@@ -2,6 +2,7 @@
 through the lab's trainer and CLI, and the encoder-decoder's settings refused in one line where
 they do not apply."""
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +12,8 @@ from core.tasks import TASKS, make_task
 from core.tasks.sentences import ADJECTIFS, ADJECTIVES, NOMS, NOUNS
 from core.trainer import train
 from tests.conftest import run_cli
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
 def _translate(words: list[str]) -> list[str]:
@@ -101,3 +104,44 @@ def test_cli_trains_a_translation_with_attention_and_refuses_bad_flags(tmp_path)
                 ["--task", "translation", "--reverse-source", "maybe"]):
         r = run_cli("train", *bad, "--steps", "2", "--quiet", "--out", str(tmp_path / "bad"))
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, bad
+
+
+def test_probes_and_tables_of_a_copying_run(tmp_path):
+    """The encoder's probes read an encoder-decoder as they read one recurrent core: gradients to
+    each source step, states and gates, and connectivity of every word written against every source
+    word (10 written, 13 read: not square)."""
+    run = tmp_path / "copy"
+    r = run_cli("train", "--task", "copying", "--seq-len", "13", "--models", "lstm", "--attention", "--hidden-size",
+                "8", "--steps", "4", "--eval-every", "2", "--batch-size", "8", "--quiet", "--no-store", "--out", str(run))
+    assert r.returncode == 0, r.stderr
+    r = run_cli("inspect", "--run", str(run), "--out", str(tmp_path / "inside"))
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    conn = pd.read_csv(tmp_path / "inside" / "connectivity.csv")
+    last = conn[conn.step == conn.step.max()]
+    assert set(last.readout_position) == set(range(10)) and set(last.input_position) == set(range(13))
+    grads = pd.read_csv(tmp_path / "inside" / "grad_through_time.csv")
+    assert grads.t.max() == 12  # one gradient per source step
+
+
+def test_link_keys_and_the_sidebar_for_the_encoder_decoder():
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.components import controls
+
+    cfg, problems = controls.from_query({"task": "translation", "seq_len": "12", "attention": "dot",
+                                         "reverse_source": "yes"})
+    assert problems == [] and (cfg.model.attention, cfg.model.reverse_source) == ("dot", "yes")
+    assert controls.from_query(controls.to_query(cfg))[0] == cfg
+    assert "attention dot" in controls.describe(cfg)
+    cfg, problems = controls.from_query({"task": "first_token", "attention": "dot"})
+    assert cfg.model.attention == "none" and len(problems) == 1 and "attention=dot" in problems[0]
+    # choosing another task in the sidebar puts the encoder-decoder's settings back to their defaults
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page("views/train.py")
+    for k, v in dict(task="translation", seq_len="6", hidden_size="8", steps="5", attention="dot").items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception and at.selectbox(key="attention").value == "dot"
+    at.selectbox(key="task").set_value("first_token").run()
+    assert not at.exception and at.selectbox(key="attention").value == "none"

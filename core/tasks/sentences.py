@@ -103,7 +103,9 @@ class Translation(SentenceTask):
     name = "translation"
     title = "Translation (toy English to toy French)"
     min_seq_len = 2
-    suggested_steps = 1000
+    # docs/calibration_translation.md (seed 0): with attention the vanilla RNN and the GRU reach 99% at
+    # T = 20 in 300-650 steps; without, the LSTM is at 55-70% at T = 10 after 800, the RNN at chance
+    suggested_steps = 800
     seq_len_unit = "words"
     goal = ("translate sentences of {T} words", "translated sentences of {T} words")
     story = ("A sentence of {T} words (nouns, and adjectives before them) must be translated word by word "
@@ -161,7 +163,9 @@ class Copying(SentenceTask):
     title = "Copying memory (Arjovsky et al.)"
     n_copy = 10
     min_seq_len = n_copy + 1  # at least one blank step between the symbols and the answer
-    suggested_steps = 1000
+    # docs/calibration_translation.md (seed 0): the vanilla RNN with attention copies at T = 20 and 110
+    # in 200-250 steps; the chrono LSTM, with or without attention, stays at 20-37% after 800
+    suggested_steps = 800
     goal = ("copy 10 symbols back after {T} steps", "copied 10 symbols back after {T} steps")
     story = ("Ten symbols (of 8), then blank steps up to {T} in all: the model must then write the ten "
              "symbols back. Guessing gets {chance} of them right.")
