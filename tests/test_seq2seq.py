@@ -110,6 +110,8 @@ def test_attention_frame_and_chart_from_a_trained_run():
     assert torch.allclose(torch.tensor(df.weight.to_numpy()).view(5, 5), a.double(), atol=1e-6)
     item = attention_item(df, "LSTM", 4)
     assert item.chart.to_dict()["mark"]["type"] == "rect" and "darkest cell" in item.caption
+    from core.charts.inside import inspect_charts  # the inspect page, CLI and export show it per model
+    assert {"attention_lstm", "attention_rnn"} <= {i.name for i in inspect_charts(result)}
     none = attention_frame(train(cfg.replace(model=ModelConfig(hidden_size=8),
                                              models=("rnn",))).runs["rnn"])
     assert none.empty and "no attention" in attention_item(none, "Vanilla RNN", 4).caption

@@ -25,15 +25,16 @@ def attention_chart(df: pd.DataFrame) -> alt.Chart:
     ).properties(width=side * len(cols), height=side * len(rows))
 
 
-def attention_item(df: pd.DataFrame, model_title: str, step: int) -> ChartItem:
+def attention_item(df: pd.DataFrame, model_title: str, step: int, name: str = "attention") -> ChartItem:
     """The chart with its caption: which source word each output word was read from."""
     top = df.loc[df.groupby("out_t").weight.idxmax()] if len(df) else df
     caption = (f"{model_title} at training step {step}: each word written (row) reads a weighted sum of the "
                f"encoder's states; the darkest cell is the source word it weighed most. "
                f"The mean largest weight is {top.weight.mean():.2f}." if len(df) else
                f"{model_title} has no attention: the decoder sees the source only through one vector.")
-    chart = finalize(attention_chart(df), title="Attention: where each word was read from", subtitle=caption)
-    return ChartItem(name="attention", title="Attention weights", chart=chart, data=df, caption=caption)
+    lines = caption.replace("; ", ";\n", 1).split("\n")  # two lines: the subtitle is as wide as the grid
+    chart = finalize(attention_chart(df), title="Attention: where each word was read from", subtitle=lines)
+    return ChartItem(name=name, title=f"Attention weights: {model_title}", chart=chart, data=df, caption=caption)
 
 
 __all__ = ["attention_chart", "attention_item"]

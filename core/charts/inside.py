@@ -19,11 +19,12 @@ import pandas as pd
 import torch
 
 from core.charts import WIDTH, ChartItem, color_of, finalize, model_color
+from core.charts.attention import attention_item
 from core.inspection import (with_checkpoints, connectivity_frame, decay_table, readout_stride, example_traces, gate_means_frame, grad_norm_frame,
                              grad_table, heatmap_frame, info_frame, resolve_step, showcase)
 from core.results import RunResult
 from core.models import MODEL_NAMES, MODELS
-from core.inspection import probe_batch
+from core.inspection import attention_frame, probe_batch
 from core.tasks import Task
 
 INFO_COLOR = "#9467bd"  # information positions, in every chart of these pages
@@ -297,11 +298,14 @@ def states_charts(result: RunResult, step: int | None = None, example: int = 0) 
 def inspect_charts(result: RunResult, step: int | None = None) -> list[ChartItem]:
     """For the checkpoint at `step` (default: the last kept one): gradients through time, the
     gradient norm over training, and the LSTM's cell state and gates beside the RNN's h_t for the
-    first showcase example (heatmaps and gate means only when the run has those models)."""
+    first showcase example (heatmaps and gate means only when the run has those models), and where
+    an encoder-decoder has attention, its weights for that example."""
     if not with_checkpoints(result):
         return []
+    attention = [attention_item(attention_frame(r, step), r.title, resolve_step(r, step), f"attention_{k}")
+                 for k, r in with_checkpoints(result).items() if r.config.model.attention != "none"]
     return [grad_through_time_item(result, step), grad_norm_item(result), *states_charts(result, step, 0),
-            connectivity_item(connectivity_frame(result, step=step), result.task)]
+            connectivity_item(connectivity_frame(result, step=step), result.task), *attention]
 
 
 # --- connectivity -------------------------------------------------------------------------------
