@@ -145,3 +145,15 @@ def test_link_keys_and_the_sidebar_for_the_encoder_decoder():
     assert not at.exception and at.selectbox(key="attention").value == "dot"
     at.selectbox(key="task").set_value("first_token").run()
     assert not at.exception and at.selectbox(key="attention").value == "none"
+
+
+def test_the_inspection_pages_draw_an_encoder_decoder():
+    from tests.test_inside_pages import charts, open_page, titles
+
+    cfg = validate(RunConfig(task=TaskConfig(name="copying", seq_len=13), models=("rnn", "lstm"),
+                             model=ModelConfig(hidden_size=8, attention="dot"),
+                             train=TrainConfig(steps=6, eval_every=3, n_checkpoints=2, batch_size=8)))
+    result = train(cfg)
+    inside = [titles(spec) for spec, rows in charts(open_page("inside", result)) if rows > 0]
+    assert sum("Attention: where each word was read from" in t for t in inside) == 2  # one per model
+    assert len(charts(open_page("gradients", result))) == 3

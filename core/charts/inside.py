@@ -278,8 +278,9 @@ def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: tor
 
 # --- bundles for the pages and the report ------------------------------------------------------
 def states_charts(result: RunResult, step: int | None = None, example: int = 0) -> list[ChartItem]:
-    """Heatmaps of the LSTM's c_t and gates beside the RNN's (and GRU's) h_t, and the LSTM's mean
-    gates per step, for showcase example `example` at the checkpoint nearest `step`."""
+    """Heatmaps of the LSTM's c_t and gates beside the RNN's (and GRU's) h_t, the LSTM's mean
+    gates per step and, for an encoder-decoder with attention, where each word written was read from,
+    for showcase example `example` at the checkpoint nearest `step`."""
     runs = with_checkpoints(result)
     if not runs:
         return []
@@ -292,20 +293,19 @@ def states_charts(result: RunResult, step: int | None = None, example: int = 0) 
     items = [states_item(tr, steps, task, one, labels[example])]
     if "lstm" in tr:
         items.append(gate_means_item(tr["lstm"], steps["lstm"], task, one, labels[example]))
+    items += [attention_item(attention_frame(r, step, example), r.title, steps[k], f"attention_{k}")
+              for k, r in runs.items() if r.config.model.attention != "none"]  # an encoder-decoder's
     return items
 
 
 def inspect_charts(result: RunResult, step: int | None = None) -> list[ChartItem]:
     """For the checkpoint at `step` (default: the last kept one): gradients through time, the
     gradient norm over training, and the LSTM's cell state and gates beside the RNN's h_t for the
-    first showcase example (heatmaps and gate means only when the run has those models), and where
-    an encoder-decoder has attention, its weights for that example."""
+    first showcase example (heatmaps and gate means only when the run has those models)."""
     if not with_checkpoints(result):
         return []
-    attention = [attention_item(attention_frame(r, step), r.title, resolve_step(r, step), f"attention_{k}")
-                 for k, r in with_checkpoints(result).items() if r.config.model.attention != "none"]
     return [grad_through_time_item(result, step), grad_norm_item(result), *states_charts(result, step, 0),
-            connectivity_item(connectivity_frame(result, step=step), result.task), *attention]
+            connectivity_item(connectivity_frame(result, step=step), result.task)]
 
 
 # --- connectivity -------------------------------------------------------------------------------
