@@ -275,6 +275,39 @@ def seq_len_range(task: str) -> tuple[int, int]:
     return max(int(r.lo), cls.min_seq_len), hi
 
 
+def more_steps(trained: int, more: Any) -> int:
+    """The steps in all of a run carried on `more` steps further (the lab's More steps, the CLI's
+    --resume): `more` is a whole number of at least 1, and the total keeps to the steps rule's bound,
+    as a new run does. ConfigError (one line) otherwise."""
+    r = rule("train", "steps")
+    m = _int("more steps", more, 1, int(r.hi))
+    if trained + m > r.hi:
+        raise ConfigError(f"{trained:,} steps trained + {m:,} more would be {trained + m:,}; a run trains at "
+                          f"most {int(r.hi):,} steps in all")
+    return trained + m
+
+
+# A training step keeps about this many bytes per (sequence, time step, hidden unit) for the
+# backward pass (measured: ~0.9 GB peak at batch 256, T=200, hidden 256, LSTM). The dashboard
+# refuses runs that would need more than MAX_RUN_GB, a lab run and each run of a sweep alike, so
+# one visitor cannot exhaust the machine's memory for every session (the CLI has no such limit).
+BYTES_PER_UNIT_STEP = 80
+MAX_RUN_GB = 4.0
+
+
+def memory_gb(cfg: "RunConfig") -> float:
+    """Rough peak memory of one training step (models train one after another in a step)."""
+    return BYTES_PER_UNIT_STEP * cfg.train.batch_size * cfg.task.seq_len * cfg.model.hidden_size / 1e9
+
+
+def check_memory(cfg: "RunConfig", limit_gb: float = MAX_RUN_GB, what: str = "a step") -> None:
+    """ConfigError (one line) when a step of `cfg` would need more than `limit_gb` of memory."""
+    if memory_gb(cfg) > limit_gb:
+        raise ConfigError(f"batch_size x seq_len x hidden_size is too large: {what} would need about "
+                          f"{memory_gb(cfg):.0f} GB of memory (the dashboard allows {limit_gb:g} GB); "
+                          "lower one of them")
+
+
 def suggested_steps(task: str) -> int:
     return TASKS[task].suggested_steps if task in TASKS else TrainConfig.steps
 
@@ -296,6 +329,10 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        """A config as saved (to_dict); its values are not checked: pass it to validate()."""
+        if not isinstance(d, dict) or not all(isinstance(d.get(s, {}), dict) for s in SECTIONS):
+            raise ConfigError("config does not match this version of the lab: not an object of "
+                              f"sections ({', '.join(SECTIONS)})")
         try:
             return cls(
                 task=TaskConfig(**d.get("task", {})),
@@ -341,18 +378,34 @@ def _default(f: dataclasses.Field) -> Any:
 
 
 # --- validation ------------------------------------------------------------------------------
+SHOWN_CHARS = 40  # a refused value is quoted in its error up to this many characters
+
+
+def _shown(v: Any) -> str:
+    """A refused value as its error quotes it: repr, cut after SHOWN_CHARS characters (a value
+    from a link or a file may be thousands of characters long)."""
+    r = repr(v)
+    return r if len(r) <= SHOWN_CHARS else r[:SHOWN_CHARS] + "…"
+
+
+def _typed(v: str) -> str:
+    """A string as typed, stripped and cut like _shown ('1e99' stays '1e99')."""
+    t = v.strip()
+    return t if len(t) <= SHOWN_CHARS else t[:SHOWN_CHARS] + "…"
+
+
 def _int(name: str, v: Any, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-        raise ConfigError(f"{name} must be a whole number, got {v!r}")
+        raise ConfigError(f"{name} must be a whole number, got {_shown(v)}")
     try:
         f = float(v)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {v!r}") from None
+    except (ValueError, OverflowError):  # OverflowError: a whole number of 400 digits from a file
+        raise ConfigError(f"{name} must be a whole number, got {_shown(v)}") from None
     if not math.isfinite(f) or f != int(f):
-        raise ConfigError(f"{name} must be a whole number, got {v!r}")
+        raise ConfigError(f"{name} must be a whole number, got {_shown(v)}")
     if not lo <= int(f) <= hi:
         # echo what was typed: '1e99' stays '1e99', not a 100-digit integer
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {v.strip() if isinstance(v, str) else int(f)}")
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {_typed(v) if isinstance(v, str) else int(f)}")
     return int(f)
 
 
@@ -367,19 +420,19 @@ def _above(v: Any, hi: int) -> bool:
 def _float(name: str, v: Any, lo: float, hi: float, lo_open: bool = False) -> float:
     try:
         f = float(v)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {v!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{name} must be a number, got {_shown(v)}") from None
     if not math.isfinite(f):
-        raise ConfigError(f"{name} must be a finite number, got {v!r}")
+        raise ConfigError(f"{name} must be a finite number, got {_shown(v)}")
     if (f <= lo if lo_open else f < lo) or f > hi:
         bound = f"greater than {lo:g}" if lo_open else f"at least {lo:g}"
-        raise ConfigError(f"{name} must be {bound} and at most {hi:g}, got {v!r}")
+        raise ConfigError(f"{name} must be {bound} and at most {hi:g}, got {_shown(v)}")
     return f
 
 
 def _choice(name: str, v: Any, choices: tuple[str, ...]) -> str:
-    if v not in choices:
-        raise ConfigError(f"unknown {name} {v!r}; choose from {', '.join(choices)}")
+    if not isinstance(v, str) or v not in choices:
+        raise ConfigError(f"unknown {name} {_shown(v)}; choose from {', '.join(choices)}")
     return v
 
 
@@ -387,6 +440,8 @@ def parse_models(models: str | tuple | list) -> tuple[str, ...]:
     """'rnn, lstm' or a sequence -> ('rnn', 'lstm'), de-duplicated, each a known kind."""
     if isinstance(models, str):
         models = [s.strip() for s in models.split(",") if s.strip()]
+    if not isinstance(models, (tuple, list)) or not all(isinstance(m, str) for m in models):
+        raise ConfigError(f"models must be a list of model names ({', '.join(model_kinds())}), got {_shown(models)}")
     models = tuple(dict.fromkeys(models))  # de-duplicate, keep order
     if not models:
         raise ConfigError(f"choose at least one model ({', '.join(model_kinds())})")

@@ -53,7 +53,8 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 @dataclass
 class JobEvent:
-    kind: str  # "started", "step" (in-process only: training progress) or "done"
+    kind: str  # "started", "step" (in-process only: training progress), "done" or "idle" (a pool's
+    # runs train on and none has finished within POLL_S: lets the driver give way between events)
     index: int  # position in the job list given to the executor
     step: int = 0
     run: ModelRun | None = None  # with "done": the run (finished, diverged or stopped)
@@ -83,10 +84,72 @@ def drive(gen: Iterator[int]) -> ModelRun:
             return done.value
 
 
-def run_job(cfg_dict: dict, stop_path: str | None = None) -> tuple[dict, bytes]:
-    """A job as other processes run it: config as a dict in, the run as plain data out."""
-    run = drive(train_one(RunConfig.from_dict(cfg_dict),
-                           should_stop=lambda: bool(stop_path) and os.path.exists(stop_path)))
+class Gate:
+    """Lets a sweep's worker threads train only while their job has its turn on the queue
+    (core.jobs): a run waits at its start and at every evaluation while the gate is shut, and
+    `shut()` returns once every run in flight waits, so the next job trains alone. `release()` opens
+    it for good (the sweep is stopped: its runs must reach their stop)."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._open = False
+        self._released = False
+        self._inside = 0  # runs training now (between two waits)
+
+    def open(self) -> None:
+        with self._cv:
+            self._open = True
+            self._cv.notify_all()
+
+    def shut(self, timeout: float | None = None) -> bool:
+        """Shut the gate and wait until no run trains; False if one still did after `timeout`."""
+        with self._cv:
+            if self._released:
+                return True
+            self._open = False
+            return self._cv.wait_for(lambda: self._inside == 0 or self._released, timeout)
+
+    def release(self) -> None:
+        with self._cv:
+            self._open = self._released = True
+            self._cv.notify_all()
+
+    def enter(self) -> None:
+        with self._cv:
+            self._cv.wait_for(lambda: self._open)
+            self._inside += 1
+
+    def leave(self) -> None:
+        with self._cv:
+            self._inside -= 1
+            self._cv.notify_all()
+
+    def passage(self) -> None:
+        """A run between two evaluations: go on if the gate is open, else wait until it opens."""
+        with self._cv:
+            if self._open:
+                return
+            self._inside -= 1
+            self._cv.notify_all()
+            self._cv.wait_for(lambda: self._open)
+            self._inside += 1
+
+
+def run_job(cfg_dict: dict, stop_path: str | None = None, gate: Gate | None = None) -> tuple[dict, bytes]:
+    """A job as other processes run it: config as a dict in, the run as plain data out. `gate` (threads
+    only): the run trains only while it is open."""
+    def should_stop() -> bool:
+        if gate is not None:
+            gate.passage()
+        return bool(stop_path) and os.path.exists(stop_path)
+
+    if gate is not None:
+        gate.enter()
+    try:
+        run = drive(train_one(RunConfig.from_dict(cfg_dict), should_stop=should_stop))
+    finally:
+        if gate is not None:
+            gate.leave()
     meta, arrays = run_to_record(run)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -190,6 +253,8 @@ class _PooledExecutor:
                     stopping = True
                     self._stop(pending, stop_path)
                 done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                if not done:
+                    yield JobEvent("idle", -1)
                 for f in done:
                     if f.cancelled():
                         continue
@@ -249,8 +314,9 @@ class ThreadExecutor(_PooledExecutor):
 
     name = "threads"
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2, gate: Gate | None = None):
         self.workers = max(1, int(workers))
+        self.gate = gate  # set by a sweep job: its runs train only during its chunks
         self._slots = threading.Semaphore(self.workers)
         self._threads: list[threading.Thread] = []
 
@@ -262,7 +328,7 @@ class ThreadExecutor(_PooledExecutor):
                 if not future.set_running_or_notify_cancel():  # cancelled while it waited
                     return
                 try:
-                    future.set_result(run_job(cfg.to_dict(), stop_path))
+                    future.set_result(run_job(cfg.to_dict(), stop_path, self.gate))
                 except BaseException as e:  # handed to the driver, which reports it in one line
                     future.set_exception(e)
 

@@ -116,6 +116,16 @@ def kept_steps(result: RunResult) -> list[int]:
     return sorted({s for r in result.runs.values() for s in r.checkpoints})
 
 
+def check_step(result: RunResult, step: int | None, where: str = "the run") -> None:
+    """--step of `inspect` and `export`: within the run's kept checkpoints (each model then answers
+    with its nearest one); ValueError in one line otherwise, or when the run keeps no weights."""
+    steps = kept_steps(result)
+    if not steps:
+        raise ValueError(f"{where} keeps no checkpoint weights to inspect")
+    if step is not None and not steps[0] <= step <= steps[-1]:
+        raise ValueError(f"--step must be between {steps[0]} and {steps[-1]} (kept: {', '.join(map(str, steps))})")
+
+
 def model_from_weights(cfg: RunConfig, kind: str, weights: dict[str, np.ndarray]) -> SeqModel:
     """The model of a run's config, with the weights it kept at a checkpoint."""
     task = make_task(cfg.task)

@@ -2,13 +2,19 @@
 dashboard's server), outside any page's script run, publish what they have done so far, and are
 polled by whoever shows them. They never touch a UI.
 
-A `JobQueue` runs one job at a time (a training job already uses both cores, one model per
-thread; a sweep uses a pool of worker processes), oldest first, and holds at most `max_waiting`
-more: with several browser sessions training at once on 2 cores, jobs wait their turn instead of
-thrashing, and `ahead(job)` says how many are in front. A `background` job (the server retraining
-the shipped reference, core.reference.prove) runs only while no other job waits, and gives way to
-one at its next chunk: a person's job always goes first, and never two jobs train at once. A job works in chunks (about `chunk_s`
-seconds of training), between which it can be paused, stepped, continued or stopped.
+A `JobQueue` runs one chunk at a time (a training job already uses both cores, one model per
+thread; a sweep's worker threads are let through a gate only during its chunks, core.executors.Gate),
+so never two jobs train at once. A job works in chunks (about CHUNK_S seconds of training), between
+which it can be paused, stepped, continued or stopped, and between which the queue shares the worker
+between sessions (core.share): the session that has used the least compute lately runs the next
+chunk, so a visitor's short job is not held up by another's 100,000-step run, and two long runs
+alternate. Within a session, its jobs run oldest first, and `ahead(job)` says how many of its own are
+in front. A `background` job (the server retraining the shipped reference, core.reference.prove)
+runs only while no other job waits, and gives way to one at its next chunk.
+
+Limits per visitor: the queue holds at most `max_waiting` jobs in all and `max_per_owner` of one
+session (MAX_PER_OWNER), and a job whose page has not been seen for GONE_S seconds is stopped (its
+session is gone: a closed tab); pages `touch()` their jobs each time they poll them.
 
 A training job saves every model it completes (finished or diverged) to the run store before it
 reports itself done, so a job killed with its server keeps every run it reported finished.
@@ -28,14 +34,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Generator
 
 import pandas as pd
 
 from core.config import RunConfig
+from core.executors import Gate
 from core.results import ModelRun, RunResult
+from core.share import Share
 from core.store import RunStore
-from core.sweep import Progress, SweepConfig, SweepResult, run_sweep, sweep_from_store, table
+from core.sweep import Progress, SweepConfig, SweepResult, sweep_from_store, sweep_steps, table
 from core.trainer import Trainer
 
 log = logging.getLogger(__name__)
@@ -43,9 +51,14 @@ log = logging.getLogger(__name__)
 QUEUED, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = "queued", "running", "paused", "finished", "stopped", "failed"
 ENDED = (FINISHED, STOPPED, FAILED)
 CHUNK_S = 0.5  # seconds of training between two checks of pause / stop (and two published snapshots)
+PARK_S = 60.0  # at the end of its chunk a sweep waits at most this long for its runs to reach an evaluation
 
 
 KEEP_ENDED_S = 3600.0  # an ended job waits this long for its page to take its result
+MAX_PER_OWNER = 4  # jobs one session may have waiting, running or paused at once: a page holds one run
+# and one sweep per session; the tour's jobs (shared by sessions, one owner) are at most 4 in flight
+GONE_S = 180.0  # a job whose page has not polled it for this long is stopped: its session is gone. A
+# page beats at least once a minute (dashboard.components.owned), even in a background tab a browser throttles
 
 
 class QueueFull(RuntimeError):
@@ -67,6 +80,8 @@ class Job:
     created: float = field(default_factory=time.time)
     ended_at: float | None = None
     wall_s: float = 0.0  # seconds spent working (not waiting in the queue, not paused)
+    seen: float | None = None  # when its page last polled it (time.monotonic); None: no page watches it
+    gone: bool = False  # stopped because its page was gone for GONE_S
     # lowest priority: runs only while no other job waits, gives way to one at its next chunk, and is
     # never counted as "ahead" of a person's job (the server's retraining of the reference)
     background = False
@@ -74,6 +89,10 @@ class Job:
     @property
     def ended(self) -> bool:
         return self.state in ENDED
+
+    def touch(self) -> None:
+        """Its page is alive and polls it (the queue stops a job its page left GONE_S ago)."""
+        self.seen = time.monotonic()
 
     def work(self) -> bool:  # pragma: no cover - every job defines it
         """Do one chunk; True when the job has nothing more to do."""
@@ -284,8 +303,9 @@ class TrainJob(Job):
 
 
 class SweepJob(Job):
-    """Run a sweep grid (reusing the store's runs) through an executor; `rows()` fills in as runs
-    finish, `progress` is the latest report."""
+    """Run a sweep grid (reusing the store's runs) through an executor, in chunks like a training
+    job: `rows()` fills in as runs finish, `progress` is the latest report. A thread pool's runs
+    train only during the job's chunks (core.executors.Gate); a process pool's are not held."""
 
     def __init__(self, sweep: SweepConfig, store: RunStore | None, executor_factory: Callable[[], Any],
                  owner: str = ""):
@@ -294,6 +314,8 @@ class SweepJob(Job):
         self._store = store
         self._executor_factory = executor_factory
         self._stop = threading.Event()
+        self._gate = Gate()
+        self._steps: Generator[None, None, SweepResult] | None = None
         self._rows: list[dict] = []
         self.progress: Progress | None = None
         self.result: SweepResult | None = None
@@ -303,27 +325,42 @@ class SweepJob(Job):
 
     def stop(self) -> None:
         self._stop.set()
-        if self.state == QUEUED:
+        self._gate.release()  # runs waiting for their turn go on to their stop
+        if self.state == QUEUED and self._steps is None:
             self.state = STOPPED
+            self.ended_at = time.time()
+
+    def _report(self, p: Progress) -> None:
+        self.progress = p
+        if p.row is not None:
+            self._rows.append(p.row)
 
     def work(self) -> bool:
         t0 = time.perf_counter()
-
-        def report(p: Progress) -> None:
-            self.progress = p
-            if p.row is not None:
-                self._rows.append(p.row)
-
         try:
-            if self._store is not None:  # reused runs are shown at once
-                self._rows.extend(sweep_from_store(self.sweep, self._store).to_dict("records"))
-            self.result = run_sweep(self.sweep, self._store, self._executor_factory(), on_progress=report,
-                                    stop=self._stop)
+            if self._steps is None:
+                if self._store is not None:  # reused runs are shown at once
+                    self._rows.extend(sweep_from_store(self.sweep, self._store).to_dict("records"))
+                executor = self._executor_factory()
+                if hasattr(executor, "gate"):
+                    executor.gate = self._gate
+                self._steps = sweep_steps(self.sweep, self._store, executor, on_progress=self._report,
+                                          stop=self._stop)
+            self._gate.open()
+            try:
+                while time.perf_counter() - t0 < CHUNK_S:
+                    next(self._steps)
+            except StopIteration as done:
+                self.result = done.value
+                return True
+            finally:
+                self._gate.shut(PARK_S)
+            return False
         finally:
             self.wall_s += time.perf_counter() - t0
-        return True
 
     def failed(self, e: BaseException) -> None:
+        self._gate.release()
         self.error = f"The sweep failed: {type(e).__name__}: {e}"
 
     def end_state(self) -> str:
@@ -336,10 +373,15 @@ WATCH_S = 0.1  # how often the watcher looks whether the main thread has ended
 
 
 class JobQueue:
-    """One worker thread; jobs run oldest first, one at a time; a paused job gives way."""
+    """One worker thread; each chunk goes to the session that has used the least compute lately
+    (core.share), a session's own jobs oldest first; a paused job gives way."""
 
-    def __init__(self, max_waiting: int = 8):
+    def __init__(self, max_waiting: int = 8, max_per_owner: int = MAX_PER_OWNER, gone_s: float = GONE_S,
+                 share: Share | None = None):
         self.max_waiting = max_waiting
+        self.max_per_owner = max_per_owner
+        self.gone_s = gone_s
+        self._share = share or Share()
         self._jobs: list[Job] = []
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -347,17 +389,31 @@ class JobQueue:
 
     def submit(self, job: Job) -> Job:
         with self._cv:
-            # a job whose page never came back for it (a closed tab) is dropped after a while
-            now = time.time()
-            self._jobs = [j for j in self._jobs if j.ended_at is None or now - j.ended_at < KEEP_ENDED_S]
+            self._reap()
             waiting = [j for j in self._jobs if j.state in (QUEUED, RUNNING) and j is not job and not j.background]
             if len(waiting) > self.max_waiting:
                 raise QueueFull(f"the lab is busy: {len(waiting)} jobs are waiting; try again in a minute")
+            mine = [j for j in self._jobs if j.owner == job.owner and not j.ended and j is not job and not j.background]
+            if not job.background and len(mine) >= self.max_per_owner:
+                raise QueueFull(f"this session already has {len(mine)} jobs waiting or running (at most "
+                                f"{self.max_per_owner}); stop one or wait for one to end")
             if job not in self._jobs:
                 self._jobs.append(job)
             self._start()
             self._cv.notify_all()
         return job
+
+    def _reap(self) -> None:
+        """Under the lock: stop every job whose page is gone, and drop ended jobs no page will take
+        (a closed tab's after GONE_S, any after KEEP_ENDED_S)."""
+        now, wall = time.monotonic(), time.time()
+        for j in self._jobs:
+            if j.seen is not None and not j.ended and not j.gone and now - j.seen > self.gone_s:
+                j.gone = True
+                log.info("job %s stopped: its page was last seen %.0f s ago", j.id, now - j.seen)
+                j.stop()
+        self._jobs = [j for j in self._jobs if not j.ended or (
+            (j.ended_at is None or wall - j.ended_at < KEEP_ENDED_S) and (j.seen is None or now - j.seen <= self.gone_s))]
 
     def wake(self) -> None:
         """Call after play / step / extend of a job: the worker looks for work again."""
@@ -366,12 +422,19 @@ class JobQueue:
             self._cv.notify_all()
 
     def ahead(self, job: Job) -> int:
-        """How many jobs will run before this one (0 when it runs or is next)."""
+        """How many jobs must end before this one starts (0 when it runs or is next): its own
+        session's older jobs (other sessions' jobs share the worker with it, they do not go first);
+        for a background job, every person's job."""
         with self._cv:
             if job.state != QUEUED:
                 return 0
-            runnable = [j for j in self._jobs if j.state in (QUEUED, RUNNING) and (job.background or not j.background)]
-            return runnable.index(job) if job in runnable else 0
+            runnable = [j for j in self._jobs if j.state in (QUEUED, RUNNING)]
+            if job.background:
+                before = [j for j in runnable if not j.background or j.created < job.created]
+            else:
+                mine = [j for j in runnable if j.owner == job.owner and not j.background]
+                before = mine[:mine.index(job)] if job in mine else []
+            return len([j for j in before if j is not job])
 
     def jobs(self, owner: str | None = None) -> list[Job]:
         with self._cv:
@@ -427,13 +490,18 @@ class JobQueue:
             self.close(timeout=0)  # the worker ends by itself; the interpreter joins it
 
     def _next(self) -> Job | None:
-        # oldest first; a running job keeps the slot until it ends or pauses; a background job only
-        # when no other waits (it keeps its state and carries on from where it gave way)
-        for background in (False, True):
-            for j in self._jobs:
-                if j.state in (QUEUED, RUNNING) and j.background == background:
-                    return j
-        return None
+        # each session's oldest runnable job is a candidate, and the session that has used the least
+        # lately gets the chunk (core.share); a background job only when no person's job waits (it
+        # keeps its state and carries on from where it gave way)
+        self._reap()
+        runnable = [j for j in self._jobs if j.state in (QUEUED, RUNNING)]
+        pool = [j for j in runnable if not j.background] or runnable
+        first: dict[str, Job] = {}
+        for j in pool:
+            first.setdefault(j.owner, j)
+        self._share.forget(first)
+        owner = self._share.pick(first)
+        return None if owner is None else first[owner]
 
     def _loop(self) -> None:
         while True:
@@ -446,6 +514,7 @@ class JobQueue:
                     job = self._next()
                 if job.state == QUEUED:
                     job.state = RUNNING
+            t0 = time.monotonic()
             try:
                 done = job.work()
                 if self._closing and not done:  # stopped: one more call ends it and saves what completed
@@ -458,6 +527,7 @@ class JobQueue:
                 job.failed(e)
                 done = True
             with self._cv:
+                self._share.charge(job.owner, time.monotonic() - t0)
                 if done:
                     job.state = job.end_state()
                     job.ended_at = time.time()

@@ -177,8 +177,8 @@ class SeqModel(nn.Module):
         """Step-by-step path through the same weights.
 
         Returns h (B, T, H), the readout of the head at every step `out` (B, T, out), and for
-        the LSTM c, i, f, g, o (B, T, H); for the GRU r, z, n. With keep_graph, also `hs`: the
-        list of per-step h tensors inside the autograd graph (for gradient probes).
+        the LSTM c, i, f, g, o (B, T, H); for the GRU r, z, n. With keep_graph, also `hs` (and for
+        the LSTM `cs`): the lists of per-step h (c) tensors inside the autograd graph (gradient probes).
         """
         return self.trace_encoded(self.encode(x), keep_graph)
 
@@ -198,6 +198,8 @@ class SeqModel(nn.Module):
         result["out"] = self.head(result["h"])  # (B, T, out): the answer if read at each step
         if keep_graph:
             result["hs"] = kept["h"]  # type: ignore[assignment]
+            if "c" in kept:  # the LSTM's belt, for the gradient along it (core.belt)
+                result["cs"] = kept["c"]  # type: ignore[assignment]
         return result
 
 

@@ -30,7 +30,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from core.config import RunConfig, config_hash
+from core.config import RunConfig, config_hash, validate
 from core.inspection import checkpoint_traces, grad_frame
 from core.results import ModelRun, RunResult
 
@@ -246,8 +246,12 @@ def load_run(folder: str | Path) -> RunResult:
     whole = check_folder(path, RunFolderError)  # before parsing: a cut file is named as such
     try:
         cfg_d = json.loads((path / "config.json").read_text())
-        cfg_d.pop("hash", None)
-        cfg = RunConfig.from_dict(cfg_d)
+        if not isinstance(cfg_d, dict):
+            raise ValueError("config.json is not a config (an object of sections)")
+        saved_hash = cfg_d.pop("hash", None)
+        cfg = validate(RunConfig.from_dict(cfg_d))  # nothing used because it parses: every field by its rule
+        if saved_hash is not None and saved_hash != config_hash(cfg):
+            raise ValueError("config.json's hash does not match its config")
         summary = json.loads((path / "summary.json").read_text())
         metrics = pd.read_csv(path / "metrics.csv")
         steps = pd.read_csv(path / "steps.csv")
@@ -255,12 +259,24 @@ def load_run(folder: str | Path) -> RunResult:
         with np.load(path / "weights.npz", allow_pickle=False) as z:
             weights = {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError) as e:
-        raise RunFolderError(f"{folder} is not a readable run folder: {str(e).splitlines()[0] if str(e) else e!r}") from None
+        raise RunFolderError(f"{folder} is not a readable run folder: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     if not isinstance(summary, dict):
         raise RunFolderError(f"{path / 'summary.json'} is not a summary of models")
-    if not whole:
-        check_run_structure(path, cfg, summary, {"metrics.csv": metrics, "steps.csv": steps,
-                                                 "grad_probes.csv": probes})
+    try:
+        if not whole:
+            check_run_structure(path, cfg, summary, {"metrics.csv": metrics, "steps.csv": steps,
+                                                     "grad_probes.csv": probes})
+        runs = _runs(cfg, summary, metrics, steps, probes, weights)
+    except RunFolderError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        raise RunFolderError(f"{folder} is not a readable run folder: {type(e).__name__} "
+                             f"{str(e).splitlines()[0][:80] if str(e) else ''}") from None
+    return RunResult(config=cfg, runs=runs)
+
+
+def _runs(cfg: RunConfig, summary: dict, metrics: pd.DataFrame, steps: pd.DataFrame, probes: pd.DataFrame,
+          weights: dict[str, np.ndarray]) -> dict[str, ModelRun]:
     runs = {}
     for kind in cfg.models:
         s = summary.get(kind)
@@ -283,4 +299,4 @@ def load_run(folder: str | Path) -> RunResult:
             steps_to_target=s["steps_to_target"], seconds_to_target=s["seconds_to_target"],
             n_params=int(s["n_params"]),
         )
-    return RunResult(config=cfg, runs=runs)
+    return runs

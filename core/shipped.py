@@ -10,7 +10,8 @@ which pages and the CLI show in place of "trained on this machine" / "loaded fro
 
 The folder (data only: JSON, CSV, `.npz` read with allow_pickle=False; nothing loaded executes):
     manifest.json    provenance (torch, numpy and Python versions, the CPU, the build date) and each
-                     file's size and sha256; a file that does not match is not served (`problems`)
+                     file's size and sha256; a file that does not match is not served (`problems`,
+                     one line each; `notice()` is the line a page shows)
     index.json       config hash -> {group, config, summary, files, kept / dropped checkpoints}
     runs/HASH.json   a run's histories (every step and evaluation), as core.results.run_to_record
     runs/HASH.npz    its kept checkpoint weights and gradient probes
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import ConfigError, RunConfig
+from core.config import ConfigError, RunConfig, config_hash, validate
 from core.results import ModelRun, run_from_record
 
 ENV = "LAB_REFERENCE"
@@ -57,29 +58,76 @@ def sha256(path: Path) -> str:
 
 
 class Reference:
-    """A reference folder, read lazily; every file is checked against the manifest before use."""
+    """A reference folder, checked before use and read lazily.
+
+    Nothing in it is trusted because it parses: the manifest and the index are checked for shape
+    (`manifest_problem`, `entry_problem`: each index entry's config validates and hashes to its key),
+    every file the manifest lists is checked against its sha256 when the folder is opened (on any
+    platform) and again when it is read, and a run's record must match its index entry. What fails
+    is not served and is named in `problems` (one line each, file names relative to the folder);
+    the rest of the reference is served. The constructor never raises."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        self.manifest: dict = json.loads((self.folder / MANIFEST).read_text())
-        self.index: dict[str, dict] = self._json(INDEX) or {}
-        self.problems: list[str] = []  # one line per file not served (changed after the build)
+        self.problems: list[str] = []  # one line per thing not served
         self._runs: dict[str, ModelRun] = {}
+        self.manifest: dict = {}
+        self.index: dict[str, dict] = {}
+        try:
+            manifest = json.loads((self.folder / MANIFEST).read_text())
+        except (OSError, ValueError) as e:
+            self._problem(f"reference {MANIFEST} cannot be read ({type(e).__name__}): nothing is served from it")
+            return
+        why = manifest_problem(manifest)
+        if why is not None:
+            self._problem(f"reference {MANIFEST} is not a manifest of this lab ({why}): nothing is served from it")
+            return
+        self.manifest = manifest
+        for name in manifest["files"]:  # every file, whatever the platform
+            self._checked(name)
+        index = self._json(INDEX)
+        if index is None:
+            return
+        if not isinstance(index, dict):
+            self._problem(f"reference {INDEX} is not an object of runs: nothing is served from it")
+            return
+        for h, e in index.items():
+            why = entry_problem(h, e, manifest["files"])
+            if why is None:
+                self.index[h] = e
+            else:
+                self._problem(f"reference run {_cut(h)} in {INDEX} is malformed ({why}): not served")
+
+    def _problem(self, line: str) -> None:
+        if line not in self.problems:
+            self.problems.append(line)
+            log.warning(line)
 
     def _checked(self, name: str) -> Path | None:
         entry = self.manifest.get("files", {}).get(name)
         path = self.folder / name
         if entry is None or not path.is_file() or sha256(path) != entry["sha256"]:
-            line = f"reference file {path} does not match its manifest: not served"
-            if line not in self.problems:
-                self.problems.append(line)
-                log.warning(line)
+            self._problem(f"reference file {_cut(name)} does not match its manifest: not served")
             return None
         return path
 
     def _json(self, name: str):
         path = self._checked(name)
-        return json.loads(path.read_text()) if path is not None else None
+        if path is None:
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            self._problem(f"reference file {_cut(name)} cannot be read ({type(e).__name__}): not served")
+            return None
+
+    def notice(self) -> str | None:
+        """One line for a page while something of the reference is not served (None: all is)."""
+        if not self.problems:
+            return None
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        return (f"The reference shipped with the lab is damaged: {self.problems[0]}{more}. Those runs are trained "
+                "on this machine when a page needs them; the rest of the lab works as usual.")
 
     # --- what the run store asks -----------------------------------------------------------------
     def origin(self) -> str:
@@ -98,7 +146,7 @@ class Reference:
 
     def get(self, h: str) -> ModelRun | None:
         """The whole run (histories, kept checkpoints, probes), or None: not held, summary only (a
-        sweep run), or a file that does not match the manifest."""
+        sweep run), or a file that does not match the manifest or its index entry."""
         if h in self._runs:
             return self._runs[h]
         e = self.index.get(h)
@@ -108,27 +156,114 @@ class Reference:
         if meta is None or npz is None:
             return None
         run = read_run(meta, npz)
-        if run is None:
+        if run is None or config_hash(run.config) != h:
+            self._problem(f"reference run {h} cannot be read or does not match its index entry: not served")
             return None
         run.source = self.origin()
         self._runs[h] = run
         return run
 
 
-def read_run(meta: dict, npz: Path) -> ModelRun | None:
-    """A run from its record and `.npz`; seconds left out of the record read as NaN / None."""
-    for rows in (meta["evals"], meta["steps"]):
-        for row in rows:
-            for k in NUMERIC:
-                if k in row and row[k] is None:
-                    row[k] = math.nan
-    if meta.get("elapsed_s") is None:
-        meta["elapsed_s"] = math.nan
-    with np.load(npz, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+MAX_TEXT = 200  # a manifest's or summary's words longer than this are not the lab's
+SUMMARY_TYPES = {"status": str, "name": str, "model": str, "metric_name": str, "steps_run": int}
+
+
+def _cut(v: object, n: int = 40) -> str:
+    t = "".join(c if c.isprintable() else "?" for c in str(v))
+    return t if len(t) <= n else t[:n] + "…"
+
+
+def _short_text(v: object) -> bool:
+    return isinstance(v, str) and len(v) <= MAX_TEXT and v.isprintable()
+
+
+def manifest_problem(m: object) -> str | None:
+    """Why `m` is not a reference manifest (None: it is): an object with short printable provenance
+    words and `files`, each a relative path inside the folder with its byte count and sha256."""
+    if not isinstance(m, dict):
+        return "not an object"
+    for k in ("torch", "cpu", "built"):
+        if not _short_text(m.get(k)):
+            return f"{k} is not a short line of text"
+    files = m.get("files")
+    if not isinstance(files, dict) or not files:
+        return "files is not an object of files"
+    for name, f in files.items():
+        parts = Path(name).parts
+        if not parts or Path(name).is_absolute() or ".." in parts or not _short_text(name):
+            return f"file name {_cut(name)!r} is not a path inside the folder"
+        if not (isinstance(f, dict) and isinstance(f.get("sha256"), str) and len(f["sha256"]) == 64
+                and all(c in "0123456789abcdef" for c in f["sha256"])
+                and isinstance(f.get("bytes"), int) and not isinstance(f.get("bytes"), bool)):
+            return f"{_cut(name)}: not a byte count and a sha256"
+    return None
+
+
+def entry_problem(h: object, e: object, files: dict) -> str | None:
+    """Why index entry `e` under key `h` is not a reference run (None: it is): its config validates
+    and hashes to `h`, its summary has the fields the pages read with their types, its checkpoint
+    lists are whole numbers, and its record and arrays (both or neither) are files of the manifest."""
+    if not isinstance(e, dict):
+        return "not an object"
+    if not isinstance(e.get("group"), str) or not _short_text(e["group"]):
+        return "group is not a short line of text"
     try:
-        return run_from_record(meta, arrays)
-    except ConfigError:  # built by a lab whose config had other fields
+        cfg = validate(RunConfig.from_dict(e.get("config")))
+    except ConfigError as err:
+        return str(err)
+    if len(cfg.models) != 1 or config_hash(cfg) != h:
+        return "its config does not hash to its key"
+    want = cfg.to_dict()
+    for sec, fields in e["config"].items():  # as validated, types too ("50" is no seq_len here)
+        if sec not in want:
+            return f"its config has an unknown part {_cut(sec)!r}"
+        same = (fields == want.get(sec) if sec == "models" else
+                all(type(v) is type(want[sec].get(k)) and v == want[sec].get(k) for k, v in fields.items()))
+        if not same:
+            return f"its config's {sec} is not as the lab writes it"
+    s = e.get("summary")
+    if not isinstance(s, dict):
+        return "summary is not an object"
+    for k, t in SUMMARY_TYPES.items():
+        if not isinstance(s.get(k), t) or isinstance(s.get(k), bool) or (t is str and not _short_text(s[k])):
+            return f"summary {k} is not a {t.__name__}"
+    for k in ("final_metric", "best_metric", "chance", "target", "steps_to_target"):
+        v = s.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            return f"summary {k} is not a number"
+    for k in ("verdict", "reach", "outcome"):
+        if k in s and not (isinstance(s[k], str) and len(s[k]) <= 2 * MAX_TEXT and s[k].isprintable()):
+            return f"summary {k} is not a line of text"
+    for k in ("checkpoints_kept", "checkpoints_left_out"):
+        v = e.get(k, [])
+        if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+            return f"{k} is not a list of steps"
+    if bool(e.get("record")) != bool(e.get("arrays")):
+        return "it has a record without arrays, or arrays without a record"
+    for k in ("record", "arrays"):
+        if e.get(k) and (not isinstance(e[k], str) or e[k] not in files):
+            return f"its {k} is not a file of the manifest"
+    return None
+
+
+def read_run(meta: dict, npz: Path) -> ModelRun | None:
+    """A run from its record and `.npz` (None: either cannot be read as a run of this lab, e.g. an
+    `.npz` holding a pickled array); seconds left out of the record read as NaN / None."""
+    try:
+        for rows in (meta["evals"], meta["steps"]):
+            for row in rows:
+                for k in NUMERIC:
+                    if k in row and row[k] is None:
+                        row[k] = math.nan
+        if meta.get("elapsed_s") is None:
+            meta["elapsed_s"] = math.nan
+        with np.load(npz, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        run = run_from_record(meta, arrays)
+        run.config = validate(run.config)
+        return run
+    except (ConfigError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, EOFError,
+            zipfile.BadZipFile):  # a damaged file, or one built by a lab whose config had other fields
         return None
 
 
@@ -137,11 +272,7 @@ def _load(folder: str) -> Reference | None:
     path = Path(folder)
     if not (path / MANIFEST).is_file():
         return None
-    try:
-        return Reference(path)
-    except (OSError, ValueError, KeyError) as e:
-        log.warning("reference folder %s cannot be read: %s", path, e)
-        return None
+    return Reference(path)  # a damaged folder is a Reference with problems (the pages say so)
 
 
 def shipped() -> Reference | None:
@@ -201,4 +332,4 @@ def dumps(v) -> str:
 
 
 __all__ = ["Reference", "shipped", "origin", "source_line", "default_folder", "read_run", "write_npz", "dumps", "clean_json",
-           "sha256", "ENV", "MANIFEST", "INDEX"]
+           "sha256", "ENV", "MANIFEST", "INDEX", "manifest_problem", "entry_problem"]

@@ -6,7 +6,9 @@ Each model run is one row: config, status, summary and histories as JSON, and it
 weights and probes as one `.npz` blob (read with allow_pickle=False: nothing loaded executes).
 The row records the blob's length and sha256 (schema version 2), and `get` refuses a blob that
 does not match them in one line; a row written before (version 1) is checked by reading the
-`.npz` whole (its zip CRCs).
+`.npz` whole (its zip CRCs). Since version 4 a digest covers the whole row (config, summary, record
+and blob: `row_digest`), so an edited record is refused as an edited blob is; and on every row, old
+or new, the record's config must pass `validate` and hash to the row's key before it is served.
 
 Safety:
 - WAL journal, `synchronous = FULL` and one `BEGIN IMMEDIATE ... COMMIT` per write. A process
@@ -33,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import zipfile
 import math
 import os
@@ -46,12 +49,13 @@ import numpy as np
 import pandas as pd
 
 from core import shipped as shipped_reference
-from core.config import ConfigError, RunConfig, config_hash
+from core.config import ConfigError, RunConfig, config_hash, validate
 from core.results import ModelRun, RunResult, run_from_record, run_to_record
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 REUSABLE = ("finished", "diverged")  # a stopped run is incomplete: it is not reused
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's transaction
+log = logging.getLogger(__name__)
 
 
 def _v1_to_v2(conn: sqlite3.Connection) -> None:
@@ -68,8 +72,17 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE model_runs ADD COLUMN trusted INTEGER NOT NULL DEFAULT 0")
 
 
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """Version 4 covers each whole row by a digest (row_digest): its key, kind, status, config,
+    summary, record (by record_sha256) and blob (by blob_sha256), so an edited record or summary is
+    refused as an edited blob is. Older rows keep NULL there: they are not vouched for after the
+    fact; their config is still validated and must hash to the row's key."""
+    conn.execute("ALTER TABLE model_runs ADD COLUMN record_sha256 TEXT")
+    conn.execute("ALTER TABLE model_runs ADD COLUMN row_sha256 TEXT")
+
+
 # Version n -> n+1, applied in order inside the opening transaction.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 _CREATE = (
     """CREATE TABLE IF NOT EXISTS model_runs (
@@ -77,13 +90,23 @@ _CREATE = (
         seq_len INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
         config TEXT NOT NULL, summary TEXT NOT NULL, record TEXT NOT NULL,
         arrays BLOB NOT NULL, created REAL NOT NULL, blob_bytes INTEGER, blob_sha256 TEXT,
-        trusted INTEGER NOT NULL DEFAULT 0)""",
+        trusted INTEGER NOT NULL DEFAULT 0, record_sha256 TEXT, row_sha256 TEXT)""",
     "CREATE INDEX IF NOT EXISTS by_task ON model_runs (task, seq_len, kind)",
 )
 
 
 class StoreError(RuntimeError):
     """The store cannot be used as it is; the message is one line."""
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def row_digest(h: str, kind: str, status: str, config: str, summary: str, record_sha256: str,
+               blob_sha256: str) -> str:
+    """The digest that covers a whole row (schema version 4): every column a reader uses."""
+    return _sha(json.dumps([h, kind, status, config, summary, record_sha256, blob_sha256]))
 
 
 def default_dir() -> Path:
@@ -206,13 +229,15 @@ class RunStore:
         np.savez_compressed(buf, **arrays)
         h = config_hash(cfg)
         blob = buf.getvalue()
+        config, summary, record = cfg.to_json(), _json(run.summary()), _json(meta)
+        blob_sha, record_sha = hashlib.sha256(blob).hexdigest(), _sha(record)
         row = (h, run.kind, cfg.task.name, cfg.task.seq_len, cfg.train.seed, run.status,
-               cfg.to_json(), _json(run.summary()), _json(meta), blob, time.time(),
-               len(blob), hashlib.sha256(blob).hexdigest(), 1)
+               config, summary, record, blob, time.time(), len(blob), blob_sha, 1, record_sha,
+               row_digest(h, run.kind, run.status, config, summary, record_sha, blob_sha))
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO model_runs (hash, kind, task, seq_len, seed, status, config, "
-                         "summary, record, arrays, created, blob_bytes, blob_sha256, trusted) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+                         "summary, record, arrays, created, blob_bytes, blob_sha256, trusted, record_sha256, "
+                         "row_sha256) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
         return h
 
     def trust(self, h: str) -> None:
@@ -233,17 +258,22 @@ class RunStore:
 
     def get_by_hash(self, h: str, trusted_only: bool = True) -> ModelRun | None:
         with self._connect() as conn:
-            row = conn.execute("SELECT hash, record, arrays, blob_bytes, blob_sha256 FROM model_runs "
+            row = conn.execute("SELECT hash, kind, status, config, summary, record, arrays, blob_bytes, blob_sha256, "
+                               "record_sha256, row_sha256 FROM model_runs "
                                f"WHERE hash = ? AND status IN (?, ?){' AND trusted = 1' if trusted_only else ''}",
                                (h, *REUSABLE)).fetchone()
         if row is None:
             return self.reference.get(h) if trusted_only and self.reference is not None else None
-        h, record, blob, n_bytes, sha = row
+        h, kind, status, config, summary, record, blob, n_bytes, sha, record_sha, row_sha = row
         blob = bytes(blob) if blob is not None else b""
         if n_bytes is not None and (len(blob) != n_bytes or hashlib.sha256(blob).hexdigest() != sha):
             detail = f"{len(blob)} of {n_bytes} bytes" if len(blob) != n_bytes else "same length, different sha256"
             raise StoreError(f"run store {self.path}: the weights blob of run {h} is truncated or was changed "
                              f"after it was saved ({detail}); delete that row or the store")
+        if row_sha is not None and (record_sha != _sha(record) or
+                                    row_sha != row_digest(h, kind, status, config, summary, record_sha, sha)):
+            raise StoreError(f"run store {self.path}: the row of run {h} was changed after it was saved (its "
+                             "digest does not match); delete that row or the store")
         try:
             meta = json.loads(record)
             meta["evals"], meta["steps"] = _nan(meta["evals"]), _nan(meta["steps"])
@@ -251,11 +281,23 @@ class RunStore:
                 arrays = {k: z[k] for k in z.files}  # reading each array checks its zip CRC
         except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise StoreError(f"run store {self.path}: run {h} cannot be read ({type(e).__name__}: "
-                             f"{str(e).splitlines()[0] if str(e) else ''}); delete that row or the store") from None
+                             f"{str(e).splitlines()[0][:80] if str(e) else ''}); delete that row or the store") from None
         try:
-            return run_from_record(meta, arrays)
+            run = run_from_record(meta, arrays)
         except ConfigError:  # saved by a lab whose config had other fields: not this experiment
             return None
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+            raise StoreError(f"run store {self.path}: run {h} is not a run of this lab ({type(e).__name__}); "
+                             "delete that row or the store") from None
+        try:  # nothing is served because it parses: its config is checked by its rules and its key
+            run.config = validate(run.config)
+        except ConfigError as e:
+            raise StoreError(f"run store {self.path}: run {h} holds a config that is not valid ({e}); delete "
+                             "that row or the store") from None
+        if config_hash(run.config) != h or run.kind != run.config.models[0] or run.status not in REUSABLE:
+            raise StoreError(f"run store {self.path}: run {h} holds the record of another run (its config, kind "
+                             "or status does not match its row); delete that row or the store")
+        return run
 
     def get_result(self, cfg: RunConfig) -> tuple[RunResult, list[str]]:
         """What the store has of a multi-model config, and which models are missing."""
@@ -276,15 +318,27 @@ class RunStore:
 
     def get_summaries(self, hashes: list[str]) -> dict[str, dict]:
         """hash -> summary dict of the reusable runs among `hashes`, without decoding any arrays
-        (what a sweep needs to reuse a run). NaN metrics come back as None."""
+        (what a sweep needs to reuse a run). NaN metrics come back as None. A row whose digest does
+        not match is left out (logged): a sweep trains that run again, and its new row replaces it."""
         out: dict[str, dict] = {}
         with self._connect() as conn:
             for i in range(0, len(hashes), 500):  # stay under SQLite's parameter limit
                 part = list(hashes[i:i + 500])
                 marks = ",".join("?" * len(part))
-                for h, s in conn.execute(f"SELECT hash, summary FROM model_runs WHERE hash IN ({marks}) "
-                                         "AND status IN (?, ?) AND trusted = 1", (*part, *REUSABLE)):
-                    out[h] = json.loads(s)
+                for h, kind, status, config, s, blob_sha, record_sha, row_sha in conn.execute(
+                        "SELECT hash, kind, status, config, summary, blob_sha256, record_sha256, row_sha256 "
+                        f"FROM model_runs WHERE hash IN ({marks}) AND status IN (?, ?) AND trusted = 1",
+                        (*part, *REUSABLE)):
+                    try:
+                        summary = json.loads(s)
+                    except ValueError:
+                        summary = None
+                    if not isinstance(summary, dict) or (row_sha is not None and row_sha != row_digest(
+                            h, kind, status, config, s, record_sha, blob_sha)):
+                        log.warning("run store %s: the row of run %s was changed after it was saved; not served",
+                                    self.path, h)
+                        continue  # not served: the sweep trains it again, and its row replaces this one
+                    out[h] = summary
         if self.reference is not None:  # the shipped reference, behind the rows
             out.update(self.reference.summaries([h for h in hashes if h not in out]))
         return out

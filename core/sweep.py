@@ -30,12 +30,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Generator
 
 import pandas as pd
 
-from core.config import (ConfigError, ModelConfig, RunConfig, config_hash, parse_variants, rule, seq_len_range,
-                         validate, variant_label, variant_of, with_variant)
+from core.config import (ConfigError, ModelConfig, RunConfig, check_memory, config_hash, parse_variants, rule,
+                         seq_len_range, validate, variant_label, variant_of, with_variant)
 from core.executors import InProcessExecutor
 from core.models import init_of
 from core.runio import begin_folder, check_folder, check_writable, ends_with_newline, write_manifest
@@ -53,6 +53,10 @@ DEFAULT_STEPS = 1500  # the issue's sweep: enough for the RNN to show its ceilin
 # verdict are unchanged (docs/speed.md: sweep). --patience 0 trains every run to the end.
 DEFAULT_PATIENCE = 3
 MAX_RUNS = 600  # a grid larger than this is almost surely a typo (e.g. seeds 0..1000)
+# Training steps in all (runs x steps) a sweep may ask for, on the page and in the CLI: 22 times the
+# default sweep's 45,000 (30 runs x 1,500). One visitor's sweep shares the server's queue with
+# everyone's jobs (core.jobs), but it should still end within a day, not in weeks.
+MAX_SWEEP_STEPS = 1_000_000
 
 
 class SweepFolderError(ValueError):
@@ -120,9 +124,16 @@ def parse_ints(name: str, text: str | list | tuple) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
-def make_sweep(base: RunConfig, lengths, seeds, variants=None) -> SweepConfig:
-    """Validate a sweep at the edge: every grid point must be a valid config. `variants` ('rnn,
-    rnn:irnn,lstm:zero'; default base.models) are written canonically: 'lstm:chrono' is 'lstm'
+def _shown(n: int) -> str:
+    """A whole number as a refusal echoes it: 1e99 typed is '1e+99', not a 100-digit integer."""
+    return str(n) if abs(n) < 10**12 else f"{n:.3g}"
+
+
+def make_sweep(base: RunConfig, lengths, seeds, variants=None, max_gb: float | None = None) -> SweepConfig:
+    """Validate a sweep at the edge: every grid point must be a valid config, the whole grid at most
+    MAX_RUNS runs and MAX_SWEEP_STEPS steps in all, and with `max_gb` (the dashboard's
+    core.config.MAX_RUN_GB) its largest run must fit that memory, as a lab run must. `variants`
+    ('rnn, rnn:irnn,lstm:zero'; default base.models) are written canonically: 'lstm:chrono' is 'lstm'
     when chrono is the default, and a variant named twice runs once."""
     variants = parse_variants(base.models if variants is None else variants)
     kinds = tuple(dict.fromkeys(v.partition(":")[0] for v in variants))
@@ -136,14 +147,20 @@ def make_sweep(base: RunConfig, lengths, seeds, variants=None) -> SweepConfig:
     lo, hi = seq_len_range(base.task.name)
     for T in lengths:
         if not lo <= T <= hi:
-            raise ConfigError(f"lengths must be between {lo} and {hi} for {base.task.name}, got {T}")
+            raise ConfigError(f"lengths must be between {lo} and {hi} for {base.task.name}, got {_shown(T)}")
     seed_rule = rule("train", "seed")
     for s in seeds:
         if not seed_rule.lo <= s <= seed_rule.hi:
-            raise ConfigError(f"seeds must be between {seed_rule.lo:g} and {seed_rule.hi:g}, got {s}")
+            raise ConfigError(f"seeds must be between {seed_rule.lo:g} and {seed_rule.hi:g}, got {_shown(s)}")
     n = len(lengths) * len(seeds) * len(variants)
     if n > MAX_RUNS:
         raise ConfigError(f"the sweep has {n} runs; at most {MAX_RUNS} at once")
+    if n * base.train.steps > MAX_SWEEP_STEPS:
+        raise ConfigError(f"the sweep would train {n} runs x {base.train.steps:,} steps = {n * base.train.steps:,} "
+                          f"steps; at most {MAX_SWEEP_STEPS:,} in all (fewer runs or fewer steps)")
+    if max_gb is not None:  # the longest T needs the most
+        check_memory(base.replace(task=_replace(base.task, seq_len=max(lengths))), max_gb,
+                     what=f"a step of the sweep's run at T = {max(lengths)}")
     return SweepConfig(base=base, lengths=lengths, seeds=seeds, variants=variants)
 
 
@@ -231,6 +248,20 @@ def run_sweep(sweep: SweepConfig, store: RunStore | None = None, executor=None,
               on_progress: Callable[[Progress], object] | None = None,
               stop: threading.Event | None = None) -> SweepResult:
     """Run the grid: reuse what the store has, train the rest, save each finished run at once."""
+    steps = sweep_steps(sweep, store, executor, on_progress, stop)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def sweep_steps(sweep: SweepConfig, store: RunStore | None = None, executor=None,
+                on_progress: Callable[[Progress], object] | None = None,
+                stop: threading.Event | None = None) -> Generator[None, None, SweepResult]:
+    """`run_sweep` one event at a time: it yields after each of the executor's events (a run started,
+    trained on, finished, or half a second of nothing) and returns the SweepResult, so that a job
+    can run it in chunks between other sessions' (core.jobs)."""
     executor = executor or InProcessExecutor()
     stop = stop or threading.Event()
     if store is not None:
@@ -268,6 +299,9 @@ def run_sweep(sweep: SweepConfig, store: RunStore | None = None, executor=None,
     events = executor.run([jobs[i] for i in todo], stop)
     try:
         for ev in events:
+            yield
+            if ev.kind == "idle":  # a pool's runs are training: nothing to count yet
+                continue
             i = todo[ev.index]
             cfg = jobs[i]
             if ev.kind == "step":

@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from core.config import RunConfig
+from core.config import RunConfig, rule
 from core.models import SeqModel, build_model, n_params, state_arrays
 from core.results import ModelRun, RunResult
 from core.tasks import make_task
@@ -187,6 +187,7 @@ class Trainer:
     def extend(self, steps: int) -> None:
         """Continue to `steps` in all: finished and stopped models resume (diverged ones stay so).
         Checkpoints already kept stay; the new stretch keeps its own, evenly spaced."""
+        steps = rule("train", "steps").check("steps", steps)  # the bound of a new run holds for a continued one
         if steps <= self.step:
             raise ValueError(f"steps must be more than the {self.step} already trained, got {steps}")
         old = self.cfg.train.steps

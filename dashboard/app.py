@@ -2,7 +2,7 @@
 
 The page folder is `views/`, not `pages/`: a folder named `pages` beside the entry file switches
 Streamlit to its legacy auto-discovered multipage mode even with st.navigation. Listed here, every
-page's address (/ for the tour, /train, /gradients, /inside, /sweep,
+page's address (/ for the tour, /train, /gradients, /inside, /cell, /sweep,
 /interview) is routed by
 st.navigation alone.
 """
@@ -29,6 +29,7 @@ nav = st.navigation([
     st.Page(VIEWS / "gradients.py", title="Gradients through time", icon=":material/trending_down:",
             url_path="gradients"),
     st.Page(VIEWS / "inside.py", title="Inside the LSTM", icon=":material/biotech:", url_path="inside"),
+    st.Page(VIEWS / "cell.py", title="The cell, drawn live", icon=":material/memory:", url_path="cell"),
     st.Page(VIEWS / "sweep.py", title="Sweep sequence length", icon=":material/show_chart:", url_path="sweep"),
     st.Page(VIEWS / "interview.py", title="Interview mode", icon=":material/quiz:", url_path="interview"),
 ])
@@ -42,7 +43,12 @@ from dashboard.components import proof  # noqa: E402
 from dashboard.components import page_style  # noqa: E402
 from dashboard.components.session import store_notice  # noqa: E402
 
+from dashboard.components import owned  # noqa: E402
+
 store_notice()
+proof.notice()  # a damaged shipped reference: one line, and its runs are trained here instead
+with st.sidebar:
+    owned.heartbeat()  # the session's jobs stay alive while it is (core.jobs.GONE_S)
 page_style.apply()  # charts fit their column; no transitions or animations while jobs are polled
 proof.start()  # once per server: retrain the shipped reference while no one's job waits
 nav.run()

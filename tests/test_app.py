@@ -17,7 +17,7 @@ from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, config_
 from core import jobs
 from core.store import RunStore
 from core.trainer import Trainer, train
-from dashboard.components import controls, explainer, training
+from dashboard.components import controls, explainer, plain, training
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TIMEOUT = 180  # seconds per script run: generous, the machine is shared
@@ -113,7 +113,7 @@ def test_link_round_trip_and_refusals():
     assert "seq_len=-3" in problems[0] and "between 5 and 1000" in problems[0]
     assert "lr=abc" in problems[1] and "number" in problems[1]
     _, problems = controls.from_query({"seq_len": "1001", "models": "", "forget_init": "two", "seed": "1.5"})
-    assert [p.split("`")[1].split("=")[0] for p in problems] == ["seq_len", "models", "forget_init", "seed"]
+    assert [p.split(" ")[1].split("=")[0] for p in problems] == ["seq_len", "models", "forget_init", "seed"]
     # a run too big for the machine's memory is refused before it starts
     cfg, problems = controls.from_query({"seq_len": "1000", "hidden_size": "1024"})
     assert cfg.model.hidden_size == controls.DEFAULT.model.hidden_size and "GB of memory" in problems[0]
@@ -131,7 +131,7 @@ def test_each_models_init_is_a_control_in_the_link():
     assert "Vanilla RNN init irnn" in line and "GRU init chrono" in line
     assert "rnn_init (default default)" in line
     _, problems = controls.from_query({"rnn_init": "chrono", "gru_init": "one"})
-    assert [p.split("`")[1] for p in problems] == ["rnn_init=chrono", "gru_init=one"]
+    assert [p.split(" ")[1] for p in problems] == ["rnn_init=chrono", "gru_init=one"]
 
 
 def test_explainer_is_tied_to_the_numbers_on_screen():
@@ -249,7 +249,7 @@ def test_changing_the_task_sets_its_suggested_steps_unless_the_user_chose_some()
 def test_bad_query_values_are_refused_with_a_message():
     at = app(seq_len="-3", lr="abc", steps="30", hidden_size="8")
     assert not at.exception
-    warnings = [w.value for w in at.warning]
+    warnings = [plain.unescape(w.value) for w in at.warning]  # shown as text: every special character escaped
     assert any("seq_len=-3" in w and "between 5 and 1000" in w for w in warnings)
     assert any("lr=abc" in w for w in warnings)
     assert at.slider(key="seq_len").value == controls.DEFAULT.task.seq_len

@@ -33,9 +33,10 @@ LAYERS = (
     ("core.results",),  # runs as plain data, outcomes and verdicts
     ("core.shipped",),  # the shipped reference runs, read behind the store
     ("core.inspection", "core.store", "core.trainer", "core.runio"),  # probes, storage, training
+    ("core.cell", "core.belt"),  # a cell's step and the gradient along its belt, read with the probes
     ("core.executors",),  # where runs train
     ("core.sweep",),  # grids of runs
-    ("core.jobs",),  # runs and sweeps as background jobs
+    ("core.jobs", "core.share"),  # runs and sweeps as background jobs; how sessions share the worker
     ("core.story", "core.reference"),  # the tour, the interview, the real-data
     # checks, told from runs; building and proving the reference trains the tour's runs
     ("core.charts",),  # the only Altair code (core.charts.attention: where a decoder looked)

@@ -293,7 +293,7 @@ if __name__ == "__main__":
 
 
 # --- every chart readable (issue 19): the shipped reference draws every page at once --------------
-READABLE_PAGES = [f"/?chapter={i}" for i in range(1, 8)] + ["/train", "/gradients", "/inside", "/sweep"]
+READABLE_PAGES = [f"/?chapter={i}" for i in range(1, 8)] + ["/train", "/gradients", "/inside", "/cell", "/sweep"]
 # Per SVG chart: its main plotted height (the tallest vertical axis line: a chart's small multiples and
 # strips, such as chapter 3's per-unit facets or the gradient-clipping strip, are not its main plot)
 # and the right edge of its title. A canvas chart (Streamlit draws charts of over 2,000 marks on a

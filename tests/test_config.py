@@ -233,7 +233,7 @@ def test_a_new_field_gets_its_flag_widget_url_key_and_caption_word(monkeypatch, 
     assert "warmup" in controls.fields()
     cfg, problems = controls.from_query({"warmup": "7"})
     assert problems == [] and cfg.train.warmup == 7 and controls.to_query(cfg)["warmup"] == "7"
-    assert controls.from_query({"warmup": "-1"})[1][0].startswith("Ignored `warmup=-1`")
+    assert controls.from_query({"warmup": "-1"})[1][0].startswith("Ignored warmup=-1 ")
     # its word in the caption, and named when it differs from the default
     line = controls.describe(cfg)
     assert "warmup 7" in line and "warmup (default 0)" in line

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
+from dashboard.components.plain import unescape
 from core.inspection import connectivity, connectivity_frame, model_from_weights, probe_batch, resolve_step
 from core.models import build_model
 from core.tasks import make_task
@@ -122,7 +123,7 @@ def test_the_lab_and_the_sweep_offer_the_1997_lstm():
     at.query_params["forget_init"] = "none"
     at.run()
     assert not at.exception and at.selectbox(key="forget_init").value == "none"
-    assert not [w.value for w in at.warning if "forget_init" in w.value]
+    assert not [w.value for w in at.warning if "forget_init" in unescape(w.value)]
 
 
 def test_long_sequences_probe_every_kth_read_out_and_always_the_last():

@@ -6,6 +6,7 @@ The CLI is called in-process (`core.cli.main`), never through a subprocess: ~40 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.cli import main
+from core.runio import RUN_FILES, write_manifest
 from dashboard.components.controls import FIELDS, from_query
+from dashboard.components.plain import ECHO_CHARS, NO_LINK, SPECIAL, echo, md, unescape
 
 TINY = ["--task", "sentiment_but", "--seq-len", "4", "--hidden-size", "2", "--batch-size", "4",
         "--steps", "3", "--quiet", "--no-store"]
@@ -33,6 +36,15 @@ def places(tmp_path_factory):
         (root / name / "weights.npz").unlink()
         if not keep_manifest:
             (root / name / "manifest.json").unlink(missing_ok=True)
+    for name, edit in (("hidden_text", lambda c: {**c, "model": {**c["model"], "hidden_size": "abc"}}),
+                       ("config_list", lambda c: [c["task"], c["model"]]),
+                       ("section_text", lambda c: {**c, "train": "fast"}),
+                       ("models_nested", lambda c: {**c, "models": [["rnn"]]}),
+                       ("hidden_huge", lambda c: {**c, "model": {**c["model"], "hidden_size": 10 ** 400}})):
+        shutil.copytree(run, root / name)
+        config = json.loads((root / name / "config.json").read_text())
+        (root / name / "config.json").write_text(json.dumps(edit(config)))
+        write_manifest(root / name, RUN_FILES)  # signed again: only the checks of the config can refuse it
     (root / "a_file").write_text("not a folder")
     (root / "junk_store").mkdir()
     (root / "junk_store" / "runs.sqlite").write_bytes(os.urandom(8192))
@@ -117,6 +129,10 @@ BAD = [
     ("export formats empty", ["export", "--run", "{run}", "--out", "{out}", "--formats", ","]),
     ("export missing weights", ["export", "--run", "{no_weights}", "--out", "{out}", "--formats", "csv"]),
     ("export out is a file", ["export", "--run", "{run}", "--out", "{file}", "--formats", "csv"]),
+    # a run folder whose config is not one (whole by its manifest: only validate() can refuse it)
+    *[(f"{cmd} config {name}", [cmd, "--run", f"{{{name}}}", "--out", "{out}"])
+      for cmd in ("inspect", "export") for name in ("hidden_text", "config_list", "section_text", "models_nested", "hidden_huge")],
+    ("train resume config hidden_size text", ["train", "--resume", "{hidden_text}", "--steps", "5", "--quiet"]),
     # no command at all, an unknown one
     ("no command", []),
     ("unknown command", ["fly"]),
@@ -127,7 +143,8 @@ BAD = [
 def test_bad_input_exits_2_with_one_line(case, argv, places, tmp_path, capsys):
     fill = {"run": places / "run", "no_weights": places / "no_weights",
             "no_weights_old": places / "no_weights_old", "file": places / "a_file",
-            "junk": places / "junk_store", "out": tmp_path / "out"}
+            "junk": places / "junk_store", "out": tmp_path / "out",
+            **{n: places / n for n in ("hidden_text", "config_list", "section_text", "models_nested", "hidden_huge")}}
     argv = [a.format(**{k: str(v) for k, v in fill.items()}) for a in argv]
     code, out, err = call(argv, capsys)
     lines = [ln for ln in err.splitlines() if ln.strip()]
@@ -175,7 +192,7 @@ def test_numbers_in_a_link_are_refused_or_used(key, raw):
     cfg, problems = from_query({key: raw})
     assert len(problems) <= 1
     for p in problems:
-        assert f"`{key}={raw.strip()[:60]}" in p
+        assert f"Ignored {key}={echo(raw)} from the link" in p
 
 
 def test_a_huge_number_is_echoed_as_typed():
@@ -183,3 +200,56 @@ def test_a_huge_number_is_echoed_as_typed():
     assert len(problems) == 2
     for p in problems:
         assert "got 1e99" in p and not re.search(r"\d{20}", p), p
+
+
+def test_a_config_that_is_not_one_is_named_in_the_one_line(places, tmp_path, capsys):
+    code, _, err = call(["inspect", "--run", str(places / "hidden_text"), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "hidden_size must be a whole number, got 'abc'" in err
+
+
+# --- the dashboard's one escape (dashboard.components.plain) ------------------------------------------
+SPECIALS = "".join(sorted(SPECIAL))
+
+
+def bare(escaped: str) -> str:
+    """`escaped` with every backslash pair taken out: what Markdown could still read as syntax."""
+    return re.sub(r"\\.", "", escaped)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(SPECIALS + "abwW 1:/.\u00e9\U0001F600"), max_size=60) | st.text(max_size=60))
+def test_md_escapes_every_markdown_character_and_loses_nothing(text):
+    """Two ways: unescaping gives the text back (a reader sees what was sent), and once every escaped
+    pair is taken out no character Markdown, Streamlit or HTML reads as syntax is left."""
+    out = md(text)
+    shown = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    assert unescape(out) == shown
+    assert not set(bare(out)) & SPECIAL, out
+    assert not re.search(r"://|(?i:www)\.|@[\w-]", out.replace("\\", "")), out  # no bare address for GFM to link
+    assert out.replace(NO_LINK, "").isprintable() or out == ""  # one line
+
+
+@pytest.mark.parametrize("probe", [
+    "`[Session expired: sign in](https://ev.il/x)`",  # a live link on the landing page
+    "![x](http://host/a.png)",  # an image the browser fetches
+    "<img src=x onerror=alert(1)>",
+    "``` code ```", "$\\int$ :red[alert] :material/warning:", "www.ev.il and a@b.co",
+    "# heading", "- item", "1. item", "| a | b |", "~~gone~~", "**bold** _it_", "\\[x\\](y)",
+])
+def test_the_probes_are_text(probe):
+    out = md(probe)
+    assert unescape(out) == probe
+    assert "](" not in bare(out) and "`" not in bare(out) and "<" not in bare(out) and ":" not in bare(out)
+    assert "://" not in out.replace("\\", "") and "www." not in out.replace("\\", "")  # GFM links these after escapes
+
+
+def test_a_refused_link_value_is_cut_short_and_said_once():
+    """5,000 characters in: the message quotes a short prefix of the value, wherever it is quoted (the
+    check's own words included), and says the rest."""
+    for key in ("task", "seq_len", "lr", "models", "forget_init"):
+        _, problems = from_query({key: "`[x](http://ev.il)`" + "A" * 5000})
+        assert len(problems) == 1
+        p = problems[0]
+        assert len(p) < 400, (key, len(p))
+        assert p.count("A" * (ECHO_CHARS - 20)) <= 2 and "A" * 100 not in p
+        assert f"{key}={echo('`[x](http://ev.il)`' + 'A' * 5000)}" in p and echo("x" * 100) == "x" * ECHO_CHARS + "… (100 characters)"

@@ -8,7 +8,7 @@ import pytest
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
 from core.results import (CHANCE, DIVERGED, OUTCOME_WORDS, PART, PART_SCORE, PENDING, REACHED, ModelRun, RunResult,
                           outcome, reach_phrase, verdict)
-from core.story.chapters import reach
+from core.story.base import reach
 from core.tasks import make_task
 from dashboard.components.explainer import result_story
 

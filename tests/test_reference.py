@@ -20,6 +20,7 @@ from core.shipped import ENV, Reference, sha256
 from core.reference import build as B
 from core.store import RunStore
 from core.trainer import train
+from dashboard.components.plain import unescape
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "reference"
@@ -177,7 +178,8 @@ def page(path: str) -> AppTest:
 
 
 def captions(at: AppTest) -> str:
-    return "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown])
+    """What the page says, as a reader sees it (outside text is escaped for Markdown: dashboard.components.plain)."""
+    return "\n".join(unescape(e.value) for e in [*at.caption, *at.markdown])
 
 
 def test_the_lab_shows_the_default_experiment_from_the_reference_at_once(shipped_on):

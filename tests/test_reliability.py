@@ -146,7 +146,7 @@ def test_a_cut_blob_of_an_old_row_is_refused(tmp_path):
     store, cfg = _stored(tmp_path)
     with sqlite3.connect(store.path) as conn:  # a row as schema version 1 wrote it: no length, no hash
         conn.execute("UPDATE model_runs SET arrays = substr(arrays, 1, length(arrays) / 2), "
-                     "blob_bytes = NULL, blob_sha256 = NULL")
+                     "blob_bytes = NULL, blob_sha256 = NULL, record_sha256 = NULL, row_sha256 = NULL")
     with pytest.raises(StoreError, match="cannot be read"):
         store.get(cfg.single("lstm"))
 
@@ -157,9 +157,11 @@ def test_a_version_1_store_is_migrated(tmp_path):
         conn.execute("ALTER TABLE model_runs DROP COLUMN blob_bytes")
         conn.execute("ALTER TABLE model_runs DROP COLUMN blob_sha256")
         conn.execute("ALTER TABLE model_runs DROP COLUMN trusted")
+        conn.execute("ALTER TABLE model_runs DROP COLUMN record_sha256")
+        conn.execute("ALTER TABLE model_runs DROP COLUMN row_sha256")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     again = RunStore(store.folder)
-    assert again.schema_version() == 3
+    assert again.schema_version() == 4
     h = config_hash(cfg.single("lstm"))
     assert again.get(cfg.single("lstm")) is None  # not served before `store verify` reproduces it
     assert again.get_by_hash(h, trusted_only=False) is not None  # an old row: read whole, structurally checked

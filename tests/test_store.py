@@ -241,7 +241,8 @@ def test_nan_metric_survives_as_nan(tmp_path):
 def _as_schema_2(path) -> None:
     """Turn a store file into what schema version 2 wrote: no `trusted` column."""
     with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE model_runs DROP COLUMN trusted")
+        for col in ("trusted", "record_sha256", "row_sha256"):
+            conn.execute(f"ALTER TABLE model_runs DROP COLUMN {col}")
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
 
@@ -271,8 +272,8 @@ def test_rows_of_schema_2_are_not_served_until_verified_and_verify_keeps_what_re
     _as_schema_2(store.path)
     _tamper_loss(store.path, lstm)
 
-    old = RunStore(tmp_path)  # migrated to 3: both rows kept, neither served
-    assert old.schema_version() == store_mod.SCHEMA_VERSION == 3 and len(old) == 2
+    old = RunStore(tmp_path)  # migrated to the newest: both rows kept, neither served
+    assert old.schema_version() == store_mod.SCHEMA_VERSION == 4 and len(old) == 2
     assert old.untrusted() == 2 and "2 stored run(s)" in old.notice()
     assert old.get(TINY.single("rnn")) is None and not old.has(TINY.single("lstm"))
     assert old.get_summaries([rnn, lstm]) == {}

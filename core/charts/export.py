@@ -99,9 +99,19 @@ def vega_bundle() -> str:
     return vlc.javascript_bundle(vl_version=VL_VERSION)
 
 
+# Inside <script>, the HTML parser reads '</script' as the tag's end and '<!--' as the start of a
+# comment in which a later '<script' swallows the real end (the page's charts are then never drawn),
+# whatever JSON says. In JSON text these characters occur only inside strings, where \uXXXX means the
+# same character: escaped, the data reads the same to JSON.parse and means nothing to the HTML parser.
+SCRIPT_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                                "\u2029": "\\u2029"})
+
+
 def _script_json(obj: Any) -> str:
-    """JSON safe inside <script>: '</' cannot close the tag."""
-    return json.dumps(obj, separators=(",", ":")).replace("</", "<\\/")
+    """JSON safe inside <script>: no '<', '>' or '&' (nor the two line separators JavaScript reads as
+    line ends) appears as itself, so no data can end the tag, open a comment or run a script."""
+    text = json.dumps(obj, separators=(",", ":"))
+    return text.translate(SCRIPT_ESCAPES)
 
 
 def _embed_block(specs: list[tuple[str, dict]]) -> str:

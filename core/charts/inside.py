@@ -163,16 +163,22 @@ def heat_scale(T: int) -> alt.Scale:
     return alt.Scale(domain=[1, T + 1], nice=False, zero=False)
 
 
-def _color(q: str, values: pd.Series) -> alt.Color:
-    if q in ("f", "i", "o", "z"):
-        scale = alt.Scale(scheme="viridis", domain=[0, 1])
-    elif q == "c":  # symmetric log: a cell of a few tenths shows beside one of tens (a linear scale hides it)
+def quantity_scale(q: str, values: pd.Series) -> alt.Scale:
+    """The colour scale of a quantity on these pages (core.charts.cell draws the cell with it too): gates
+    0-1 on viridis, the cell state on a symmetric log blue-orange scale around 0 up to the largest |value|,
+    everything else (h_t, tanh values) -1 to 1 on blue-orange."""
+    if q in ("f", "i", "o", "z", "r"):
+        return alt.Scale(scheme="viridis", domain=[0, 1])
+    if q == "c":  # symmetric log: a cell of a few tenths shows beside one of tens (a linear scale hides it)
         m = max(float(values.abs().max() or 0), 1e-6)
-        scale = alt.Scale(type="symlog", constant=max(m / 1000, 1e-6), scheme="blueorange", domain=[-m, m],
-                          domainMid=0)
-    else:
-        scale = alt.Scale(scheme="blueorange", domain=[-1, 1], domainMid=0)
-    return alt.Color("value:Q", scale=scale, title=q + "_t", legend=alt.Legend(orient="right", gradientLength=80))
+        return alt.Scale(type="symlog", constant=max(m / 1000, 1e-6), scheme="blueorange", domain=[-m, m],
+                         domainMid=0)
+    return alt.Scale(scheme="blueorange", domain=[-1, 1], domainMid=0)
+
+
+def quantity_color(q: str, values: pd.Series) -> alt.Color:
+    return alt.Color("value:Q", scale=quantity_scale(q, values), title=q + "_t",
+                     legend=alt.Legend(orient="right", gradientLength=80))
 
 
 def panel_caption(kind: str, q: str, d: pd.DataFrame) -> str:
@@ -233,7 +239,7 @@ def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], tas
             panels.append(alt.Chart(d).mark_rect(clip=True).encode(
                 x=alt.X("t:Q", title="time step t (from 1)", scale=heat_scale(task.seq_len)), x2="t2:Q",
                 y=alt.Y("unit:O", title="unit", axis=alt.Axis(labelOverlap=True, labelFontSize=9)),
-                color=_color(q, d.value),
+                color=quantity_color(q, d.value),
                 tooltip=["t:Q", "unit:O", alt.Tooltip("value:Q", format=".3f")],
             ).properties(width=WIDE, height=max(60, 7 * d.unit.nunique()),
                          title=alt.TitleParams(f"{MODEL_NAMES[kind]} {PANEL_TITLES[q]}, step {steps[kind]}",

@@ -12,8 +12,9 @@ import argparse
 import time
 from pathlib import Path
 
-from core.charts.export import FORMATS, folder_report, parse_formats, report_html, report_zip, write_charts
-from core.runio import check_writable
+from core.charts.export import FORMATS, folder_report, parse_formats, report_html, report_zip, run_report, write_charts
+from core.inspection import check_step
+from core.runio import check_writable, load_run
 
 
 def add_parser(sub) -> None:
@@ -35,7 +36,14 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.formats)  # bad formats fail before any work
     out = check_writable(args.out)
     t0 = time.perf_counter()
-    report = folder_report(args.folder, step=args.step)
+    if args.step is None:
+        report = folder_report(args.folder)
+    else:  # a checkpoint the run kept, as `inspect --step` takes it
+        if (Path(args.folder) / "sweep.csv").exists():
+            raise ValueError(f"--step picks a checkpoint of a run folder; {args.folder} is a sweep folder")
+        result = load_run(args.folder)
+        check_step(result, args.step, args.folder)
+        report = run_report(result, step=args.step)
     written = write_charts(report.items, out, formats)
     if args.report:
         html_path, zip_path = Path(out) / "report.html", Path(out) / "report.zip"

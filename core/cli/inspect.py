@@ -8,8 +8,9 @@ from pathlib import Path
 
 import torch
 
+from core.charts.export import chart_html
 from core.charts.inside import inspect_charts
-from core.inspection import (example_traces, forget_arithmetic, inspect_data, kept_steps, resolve_step, showcase,
+from core.inspection import (check_step, example_traces, forget_arithmetic, inspect_data, kept_steps, resolve_step, showcase,
                              step_table)
 from core.inspection import grad_through_time, model_from_weights, probe_batch
 from core.results import RunResult
@@ -91,11 +92,8 @@ def bench(result: RunResult, step: int | None, repeats: int = 5) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     result = load_run(args.run_dir)
+    check_step(result, args.step, args.run_dir)
     steps = kept_steps(result)
-    if not steps:
-        raise ValueError(f"{args.run_dir} keeps no checkpoint weights to inspect")
-    if args.step is not None and not steps[0] <= args.step <= steps[-1]:
-        raise ValueError(f"--step must be between {steps[0]} and {steps[-1]} (kept: {', '.join(map(str, steps))})")
     if not 0 <= args.example <= 3:
         raise ValueError(f"--example must be between 0 and 3, got {args.example}")
     out = check_writable(args.out)
@@ -106,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         df.to_csv(Path(out) / f"{name}.csv", index=False)
     if args.html:
         for item in inspect_charts(result, args.step):
-            item.chart.save(str(Path(out) / f"{item.name}.html"), inline=True)
+            # the export's page, not Altair's inline save: its data is escaped for <script> (no '<')
+            (Path(out) / f"{item.name}.html").write_text(chart_html(item.chart, item.title), encoding="utf-8")
     for line in data["decay"]["summary"]:
         print("- " + line)
     if args.bench:

@@ -22,8 +22,8 @@ from core.executors import EXECUTORS, make_executor
 from core.runio import check_writable
 from core.store import RunStore
 from core.tasks import TASKS
-from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepResult, aggregate,
-                        make_sweep, run_sweep, save_sweep, sweep_from_store)
+from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, MAX_RUNS, MAX_SWEEP_STEPS,
+                        SweepResult, aggregate, make_sweep, run_sweep, save_sweep, sweep_from_store)
 
 SWEEP_DEFAULTS = {"steps": DEFAULT_STEPS, "patience": DEFAULT_PATIENCE}  # why: core/sweep.py
 
@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="sweep sequence length over seeds and write sweep.csv",
                        description="Train every model at every sequence length and seed (reusing runs "
                                    "already in the run store) and write sweep.csv, sweep.json and the "
-                                   "charts' data to --out.")
+                                   f"charts' data to --out. At most {MAX_RUNS} runs and {MAX_SWEEP_STEPS:,} "
+                                   "training steps in all (runs x steps).")
     # the grid replaces --seq-len and --seed (--lengths, --seeds); other fields keep their flags
     add_config_args(p, skip=("seq_len", "seed"), defaults=SWEEP_DEFAULTS, models_help=(
         "comma-separated kinds, each optionally with its init as kind:init, to compare starts: "

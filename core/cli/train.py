@@ -7,7 +7,7 @@ import sys
 from tqdm import tqdm
 
 from core.cli.args import add_config_args, config_from_args
-from core.config import RunConfig
+from core.config import RunConfig, rule
 from core.results import RunResult, format_metric
 from core.runio import check_writable, load_resume_state, load_run, save_run
 from core.store import RunStore
@@ -72,9 +72,9 @@ def train_with_progress(cfg: RunConfig, quiet: bool = False, trainer: Trainer | 
 
 def resume(args: argparse.Namespace) -> int:
     """`train --resume RUN_DIR --steps N`: the run of the folder, carried on to N steps."""
+    steps = rule("train", "steps").check("--steps", args.cfg_steps)  # a resumed run keeps a new run's bound
     result = load_run(args.resume)
     state = load_resume_state(args.resume)
-    steps = int(float(args.cfg_steps))
     if steps <= result.config.train.steps:
         raise ValueError(f"--steps must be more than the {result.config.train.steps} steps the run in "
                          f"{args.resume} already has, got {steps}")

@@ -206,8 +206,11 @@ def same_platform(ref: Reference) -> bool:
 def compare(ref: Reference, h: str, again: ModelRun, exact: bool) -> tuple[str, str]:
     """(AGREES or DIFFERS, one short phrase). Exact: every step, evaluation, kept weight and the
     summary's numbers equal, bit for bit (`core.results.differences`). Otherwise (another torch or
-    CPU): the same status and steps to target, and the final metric within the tolerance."""
+    CPU): the same status and steps to target, and the final metric within the tolerance. On both, a
+    run whose files do not match the manifest (every file is checked, Reference) differs."""
     e = ref.index[h]
+    if e.get("record") and ref.get(h) is None:  # on any platform: a damaged file is no agreement
+        return DIFFERS, "its files in the reference do not match the manifest or cannot be read"
     s = e["summary"]
     task_acc = s.get("metric_name") == "accuracy"
     final = again.final_metric

@@ -8,8 +8,11 @@ than one chunk and never trains beside another job. Its verdicts live in the job
 for the pages, in `proof_line(runs)`: "Reproduced here: ..." or the difference, run by run.
 
 The verdicts are kept beside the run store (`PROOFS` in its folder), under the reference's manifest
-digest and this machine's platform (torch, numpy, Python, CPU): a restarted server takes them and
-retrains only the runs not yet proved; a new reference or another platform proves again.
+digest and this machine's platform (torch, numpy, Python, CPU), each verdict with the digest of the
+files it speaks of: a restarted server takes them and retrains only the runs not yet proved; a new
+reference, another platform or a run whose files changed proves again. The file is checked for shape
+before use (load_proofs); its reasons are words for a page, which shows them as text. A person who can
+write the data folder can still forge a file of the right shape: it is trusted as the run store is.
 """
 from __future__ import annotations
 
@@ -21,10 +24,10 @@ import threading
 import time
 from pathlib import Path
 
-from core.config import RunConfig
+from core.config import RunConfig, validate
 from core.jobs import CHUNK_S, FINISHED, STOPPED, Job, default_queue
 from core.shipped import Reference
-from core.reference.build import AGREES, compare, platform_info, same_platform
+from core.reference.build import AGREES, DIFFERS, compare, platform_info, same_platform
 from core.store import default_dir
 from core.trainer import Trainer
 
@@ -44,22 +47,57 @@ def proofs_key(ref: Reference) -> dict:
     return {"manifest_sha256": hashlib.sha256(manifest).hexdigest(), **platform_info()}
 
 
+MAX_WHY = 300  # a kept verdict's reason longer than this is not the lab's
+
+
+def run_digest(ref: Reference, h: str) -> str | None:
+    """What a verdict about run `h` speaks of: the sha256 of its files in the manifest (record and
+    arrays), or of its index entry for a summary-only run; None when those files are not served
+    (they did not match the manifest when read)."""
+    e = ref.index.get(h)
+    if e is None or (e.get("record") and ref.get(h) is None):
+        return None
+    if e.get("record"):
+        files = ref.manifest["files"]
+        what = {k: files[e[k]]["sha256"] for k in ("record", "arrays")}
+    else:
+        what = e
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
 def load_proofs(path: Path, ref: Reference) -> dict[str, tuple[str, str]]:
-    """The verdicts kept in `path` for this reference on this platform ({} when none, or another's)."""
+    """The verdicts kept in `path` for this reference on this platform ({} when none, or another's).
+    Nothing is taken because it parses: the file must have the shape save_proofs writes, each verdict
+    is AGREES or DIFFERS with a short line of reason, and each is bound to the files of its run
+    (run_digest): a verdict about other bytes than those served now is dropped (that run is proved
+    again). A verdict for a run the reference no longer holds is dropped too."""
     try:
         kept = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(kept, dict) or kept.get("key") != proofs_key(ref):
         return {}
-    return {h: (v[0], v[1]) for h, v in kept.get("verdicts", {}).items() if h in ref.index and len(v) == 2}
+    verdicts, files = kept.get("verdicts"), kept.get("files")
+    if not isinstance(verdicts, dict) or not isinstance(files, dict):
+        return {}
+    out = {}
+    for h, v in verdicts.items():
+        if not (isinstance(v, list) and len(v) == 2 and v[0] in (AGREES, DIFFERS) and isinstance(v[1], str)
+                and len(v[1]) <= MAX_WHY and v[1].isprintable()):
+            continue
+        if h in ref.index and files.get(h) is not None and files.get(h) == run_digest(ref, h):
+            out[h] = (v[0], v[1])
+    return out
 
 
 def save_proofs(path: Path, ref: Reference, verdicts: dict[str, tuple[str, str]]) -> None:
-    """Write the verdicts whole (a temporary file renamed over the old one)."""
+    """Write the verdicts whole (a temporary file renamed over the old one), each with the digest of
+    the files it speaks of."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"key": proofs_key(ref), "verdicts": verdicts}, indent=1, sort_keys=True))
+    files = {h: run_digest(ref, h) for h in verdicts}
+    tmp.write_text(json.dumps({"key": proofs_key(ref), "verdicts": verdicts, "files": files}, indent=1,
+                              sort_keys=True))
     os.replace(tmp, path)
 
 
@@ -103,7 +141,7 @@ class ProveJob(Job):
                 return False
             h = self.todo[0]
             if self._trainer is None:
-                self._trainer = Trainer(RunConfig.from_dict(self.ref.index[h]["config"]), parallel=False)
+                self._trainer = Trainer(validate(RunConfig.from_dict(self.ref.index[h]["config"])), parallel=False)
                 return False
             c0 = time.perf_counter()
             self._trainer.advance(self._chunk)
@@ -179,4 +217,4 @@ def proof_line(hashes: list[str], job: ProveJob | None = None) -> str | None:
 
 
 __all__ = ["ProveJob", "start", "proving", "proof_line", "order", "OWNER", "PROOFS", "load_proofs", "save_proofs",
-           "proofs_key"]
+           "proofs_key", "run_digest"]

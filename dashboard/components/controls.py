@@ -18,10 +18,11 @@ from typing import Any, Callable, Mapping
 
 import streamlit as st
 
-from core.config import (SECTIONS, ConfigError, Control, RunConfig, controls, rule, sentence_task, seq_len_range,
-                         suggested_steps, validate, words)
+from core.config import (SECTIONS, ConfigError, Control, RunConfig, check_memory, controls, memory_gb,
+                         rule, sentence_task, seq_len_range, suggested_steps, validate, words)
 from core.models import MODEL_NAMES, model_kinds
 from core.tasks import TASKS
+from dashboard.components.plain import echo, md
 
 
 def default_config() -> RunConfig:
@@ -44,12 +45,7 @@ FIELDS = fields()
 # are tighter in the dashboard (`ui_lo`: the slider starts at T = 5, the learning rate at 1e-6); a
 # widget refuses a value below its minimum, so the link check applies them too (_check_ui_bounds).
 
-# A training step keeps about this many bytes per (sequence, time step, hidden unit) for the
-# backward pass (measured: ~0.9 GB peak at batch 256, T=200, hidden 256, LSTM). The dashboard
-# refuses runs that would need more than MAX_RUN_GB, so one user cannot exhaust the machine's
-# memory for every session (the CLI has no such limit).
-BYTES_PER_UNIT_STEP = 80
-MAX_RUN_GB = 4.0
+# The memory a run may need (MAX_RUN_GB, memory_gb) is core.config's: the sweep page applies it too.
 
 _READY = "lab_controls_ready"  # set once the link has been read for this session
 _PROBLEMS = "lab_controls_link_problems"  # messages about refused link values
@@ -85,19 +81,11 @@ def config_from_values(v: Mapping[str, Any], base: RunConfig | None = None) -> R
         if c.rule.slider and c.key in v:
             _check_ui_bounds(c, v[c.key])
     cfg = validate(cfg)
-    if memory_gb(cfg) > MAX_RUN_GB:
-        raise ConfigError(f"batch_size x seq_len x hidden_size is too large: a step would need about "
-                          f"{memory_gb(cfg):.0f} GB of memory (the dashboard allows {MAX_RUN_GB:g} GB); "
-                          "lower one of them")
+    check_memory(cfg)
     for c in controls():  # the rest, on validated values
         if not c.rule.slider and c.rule.ui_lo is not None:
             _check_ui_bounds(c, getattr(getattr(cfg, c.section), c.name))
     return cfg
-
-
-def memory_gb(cfg: RunConfig) -> float:
-    """Rough peak memory of one training step (models train one after another in a step)."""
-    return BYTES_PER_UNIT_STEP * cfg.train.batch_size * cfg.task.seq_len * cfg.model.hidden_size / 1e9
 
 
 def _check_ui_bounds(c: Control, v: Any) -> None:
@@ -118,19 +106,10 @@ def _check_ui_bounds(c: Control, v: Any) -> None:
         raise ConfigError(f"{c.key} must be at least {lo:g}, got {f:g}")
 
 
-ECHO_CHARS = 60  # a link value is echoed up to this length
-
-
-def echo(raw: str) -> str:
-    """A link value as the user typed it, on one line: control characters (a newline) escaped,
-    and cut after ECHO_CHARS characters."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw.strip())
-    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
-
-
 def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> tuple[RunConfig, list[str]]:
     """Read a link's query parameters into a config, one field at a time; a value that does not
-    validate is refused (its default kept) with a one-line message. Unknown parameters are
+    validate is refused (its default kept) with a one-line message: plain text that quotes the value
+    cut short (plain.echo); a page shows it escaped (`show_link_problems`). Unknown parameters are
     ignored (other pages or tracking links may add their own)."""
     default = default or DEFAULT
     values, problems = values_of(default), []
@@ -146,7 +125,7 @@ def from_query(params: Mapping[str, str], default: RunConfig | None = None) -> t
         except ConfigError as e:
             shown = ",".join(values[key]) if key == "models" else values[key]
             why = " ".join(str(e).split())  # one line, whatever the value held
-            problems.append(f"Ignored `{key}={echo(raw)}` from the link: {why}. Using {shown}.")
+            problems.append(f"Ignored {key}={echo(raw)} from the link: {why}. Using {shown}.")
     return config_from_values(values, default), problems
 
 
@@ -183,7 +162,7 @@ def hide_from_query(params: Mapping[str, str]) -> tuple[tuple[str, ...], list[st
     that are no control (ignored)."""
     names = [n.strip() for n in params.get(HIDE, "").split(",") if n.strip()]
     unknown = [n for n in names if n not in fields()]
-    problems = [f"Ignored `hide={echo(','.join(unknown))}` from the link: not a control "
+    problems = [f"Ignored hide={echo(','.join(unknown))} from the link: not a control "
                 f"(controls: {', '.join(fields())})."] if unknown else []
     return tuple(dict.fromkeys(n for n in names if n in fields())), problems
 
@@ -206,6 +185,12 @@ def current() -> tuple[RunConfig | None, str | None]:
 
 def link_problems() -> list[str]:
     return st.session_state.get(_PROBLEMS, [])
+
+
+def show_link_problems() -> None:
+    """The refused link values, one warning each, as text."""
+    for msg in link_problems():
+        st.warning(md(msg))
 
 
 def clear_link_problems() -> None:
@@ -368,14 +353,15 @@ def sidebar(busy: bool, actions: Actions) -> RunConfig | None:
         c3, c4 = sb.columns([3, 2], vertical_alignment="bottom")
         more = c3.number_input("More steps", 1, int(rule("train", "steps").hi), value=DEFAULT.train.steps,
                                step=100, key="more_steps",
-                               help="How many steps Continue trains on top of the run on screen.")
+                               help="How many steps Continue trains on top of the run on screen (a run trains "
+                                    f"at most {int(rule('train', 'steps').hi):,} steps in all).")
         c4.button("Continue", key="continue", on_click=lambda: actions.more(int(more)),
                   disabled=not actions.can_continue, width="stretch",
                   help="Train the run on screen further, with its optimizer state and data stream kept: "
                        "the numbers are those of one run trained for all the steps. Needs a run trained "
                        "(or paused) in this session.")
     if why:
-        sb.warning(f"Cannot train this: {why}.")
+        sb.warning(md(f"Cannot train this: {why}."))
     if cfg is not None:
         q = to_query(cfg)
         if hidden():
@@ -386,5 +372,6 @@ def sidebar(busy: bool, actions: Actions) -> RunConfig | None:
 
 
 __all__ = ["DEFAULT", "FIELDS", "fields", "default_config", "MODELS_KEY", "from_query", "to_query", "values_of", "config_from_values", "init",
-           "current", "describe", "memory_gb", "sidebar", "link_problems", "clear_link_problems", "echo",
+           "current", "describe", "memory_gb", "sidebar", "link_problems", "show_link_problems",
+           "clear_link_problems", "echo",
            "hide_from_query", "hidden", "show_all", "PRESET", "HIDE", "field_input"]

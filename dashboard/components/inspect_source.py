@@ -9,7 +9,6 @@ import streamlit as st
 
 from core.config import RunConfig, config_hash, validate
 from core.inspection import kept_steps
-from core.shipped import source_line
 from core.results import RunResult
 from core.store import RunStore, StoreError
 from dashboard.components import proof
@@ -32,12 +31,12 @@ def pick_result() -> RunResult | None:
     """The run to inspect, or None after telling the user how to get one."""
     result = current_result()
     if result is not None and kept_steps(result):
-        if (ref := source_line(result.runs.values())) is not None:
+        if (ref := proof.source(result.runs.values())) is not None:
             st.caption(ref + (f" {proved}" if (proved := proof.line(result.runs.values())) else ""))
         return result
     stored = _stored_default()
     if stored is not None and kept_steps(stored):
-        ref = source_line(stored.runs.values())
+        ref = proof.source(stored.runs.values())
         st.caption("You have not trained a run in this session yet: showing the "
                    + ("stored run of the default experiment." if ref is None else
                       f"default experiment's {ref[0].lower()}{ref[1:]}")

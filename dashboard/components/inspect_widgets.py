@@ -10,6 +10,7 @@ from core.config import config_hash
 from core.inspection import (EXPLAINER_SENTENCE, default_focus_step, forget_arithmetic, sentiment_table,
                              showcase, step_table)
 from core.results import RunResult
+from dashboard.components.plain import md
 
 SHOWN_UNITS = 8
 NUMBERS = "%.4f"
@@ -44,7 +45,7 @@ def step_table_section(result: RunResult, kind: str, step: int, x: torch.Tensor,
     try:
         table = sentiment_table(result, text, kind, step)
     except ValueError as e:
-        st.warning(str(e))
+        st.warning(md(str(e)))  # it quotes the typed words
         return
     _table(table, "inside-sentence-table")
     last = table.iloc[-1]

@@ -12,7 +12,7 @@ import streamlit as st
 from core import story
 from core.charts.interview import answer_item
 from core.story import interview
-from dashboard.components import controls
+from dashboard.components import owned, plain
 from dashboard.components import story as tour
 from dashboard.components.chart import show_chart
 
@@ -27,6 +27,7 @@ def start() -> None:
     """The runs the questions are measured in: the tour's, from the store or training as its jobs."""
     tour.start()
     tour.collect()
+    owned.show_notes()  # what went wrong on the way (a damaged stored run), in one line each
 
 
 def picker() -> interview.Question:
@@ -38,11 +39,11 @@ def picker() -> interview.Question:
             st.session_state[Q] = int(raw)
             st.session_state.pop(BAD_LINK, None)
         else:
-            st.session_state[BAD_LINK] = (f"Ignored `q={controls.echo(raw)}` from the link: questions are "
+            st.session_state[BAD_LINK] = (f"Ignored q={plain.echo(raw)} from the link: questions are "
                                           f"{NUMBERS[0]}-{NUMBERS[-1]}.")
     st.session_state.setdefault(Q, NUMBERS[0])
     if BAD_LINK in st.session_state:
-        st.warning(st.session_state[BAD_LINK])
+        st.warning(plain.md(st.session_state[BAD_LINK]))
     guesses = st.session_state.get(GUESSES, {})
     st.segmented_control("Question", NUMBERS, key=Q, required=True,
                          format_func=lambda n: f"{n}" + (" ✓" if n in guesses else ""),
@@ -133,8 +134,9 @@ def score() -> None:
     right, answered = interview.score(done)
     st.sidebar.metric("Interview score", f"{right} of {answered}",
                       help="Questions answered whose measured answer is in; a slider guess counts within its tolerance.")
-    if done:
-        st.download_button("My interview (HTML)", data=lambda: interview.report_html(entries()).encode(),
+    if done:  # made here, in the script run: a callable runs on Streamlit's download thread, where this
+        # session's state is not readable (it found no answers: "Score: 0 of 0")
+        st.download_button("My interview (HTML)", data=interview.report_html(done).encode(),
                            file_name="lab-interview.html", mime="text/html", on_click="ignore",
                            icon=":material/download:", key="interview-report",
                            help="Every question you answered, your answer, the measured one and what to say.")

@@ -14,10 +14,9 @@ from core.charts import export
 from core.charts.story import chapter_charts, tour_report
 from core.config import RunConfig, config_hash
 from core.jobs import TrainJob, default_queue
-from core.shipped import source_line
 from core.results import RunResult
-from core.store import RunStore
-from dashboard.components import controls, owned, proof, training
+from core.store import RunStore, StoreError
+from dashboard.components import controls, owned, plain, proof, training
 from dashboard.components.chart import show_chart
 
 CHAPTER = "story-chapter"  # the chapter on screen (its widget's key)
@@ -54,7 +53,11 @@ def start() -> None:
             return
         cfg = cfgs[name]
         store = store or owned.store("the tour trains its models in this session only")
-        stored, missing = (store.get_result(cfg) if store is not None else (None, list(cfg.models)))
+        try:
+            stored, missing = (store.get_result(cfg) if store is not None else (None, list(cfg.models)))
+        except StoreError as e:  # a damaged row: said once, and the run is trained again (its row replaced)
+            owned.note(f"A stored run of the tour cannot be used ({e}); it is trained again.")
+            stored, missing = None, list(cfg.models)
         if stored is not None and not missing:
             results[name] = stored
             continue
@@ -67,6 +70,7 @@ def start() -> None:
             except Exception as e:  # the queue is full: say so once, try again on the next open
                 owned.note(f"Chapter runs not started: {e}.")
                 return
+        owned.hold(job)  # kept alive while a session that waits for it is (core.jobs.GONE_S)
         jobs[name] = job
 
 
@@ -98,12 +102,12 @@ def chapter_picker() -> story.Chapter:
             if raw.strip().isdigit() and int(raw) in numbers:
                 st.session_state[CHAPTER] = int(raw)
             else:  # kept until another chapter is picked: a rerun (a tour run finishing) must not drop it
-                st.session_state[BAD_LINK] = (f"Ignored `chapter={controls.echo(raw)}` from the link: chapters are "
+                st.session_state[BAD_LINK] = (f"Ignored chapter={plain.echo(raw)} from the link: chapters are "
                                               f"{numbers[0]}-{numbers[-1]}. Starting at chapter {numbers[0]}.")
     st.session_state.setdefault(CHAPTER, numbers[0])
     if BAD_LINK in st.session_state:
         if st.session_state.get(CHAPTER) in (None, numbers[0]):
-            st.warning(st.session_state[BAD_LINK])
+            st.warning(plain.md(st.session_state[BAD_LINK]))
         else:
             del st.session_state[BAD_LINK]
     st.segmented_control("Chapter", numbers, key=CHAPTER, required=True,
@@ -272,7 +276,7 @@ def show(chapter: story.Chapter) -> None:
     st.markdown(f"**The explainer:** {chapter.claim}")
     equations(chapter)
     results: dict[str, RunResult] = st.session_state.get(RESULTS, {})
-    ref = source_line(r for n in chapter.needs if n in results for r in results[n].runs.values())
+    ref = proof.source(r for n in chapter.needs if n in results for r in results[n].runs.values())
     st.caption(("Trained here: " if ref is None else "The experiments: ") + configs_line(chapter))
     if ref is not None:
         proved = proof.line(r for n in chapter.needs if n in results for r in results[n].runs.values())

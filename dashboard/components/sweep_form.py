@@ -4,16 +4,19 @@ A model here is a variant: a kind at its default start, or a kind with another i
 ('Vanilla RNN (IRNN init)'), so one sweep compares what each start buys against T.
 
 Returns a validated core SweepConfig when the user presses Start, else None; a bad value is
-shown as one line. Keys start with "sweep-" (this component owns them).
+shown as one line. The grid keeps the sweep's caps (core.sweep: runs, steps in all) and each run the
+lab's memory limit (core.config.MAX_RUN_GB). Keys start with "sweep-" (this component owns them).
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from core.config import ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, variant_choices, variant_label
+from core.config import MAX_RUN_GB, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig, variant_choices, variant_label
 from core.tasks import TASKS, task_names
 from dashboard.components.controls import field_input
-from core.sweep import DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, SweepConfig, make_sweep
+from dashboard.components.plain import md
+from core.sweep import (DEFAULT_LENGTHS, DEFAULT_PATIENCE, DEFAULT_SEEDS, DEFAULT_STEPS, MAX_RUNS, MAX_SWEEP_STEPS,
+                        SweepConfig, make_sweep)
 
 
 def sweep_form(busy: bool = False) -> SweepConfig | None:
@@ -37,6 +40,8 @@ def sweep_form(busy: bool = False) -> SweepConfig | None:
         steps = field_input(c5, "train", "steps", "sweep-steps", DEFAULT_STEPS, disabled=busy)
         hidden = field_input(c6, "model", "hidden_size", "sweep-hidden", ModelConfig.hidden_size, disabled=busy)
         patience = field_input(c7, "train", "patience", "sweep-patience", DEFAULT_PATIENCE, disabled=busy)
+        st.caption(f"At most {MAX_RUNS} runs and {MAX_SWEEP_STEPS:,} training steps in all (runs x steps); "
+                   f"each run must fit in {MAX_RUN_GB:g} GB of memory, as a run in the lab must.")
         started = st.form_submit_button("Start sweep", type="primary", disabled=busy, key="sweep-start")
     if not started:
         return None
@@ -44,7 +49,7 @@ def sweep_form(busy: bool = False) -> SweepConfig | None:
     base = RunConfig(task=TaskConfig(name=task), model=ModelConfig(hidden_size=int(hidden)),
                      train=TrainConfig(steps=int(steps), patience=int(patience)), models=kinds)
     try:
-        return make_sweep(base, lengths, seeds, tuple(models))
+        return make_sweep(base, lengths, seeds, tuple(models), max_gb=MAX_RUN_GB)
     except ConfigError as e:
-        st.error(str(e))
+        st.error(md(str(e)))
         return None

@@ -1,10 +1,10 @@
 """The sweep on the page: a background job with a progress bar and a Stop, charts that fill in as
 runs finish, and the table.
 
-A sweep is a `core.jobs.SweepJob` on the server's job queue: its runs train in a pool of worker
-processes (one per core) outside the page's script runs, each finished run is written to the run
-store at once, and the page polls the job in a fragment. Stop keeps every finished run; starting
-the same sweep again reuses them. On a first open the page shows the most recent sweep of the run
+A sweep is a `core.jobs.SweepJob` on the server's job queue: its runs train in a pool of threads
+(one per core) outside the page's script runs, during the job's chunks (the queue shares its worker
+between sessions), each finished run is written to the run store at once, and the page polls the
+job in a fragment. Stop keeps every finished run; starting the same sweep again reuses them. On a first open the page shows the most recent sweep of the run
 store, or, with an empty store, the default grid with an estimate of its duration.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from core.store import RunStore
 from core.sweep import (DEFAULT_LENGTHS, DEFAULT_SEEDS, SweepConfig, aggregate, default_sweep, estimate_seconds,
                         last_sweep, sweep_from_store)
 from dashboard.components import owned, proof
+from dashboard.components.plain import md
 from dashboard.components.chart import show_chart
 
 ACTIVE = "sweep-active"  # the SweepConfig on screen
@@ -80,7 +81,7 @@ def show(store: RunStore) -> None:
     table = sweep_from_store(sweep, store)
     n = len(sweep.jobs())
     if ref := store.from_reference(table["hash"].tolist() if not table.empty else []):
-        st.caption(f"{ref} of these {len(table)} runs: {store.reference.origin()} (shipped with the lab, not "
+        st.caption(f"{ref} of these {len(table)} runs: {md(store.reference.origin())} (shipped with the lab, not "
                    "trained on this machine; they carry no seconds, so the cost chart is drawn only for runs "
                    "trained here). **Start sweep** on this grid reuses them."
                    + (f" {proved}" if (proved := proof.line_for([h for h in table["hash"] if store.reference.has(h)])) else ""))
@@ -132,11 +133,12 @@ def live_charts() -> None:
 def _finish(job: SweepJob) -> None:
     r = job.result
     if job.error:
-        st.session_state[LAST] = job.error
+        st.session_state[LAST] = md(job.error)  # errors quote what they met: shown as text
     elif r is not None:
         st.session_state[LAST] = (f"{len(r.table)} runs: {r.reused} reused from the run store, {r.trained} trained "
-                                  f"in {r.wall_s:.0f} s" + (f", {r.failed} failed: {r.errors[0]}" if r.failed else "")
-                                  + (" - stopped; finished runs are kept" if r.stopped else ""))
+                                  f"in {r.wall_s:.0f} s" + (f", {r.failed} failed: {md(r.errors[0])}" if r.failed else "")
+                                  + (" - stopped; finished runs are kept" if r.stopped else "")
+                                  + (f". {owned.gone_line(job)}" if job.gone else ""))
     st.session_state.pop(LIVE_CHARTS, None)
     owned.forget(JOB)
 

@@ -6,7 +6,8 @@ on the queue's worker thread, outside this page's script runs, so it carries on 
 looks at another page, and a rerun (a click, a widget change) never interrupts it. The session
 keeps a reference to its own job (JOB); pages poll it in a fragment that redraws every POLL_S
 seconds and reruns the whole page when the job pauses or ends. With several sessions training at
-once, jobs wait their turn on the queue and the page says how many are ahead.
+once, they share the queue's worker chunk by chunk (core.share); a job waits only behind this session's
+own earlier jobs, and the page says how many.
 
 Finished runs are kept per session (RESULTS, most recent MAX_KEPT) and complete ones in the run
 store on disk (the job writes them before it reports itself done), so going back to a
@@ -22,9 +23,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.charts import ChartItem, color_of, learning_curves, run_charts
-from core.config import RunConfig, config_hash, model_title
+from core.config import RunConfig, config_hash, model_title, more_steps
 from core.jobs import PAUSED, QUEUED, TrainJob, default_queue
-from core.shipped import source_line
 from core.results import ModelRun, RunResult, format_metric
 from core.store import RunStore
 from dashboard.components import owned, proof
@@ -97,7 +97,7 @@ def lookup(cfg: RunConfig | None) -> Shown | None:
 def _origin(result: RunResult) -> str:
     """Where a result taken without training comes from, in one line: the run store (trained earlier
     on this machine) or the reference shipped with the lab (core.shipped), or both."""
-    ref = source_line(result.runs.values())
+    ref = proof.source(result.runs.values())
     if ref is None:
         return "Loaded from the run store: trained earlier on this machine, not retrained."
     proved = proof.line(result.runs.values())
@@ -203,7 +203,7 @@ def continue_for(more: int) -> None:
     if j is None or j.trainer is None:
         return
     try:
-        j.extend(j.trainer.step + int(more))
+        j.extend(more_steps(j.trainer.step, more))  # at most the steps rule's bound in all
     except ValueError as e:
         owned.note(f"Cannot continue: {e}.")
         return
@@ -268,8 +268,8 @@ def live() -> None:
     result = j.result()
     cfg = j.cfg
     names = " and ".join(model_title(k, cfg.model) for k in cfg.models)
-    if waiting := owned.queued_line(j, "training runs one at a time on this machine's cores, and it starts by "
-                                         "itself"):
+    if waiting := owned.queued_line(j, "this session's earlier jobs train first (other visitors' share the "
+                                         "cores with it), and it starts by itself"):
         st.subheader(f"Waiting to train {names}")
         st.info(waiting)
         return
@@ -385,7 +385,7 @@ def _progress_text(j: TrainJob, result: RunResult) -> str:
 
 
 def _reused_note(j: TrainJob) -> str:
-    ref = source_line(j.reused.values())
+    ref = proof.source(j.reused.values())
     if ref is not None and all(r.source for r in j.reused.values()):
         return "Not retrained: " + ref[0].lower() + ref[1:]
     return "Taken from the run store, not retrained: " + ", ".join(model_title(k, j.cfg.model) for k in j.reused) + "."
@@ -394,6 +394,8 @@ def _reused_note(j: TrainJob) -> str:
 def _finish(j: TrainJob) -> None:
     """The job has ended: keep its result in the session, say where its numbers come from."""
     result = j.result()
+    if gone := owned.gone_line(j):
+        owned.note(gone)
     for msg in j.notes:
         owned.note(msg)
     if j.error:

@@ -4,6 +4,7 @@ import streamlit as st
 from core.store import RunStore, StoreError
 from dashboard.components import sweep_run
 from dashboard.components.export import export_sweep_report
+from dashboard.components.plain import md
 from dashboard.components.sweep_form import sweep_form
 
 st.title("Sweep sequence length")
@@ -13,7 +14,7 @@ st.write("Train every model at every sequence length T and seed, and see where e
 try:
     store = RunStore()
 except StoreError as e:
-    st.error(f"The run store cannot be used: {e}")
+    st.error(md(f"The run store cannot be used: {e}"))
     st.stop()
 
 sweep = sweep_form(busy=sweep_run.busy())

@@ -15,8 +15,7 @@ cfg = controls.sidebar(busy=training.busy(), actions=controls.Actions(
     train=training.start, stop=training.request_stop, step=training.step, pause=training.toggle_pause,
     reset=training.reset, more=training.continue_for, paused=training.paused(),
     can_continue=training.can_continue(controls.current()[0])))
-for msg in controls.link_problems():
-    st.warning(msg)
+controls.show_link_problems()  # refused link values, as text
 if cfg is not None:
     st.caption(controls.describe(cfg))
 
