@@ -97,7 +97,8 @@ class Translation(SentenceTask):
 
     Chance: a model that ignores the source can only know the grammar: position t of the target
     is a noun with probability p_t (p_0 = 1, p_{t+1} = 1 - p_t / 2, towards 2/3), so its best
-    guess at t is right with probability max(p_t, 1 - p_t) / 8, about 8.4% on average.
+    guess at t is right with probability max(p_t, 1 - p_t) / 8: on average 8.9% at T = 5, 8.5% at
+    T = 20, 8.3% for long sentences.
     """
 
     name = "translation"
