@@ -28,6 +28,10 @@ from core.registry import MODELS, TASKS
 FORGET_INITS = ("zero", "one", "chrono", "none")  # LSTM forget-gate bias; none: the 1997 LSTM, f_t = 1
 RNN_INITS = ("default", "orthogonal", "irnn")  # vanilla RNN
 GRU_INITS = ("default", "chrono")  # GRU update-gate bias
+# encoder-decoder (core.seq2seq): the decoder's look back at the encoder's states; dot: Luong et al.
+# 2015's global attention with the dot score, read after each decoder step
+ATTENTIONS = ("none", "dot")
+YES_NO = ("no", "yes")
 
 
 def task_names() -> tuple[str, ...]:
@@ -73,6 +77,8 @@ class Rule:
     ui_step: float | None = None  # the number widget's step
     slider: bool = False  # a slider instead of a number box
     pattern: str | None = None  # text: the whole value must match this regular expression
+    bare: str | None = None  # choice: the value the CLI flag means when given alone (`--attention`)
+    sentence_only: bool = False  # read only for tasks whose answer is a sentence (an encoder-decoder)
 
     def shown(self, v: Any) -> str:
         return self.titles(v) if self.titles is not None and isinstance(v, str) else str(v)
@@ -171,6 +177,20 @@ class ModelConfig:
                 "PyTorch's small random bias, so about half is kept per step. chrono: b_z = log u with u between "
                 "1 and T-1, so units start keeping their state over 2 to T steps, as the LSTM's chrono forget "
                 "gate does."))
+    # the two fields below apply to tasks whose answer is a sentence (an encoder-decoder, core.seq2seq)
+    attention: str = field(default="none", metadata=choice(
+        lambda: ATTENTIONS, "encoder-decoder tasks: none (one vector for the whole sentence) or dot (the "
+        "decoder attends to every encoder state, Luong et al. 2015)", bare="dot", sentence_only=True, label="Attention",
+        word="attention {v}", titles=lambda v: {"none": "none: one vector", "dot": "dot-product"}.get(v, v),
+        explain="Translation and copying only. none: the decoder sees the source only through the encoder's "
+                "last state, one vector for the whole sentence. dot: at every output word the decoder scores "
+                "each encoder state by a dot product with its own state, and reads their softmax-weighted sum."))
+    reverse_source: str = field(default="no", metadata=choice(
+        lambda: YES_NO, "encoder-decoder tasks: read the source backwards (Sutskever et al. 2014)", bare="yes",
+        sentence_only=True, label="Reverse the source", word="source reversed: {v}",
+        explain="Translation and copying only. yes: the encoder reads the source sentence last word first, so "
+                "the first words of the source are the last it read, close to the first words the decoder "
+                "writes (Sutskever et al. 2014: BLEU 25.9 to 30.6)."))
 
 
 @dataclass(frozen=True)
@@ -244,6 +264,8 @@ def words(cfg: "RunConfig") -> list[str]:
             r = f.metadata.get("rule")
             if r is None or not r.word or (r.only_for and not set(r.only_for) & set(cfg.models)):
                 continue
+            if r.sentence_only and not sentence_task(cfg.task.name):
+                continue
             v = getattr(sec, f.name)
             if r.kind == "text" and v == "":  # a text field left empty says nothing
                 continue
@@ -259,6 +281,11 @@ def rule(section: str, name: str) -> Rule:
 def flag_of(section: str, name: str) -> str:
     """The CLI flag of a field, without the dashes: seq_len -> seq-len, TaskConfig.name -> task."""
     return (rule(section, name).flag or name).replace("_", "-")
+
+
+def sentence_task(task: str) -> bool:
+    """Whether a task's answer is a sentence, read by an encoder-decoder (core.seq2seq)."""
+    return task in TASKS and TASKS[task].output_kind == "sentence"
 
 
 def seq_len_range(task: str) -> tuple[int, int]:
@@ -503,13 +530,19 @@ def with_variant(cfg: RunConfig, variant: str) -> RunConfig:
 
 def model_title(kind: str, model: ModelConfig | None = None) -> str:
     """A model's display name with its initialisation when that is not the lab's default:
-    'Vanilla RNN', 'Vanilla RNN (IRNN init)', 'LSTM (zero init)'. Every verdict, chart and caption
+    'Vanilla RNN', 'Vanilla RNN (IRNN init)', 'LSTM (zero init)', 'LSTM, source reversed + attention'
+    (an encoder-decoder's settings when they are not the default). Every verdict, chart and caption
     names a model through this, so a non-default start is never shown as the plain model."""
     spec = MODELS[kind]
     how = init_of(kind, model) if model is not None else None
-    if how is None or how == getattr(ModelConfig, spec.init_field):
-        return spec.title
-    return f"{spec.title} ({(spec.init_labels or {}).get(how, f'{how} init')})"
+    title = spec.title
+    if how is not None and how != getattr(ModelConfig, spec.init_field):
+        title = f"{spec.title} ({(spec.init_labels or {}).get(how, f'{how} init')})"
+    if model is not None and model.reverse_source == "yes":  # an encoder-decoder's settings, when set
+        title += ", source reversed"
+    if model is not None and model.attention != "none":
+        title += " + attention"
+    return title
 
 
 def variant_of(single: RunConfig) -> str:
@@ -561,4 +594,12 @@ def validate(cfg: RunConfig) -> RunConfig:
         sections[name] = dataclasses.replace(sec, **checked)
         if name == "task":  # what only the task knows: the file it reads, the windows that file holds
             TASKS[checked["name"]].check_config(sections[name])
+    task = sections["task"].name
+    if not sentence_task(task):  # an encoder-decoder's setting on a task read by a SeqModel: refused
+        for f in dataclasses.fields(ModelConfig):
+            r = f.metadata.get("rule")
+            if r is not None and r.sentence_only and getattr(sections["model"], f.name) != f.default:
+                raise ConfigError(f"{flag_of('model', f.name)} applies to tasks whose answer is a sentence "
+                                  f"({', '.join(n for n in TASKS if sentence_task(n)) or 'none registered'}), "
+                                  f"not to {task}")
     return dataclasses.replace(cfg, models=parse_models(cfg.models), **sections)

@@ -47,7 +47,7 @@ def grad_through_time(model: SeqModel, task: Task, x: torch.Tensor, y: torch.Ten
     model.eval()
     with torch.enable_grad():
         tr = model.trace(x, keep_graph=True)
-        out = tr["out"][:, -1]  # (B, out): the answer is read at the last step
+        out = model.answer(tr)  # (B, out) read at the last step; an encoder-decoder's every word
         loss = task.loss(out, y) * len(y)  # sum over examples
         grads = torch.autograd.grad(loss, tr["hs"])  # T tensors, each (B, H)
     model.train(was_training)
@@ -300,7 +300,7 @@ def connectivity(model: SeqModel, x: torch.Tensor, readouts: list[int] | None = 
             r = out[..., 0]
         T = r.shape[1]
         todo = list(range(T)) if readouts is None else sorted(set(readouts))
-        c = np.zeros((T, T))
+        c = np.zeros((T, xe.shape[1]))  # an encoder-decoder's T words written against its S read
         for j, t in enumerate(todo):
             (g,) = torch.autograd.grad(r[:, t].sum(), xe, retain_graph=j < len(todo) - 1)  # (B, T, I)
             c[t] = g.double().norm(dim=-1).mean(0).cpu().numpy()  # float64: no underflow in the square
@@ -322,12 +322,14 @@ def connectivity_frame(result: RunResult, x: torch.Tensor | None = None, step: i
     words = task.render(x[:1])[0] if len(x) == 1 else None
     frames = []
     T = x.shape[1]
-    k = readout_stride(T)
-    readouts = list(range(T - 1, -1, -k))[::-1]  # always the last read-out, the answer's
+    n_out = task.out_len if task.output_kind == "sentence" else T  # an encoder-decoder: the words written
+    k = readout_stride(n_out)
+    readouts = list(range(n_out - 1, -1, -k))[::-1]  # always the last read-out, the answer's
     for kind, run in with_checkpoints(result).items():
         at = resolve_step(run, step)
         c = connectivity(model_from_weights(run.config, kind, run.checkpoints[at]), x, readouts)
-        t, s = np.tril_indices(T)
+        # a word written reads the whole source; a read-out at step t, the inputs up to t
+        t, s = np.indices((n_out, T)).reshape(2, -1) if task.output_kind == "sentence" else np.tril_indices(T)
         keep = np.isin(t, readouts)
         t, s = t[keep], s[keep]
         value = c[t, s]
@@ -358,6 +360,8 @@ def step_table(result: RunResult, kind: str, step: int | None, x: torch.Tensor, 
         df["c_norm"] = np.linalg.norm(tr["c"][0], axis=-1)
     df["h_norm"] = np.linalg.norm(tr["h"][0], axis=-1)
     out = torch.from_numpy(tr["out"][0])  # (T, out): the answer if read at each step
+    if task.output_kind == "sentence":  # a decoder writes its answer after the source: no read-out per step
+        return df
     if task.metric == "accuracy":
         p = torch.softmax(out.double(), -1)
         df["predicted"] = [task.class_names[int(k)] for k in p.argmax(-1)]
@@ -472,3 +476,27 @@ def inspect_data(result: RunResult, step: int | None = None, example: int = 0, t
     data["connectivity"] = connectivity_frame(result, step=step)[
         ["model", "step", "readout_position", "input_position", "value"]]
     return data
+
+
+# --- attention (an encoder-decoder, core.seq2seq) ------------------------------------------------
+def attention_frame(run: ModelRun, step: int | None = None, example: int = 0) -> pd.DataFrame:
+    """Long table of where the decoder looked: for a held-out example, each output word (`out_t`,
+    `written`, `expected`) against each source word (`src_t`, `source`, in the order of the
+    sentence, also when the encoder read it backwards) and its attention weight `weight`, at the
+    kept checkpoint nearest `step`. Empty for a model without attention."""
+    cols = ["out_t", "written", "expected", "src_t", "source", "weight"]
+    if run.config.model.attention == "none" or not run.checkpoints:
+        return pd.DataFrame(columns=cols)
+    task = make_task(run.config.task)
+    model = model_from_weights(run.config, run.kind, run.checkpoints[resolve_step(run, step)])
+    x, y = task.showcase(example + 1)
+    with torch.no_grad():
+        tr = model.trace(x[example : example + 1])
+    a = tr["attn"][0].double().numpy()  # (T_out, S), encoder's reading order
+    if run.config.model.reverse_source == "yes":
+        a = a[:, ::-1]  # back to the sentence's order
+    written = tr["out"][0].argmax(-1).tolist()
+    source = task.render(x[example : example + 1])[0]
+    rows = [(t, task.class_names[written[t]], task.class_names[int(y[example, t])], s, source[s], float(a[t, s]))
+            for t in range(a.shape[0]) for s in range(a.shape[1])]
+    return pd.DataFrame(rows, columns=cols)

@@ -165,6 +165,10 @@ class SeqModel(nn.Module):
             return {"h": out, "h_T": state[0][0], "c_T": state[1][0]}
         return {"h": out, "h_T": state[0]}
 
+    def answer(self, tr: dict[str, torch.Tensor]) -> torch.Tensor:
+        """What the task's loss scores in a trace: the read-out at the last step (B, out)."""
+        return tr["out"][:, -1]
+
     def params(self) -> tuple[torch.Tensor, ...]:
         c = self.core
         return c.weight_ih_l0, c.weight_hh_l0, c.bias_ih_l0, c.bias_hh_l0
@@ -328,10 +332,13 @@ register(Kind("gru", "GRU", nn.GRU, _gru_step, gates=("r", "z", "n"), state=("h"
 def build_model(kind: str, task: Task, cfg: ModelConfig, seed: int) -> SeqModel:
     """A model whose initial weights depend only on (config, seed, kind): every draw comes from a
     generator this build owns, so it gets the same start alone, beside other models, or while other
-    threads build theirs (torch's process-wide generator is never touched). The generator is
+    threads build theirs (torch's process-wide generator is never touched). A task whose answer is
+    not one label gets the architecture registered for its output kind (core.seq2seq's Seq2Seq). The generator is
     seeded as the global one used to be (seed * 1000 + the kind's offset) and draws in the same
     order, so every stored run keeps its weights (tests/test_same_numbers.py)."""
     gen = torch.Generator().manual_seed(seed * 1000 + MODELS[kind].seed_offset)
+    if task.output_kind != "label":  # e.g. an encoder-decoder for a sentence (core.seq2seq)
+        return registry.ARCHITECTURES[task.output_kind](kind, task, cfg, gen)
     return SeqModel(kind, task, cfg, gen)
 
 

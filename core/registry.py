@@ -12,5 +12,8 @@ from typing import Any
 
 TASKS: dict[str, Any] = {}  # name -> Task class, in the order tasks are offered (core.tasks.base)
 MODELS: dict[str, Any] = {}  # key -> Kind (core.models)
+# a task's output kind -> the model class built for it when it is not the one-label SeqModel
+# ("sentence" -> core.seq2seq.Seq2Seq, an encoder-decoder)
+ARCHITECTURES: dict[str, Any] = {}
 
-__all__ = ["TASKS", "MODELS"]
+__all__ = ["TASKS", "MODELS", "ARCHITECTURES"]

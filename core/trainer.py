@@ -284,7 +284,7 @@ class Trainer:
         max_norm = tr.clip if tr.clip > 0 else math.inf
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = self.task.loss(model(x), y)
+        loss = self.task.loss(self.task.outputs(model, x, y), y)  # a decoder is fed y (teacher forcing)
         lv = loss.item()
         if math.isfinite(lv):
             loss.backward()
@@ -323,7 +323,7 @@ class Trainer:
         model, run = self.models[kind], self.runs[kind]
         t0 = time.perf_counter()
         model.eval()
-        out = model(self.eval_x)
+        out = self.task.outputs(model, self.eval_x)  # a decoder writes on its own (greedy)
         eval_loss = self.task.loss(out, self.eval_y).item()
         metric = self.task.score(out, self.eval_y)
         model.train()
@@ -337,7 +337,7 @@ class Trainer:
             run.steps_to_target, run.seconds_to_target = step, round(run.elapsed_s, 3)
         row = {"step": step, "loss": loss, "eval_loss": eval_loss, "metric": metric,
                "grad_norm": gn, "elapsed_s": round(run.elapsed_s, 4)}
-        run.evals.append(row)
+        run.evals.append({**row, **self.task.extra_scores(out, self.eval_y)})  # e.g. exact_match
         return Snapshot(model=kind, reached=reached, **row)
 
     def _checkpoint(self, kind: str, step: int | None = None) -> None:

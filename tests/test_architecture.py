@@ -30,7 +30,7 @@ LAYERS = (
     ("core.config", "core.owndata"),  # configs and their rules (they read the registries for their choices);
     # a learner's own CSV files, checked and kept by hash in the data folder
     ("core.tasks",),  # the tasks and the data they read
-    ("core.models",),  # models, built for a task from a config
+    ("core.models", "core.seq2seq"),  # models (one label; an encoder-decoder), built for a task from a config
     ("core.results",),  # runs as plain data, outcomes and verdicts
     ("core.shipped",),  # the shipped reference runs, read behind the store
     ("core.inspection", "core.store", "core.trainer", "core.runio"),  # probes, storage, training
@@ -40,7 +40,7 @@ LAYERS = (
     ("core.jobs", "core.share"),  # runs and sweeps as background jobs; how sessions share the worker
     ("core.story", "core.reference"),  # the tour, the interview, the real-data
     # checks, told from runs; building and proving the reference trains the tour's runs
-    ("core.charts",),  # the only Altair code
+    ("core.charts",),  # the only Altair code (core.charts.attention: where a decoder looked)
     ("core.cli", "core.__main__"),  # the command line
     ("dashboard",),  # the pages
 )

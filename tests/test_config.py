@@ -138,7 +138,8 @@ def test_cli_help_names_the_bounds(capsys):
     out = capsys.readouterr().out
     r = rule("task", "seq_len")
     flat = " ".join(out.split())
-    assert (f"({r.lo:g}..{r.hi:g}; temporal_order needs 4, sentiment_but needs 4, weather at most 731 days, "
+    assert (f"({r.lo:g}..{r.hi:g}; temporal_order needs 4, sentiment_but needs 4, copying needs 11, "
+            f"weather at most 731 days, "
             f"stocks at most 31 months)") in flat
     from core.cli.args import bounds
     from core.config import SECTIONS, flag_of

@@ -19,11 +19,12 @@ import pandas as pd
 import torch
 
 from core.charts import WIDTH, ChartItem, color_of, finalize, model_color
+from core.charts.attention import attention_item
 from core.inspection import (with_checkpoints, connectivity_frame, decay_table, readout_stride, example_traces, gate_means_frame, grad_norm_frame,
                              grad_table, heatmap_frame, info_frame, resolve_step, showcase)
 from core.results import RunResult
 from core.models import MODEL_NAMES, MODELS
-from core.inspection import probe_batch
+from core.inspection import attention_frame, probe_batch
 from core.tasks import Task
 
 INFO_COLOR = "#9467bd"  # information positions, in every chart of these pages
@@ -283,8 +284,9 @@ def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: tor
 
 # --- bundles for the pages and the report ------------------------------------------------------
 def states_charts(result: RunResult, step: int | None = None, example: int = 0) -> list[ChartItem]:
-    """Heatmaps of the LSTM's c_t and gates beside the RNN's (and GRU's) h_t, and the LSTM's mean
-    gates per step, for showcase example `example` at the checkpoint nearest `step`."""
+    """Heatmaps of the LSTM's c_t and gates beside the RNN's (and GRU's) h_t, the LSTM's mean
+    gates per step and, for an encoder-decoder with attention, where each word written was read from,
+    for showcase example `example` at the checkpoint nearest `step`."""
     runs = with_checkpoints(result)
     if not runs:
         return []
@@ -297,6 +299,8 @@ def states_charts(result: RunResult, step: int | None = None, example: int = 0) 
     items = [states_item(tr, steps, task, one, labels[example])]
     if "lstm" in tr:
         items.append(gate_means_item(tr["lstm"], steps["lstm"], task, one, labels[example]))
+    items += [attention_item(attention_frame(r, step, example), r.title, steps[k], f"attention_{k}")
+              for k, r in runs.items() if r.config.model.attention != "none"]  # an encoder-decoder's
     return items
 
 

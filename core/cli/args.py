@@ -48,8 +48,11 @@ def add_config_args(p: argparse.ArgumentParser, skip: tuple[str, ...] = (),
             if f.name in skip or "rule" not in f.metadata:
                 continue
             default = defaults.get(f.name, f.default)
+            bare = f.metadata["rule"].bare  # `--attention` alone means --attention dot
+            extra = {"nargs": "?", "const": bare} if bare is not None else {}
+            alone = f"; alone: {bare}" if bare is not None else ""
             p.add_argument("--" + flag_of(section, f.name), dest=f"cfg_{f.name}", default=default,
-                           metavar=f.name.upper(), help=f"{_help(section, f)} (default: {default})")
+                           metavar=f.name.upper(), help=f"{_help(section, f)} (default: {default}{alone})", **extra)
     p.add_argument("--models", default="rnn,lstm",
                    help=models_help or f"comma-separated: {', '.join(model_kinds())} (default: rnn,lstm)")
 

@@ -36,13 +36,18 @@ def add_parser(sub) -> None:
 
 def results_table(result: RunResult) -> str:
     task = result.task
-    lines = [f"{'model':12s} {'final':>12s} {'chance':>8s} {'to target':>10s} {'seconds':>8s}  status"]
+    w = max([12] + [len(r.title) for r in result.runs.values()])  # 'LSTM, source reversed + attention'
+    lines = [f"{'model':{w}s} {'final':>12s} {'chance':>8s} {'to target':>10s} {'seconds':>8s}  status"]
     for kind, s in result.summary().items():
         to = f"{s['steps_to_target']}" if s["steps_to_target"] is not None else "-"
         secs = s["elapsed_s"]
         secs = f"{secs:8.1f}" if secs == secs else f"{'-':>8s}"  # a reference run keeps no seconds
-        lines.append(f"{s['name']:12s} {format_metric(s['final_metric'], task):>12s} {s['chance']:8.3f} "
+        lines.append(f"{s['name']:{w}s} {format_metric(s['final_metric'], task):>12s} {s['chance']:8.3f} "
                      f"{to:>10s} {secs}  {s['status']}")
+    exact = {r.title: r.evals[-1]["exact_match"] for r in result.runs.values()
+             if r.evals and "exact_match" in r.evals[-1]}
+    if exact:  # a sentence task: the share of whole sentences right, beside the share of words
+        lines.append("exact match (whole answers right): " + ", ".join(f"{k} {v:.0%}" for k, v in exact.items()))
     return "\n".join(lines)
 
 

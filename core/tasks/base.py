@@ -34,6 +34,9 @@ class Task:
     seq_len_note: ClassVar[str] = ""
     seq_len_unit: ClassVar[str] = "steps"  # what T counts: "days", "months" (axis titles, help)
     input_kind: ClassVar[str] = "tokens"  # or "continuous"
+    # "label": one answer read at the last step (core.models.SeqModel); "sentence": a sequence of
+    # tokens written by a decoder (core.seq2seq.Seq2Seq, core.tasks.sentences)
+    output_kind: ClassVar[str] = "label"
     # Training steps the dashboard suggests (docs/calibration.md): enough for the chrono LSTM to
     # reach the target at T <= 100 with the default learning rate.
     suggested_steps: ClassVar[int] = 500
@@ -122,6 +125,15 @@ class Task:
 
     def reached(self, metric: float) -> bool:
         return metric >= self.target if self.higher_is_better else metric <= self.target
+
+    def outputs(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """A model's outputs for a batch: with y, as it trains (a decoder is fed the true words:
+        teacher forcing); without, as it is evaluated. One label read at the last step ignores y."""
+        return model(x)
+
+    def extra_scores(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        """Scores reported beside the metric at every evaluation (a sentence's exact match); none here."""
+        return {}
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.metric == "accuracy":

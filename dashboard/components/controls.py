@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import streamlit as st
 
 from core.config import (SECTIONS, ConfigError, Control, RunConfig, check_memory, controls, memory_gb,
-                         rule, seq_len_range, suggested_steps, validate, words)
+                         rule, sentence_task, seq_len_range, suggested_steps, validate, words)
 from core.models import MODEL_NAMES, model_kinds
 from core.tasks import TASKS
 from dashboard.components.plain import echo, md
@@ -281,6 +281,10 @@ def _task_changed() -> None:
     if st.session_state.get("steps") == suggested_steps(before):
         st.session_state["steps"] = suggested_steps(st.session_state["task"])
     st.session_state["seq_len"] = fit_seq_len(st.session_state["task"], st.session_state.get("seq_len"))
+    if not sentence_task(st.session_state["task"]):  # attention, a reversed source: encoder-decoders only
+        for c in controls():
+            if c.rule.sentence_only:
+                st.session_state[c.key] = getattr(getattr(DEFAULT, c.section), c.name)
 
 
 @dataclass
