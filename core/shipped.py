@@ -121,6 +121,10 @@ class Reference:
             self._problem(f"reference file {_cut(name)} cannot be read ({type(e).__name__}): not served")
             return None
 
+    def read_json(self, name: str):
+        """A JSON file the manifest lists (checked against its sha256), or None (named in `problems`)."""
+        return self._json(name)
+
     def notice(self) -> str | None:
         """One line for a page while something of the reference is not served (None: all is)."""
         if not self.problems:

@@ -14,8 +14,9 @@ from core.charts.inside import INFO_COLOR, WIDE, connectivity_item, grad_through
 from core.config import variant_of
 from core.inspection import EXPLAINER_SENTENCE, connectivity_frame, sentence_table, showcase
 from core.results import RunResult
-from core.story import (CHAPTERS, FILLER, UNDECIDED, Chapter, arithmetic_at, holding_units, long_review_table,
-                        most_dropped, tell, unit_traces)
+from core.story import (CHAPTERS, FAILS, FILLER, HOLDS, UNCLEAR, UNDECIDED, Chapter, Told, arithmetic_at,
+                        holding_units, long_review_table, most_dropped, tell, unit_traces)
+from core.story.runs import seeded
 
 
 def neutral_band() -> alt.Chart:
@@ -298,10 +299,70 @@ def _real_checks(chapter, results, filler):
     return real_items([results[k] for k in chapter.needs])
 
 
-def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) -> list[ChartItem]:
-    """The charts of a chapter, from its trained results (results[name] for chapter.needs), in the
-    order its `charts` names their builders."""
-    return [item for name in chapter.charts for item in BUILDERS[name](chapter, results, filler)]
+OUTCOME_COLORS = {HOLDS: "#2e7d32", FAILS: "#c62828", UNCLEAR: "#9e9e9e"}
+
+
+def seeds_item(chapter: Chapter, results: dict[str, RunResult], told: Told) -> ChartItem | None:
+    """Every seed the verdict counts: for each of the chapter's runs, each seed's final held-out metric
+    (a dot per seed) with the target, and for each check of the verdict, each seed's outcome. None
+    with one seed."""
+    if len(told.seeds) < 2 or not told.checks:
+        return None
+    rows = []
+    for name in chapter.needs:
+        for s in told.seeds:
+            result = results[seeded(name, s)]
+            for kind, run in result.runs.items():
+                rows.append({"experiment": name, "run": f"{name}: {run.title}", "seed": s,
+                             "final": run.final_metric, "target": result.task.target,
+                             "metric": result.task.metric})
+    runs = pd.DataFrame(rows)
+    checks = pd.DataFrame([{"check": f"{i + 1}. {c.claim}", "seed": s, "outcome": o,
+                            "count": c.seed_words().split(" (")[0]}
+                           for i, c in enumerate(told.checks) for s, o in zip(told.seeds, c.seeds)])
+    accuracy = set(runs.metric) == {"accuracy"}
+    fmt = ".0%" if accuracy else ".3g"
+    dots = alt.Chart(runs).mark_circle(size=70, opacity=0.8).encode(
+        x=alt.X("final:Q", title="final held-out " + ("accuracy" if accuracy else "metric"),
+                axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False, padding=8)),
+        y=alt.Y("run:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
+        color=alt.Color("seed:N", title="seed", scale=alt.Scale(scheme="tableau10")),
+        tooltip=["run", "seed", alt.Tooltip("final:Q", format=".4g")])
+    target = alt.Chart(runs).mark_tick(color="#555555", thickness=2, size=18).encode(
+        x="target:Q", y=alt.Y("run:N", sort=None), tooltip=[alt.Tooltip("target:Q", title="target")])
+    top = (dots + target).properties(width=WIDE, height=max(60, 26 * runs.run.nunique()),
+                                     title="Each run's final metric, one dot per seed (grey tick: the target)")
+    grid = alt.Chart(checks).mark_rect(stroke="white", strokeWidth=2).encode(
+        x=alt.X("seed:O", title="seed"),
+        y=alt.Y("check:N", title=None, sort=None, axis=alt.Axis(labelLimit=520)),
+        color=alt.Color("outcome:N", title="this seed's check", scale=alt.Scale(
+            domain=list(OUTCOME_COLORS), range=list(OUTCOME_COLORS.values()))),
+        tooltip=["check", "seed", "outcome", alt.Tooltip("count:N", title="over the seeds")])
+    bottom = grid.properties(width=min(WIDE, 60 * len(told.seeds)), height=max(40, 30 * len(told.checks)),
+                             title="Each check of the verdict, seed by seed")
+    n = len(told.seeds)
+    return ChartItem(
+        name=f"ch{chapter.number}_seeds", title=f"The verdict's {n} seeds",
+        chart=finalize(alt.vconcat(top, bottom).resolve_scale(color="independent"),
+                       f"The verdict counts {n} seeds", "Each experiment trained from seeds "
+                       f"{told.seeds[0]}-{told.seeds[-1]}; the sign test settles a check only when at least 5 of 5 agree"),
+        data=pd.concat([runs.assign(part="final metric"), checks.assign(part="check")], ignore_index=True),
+        caption=(f"Top: each of the chapter's runs trained from {n} seeds (a dot each; the page's other charts "
+                 "draw seed 0). Bottom: each check of the verdict on each seed (green: holds; red: does not hold; "
+                 "grey: no clear difference). A check holds over the seeds when 5 of 5 hold (the sign test at 5%, "
+                 "docs/story.md)."))
+
+
+def chapter_charts(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER,
+                   told: Told | None = None) -> list[ChartItem]:
+    """The charts of a chapter, from its trained results (results[name] for chapter.needs, and
+    results["name@s"] for its other seeds), in the order its `charts` names their builders, then the
+    seeds chart (`told`: the chapter told, when the caller has it)."""
+    items = [item for name in chapter.charts for item in BUILDERS[name](chapter, results, filler)]
+    if chapter.seeds_in(results) != [0]:
+        seeds = seeds_item(chapter, results, told or tell(chapter, results, filler))
+        items += [seeds] if seeds is not None else []
+    return items
 
 
 def real_items(results: list[RunResult]) -> list[ChartItem]:
@@ -327,8 +388,9 @@ def tour_report(results: dict[str, RunResult], filler: int = FILLER) -> Report:
     for c in CHAPTERS:
         if any(n not in results for n in c.needs):
             continue
-        verdicts.append(f"{c.number}. {c.title}: {tell(c, results, filler).verdict}")
-        for item in chapter_charts(c, results, filler):
+        told = tell(c, results, filler)
+        verdicts.append(f"{c.number}. {c.title}: {told.verdict}")
+        for item in chapter_charts(c, results, filler, told):
             items.append(replace(item, name=item.name if item.name.startswith(f"ch{c.number}_")
                                  else f"ch{c.number}_{item.name}"))
         configs.update({n: results[n].config.to_dict() for n in c.needs})
@@ -336,5 +398,5 @@ def tour_report(results: dict[str, RunResult], filler: int = FILLER) -> Report:
                   "told with the models trained here", config=configs, verdicts=verdicts, items=items)
 
 
-__all__ = ["chapter_charts", "BUILDERS", "builder", "curves_item", "starts_item", "readout_item", "long_review_item", "arithmetic_item",
+__all__ = ["chapter_charts", "BUILDERS", "builder", "seeds_item", "curves_item", "starts_item", "readout_item", "long_review_item", "arithmetic_item",
            "tour_report"]

@@ -33,8 +33,9 @@ from core.registry import TASKS
 from core.results import ModelRun, differences, run_to_record
 from core.sweep import default_sweep, row_from_summary, run_cost, table
 from core.tasks.real import RealSeriesTask
+from core.reference.verdicts import VERDICTS, changed, results_of, verdicts
 
-MAX_BYTES = 5_000_000
+MAX_BYTES = 15_000_000  # every seed of the tour (core.story.runs.SEEDS) with its first and last weights
 # Tolerance when this machine's torch or CPU differ from the build's (other kernels may round
 # differently): steps to target equal, final metric within this much (accuracy: 1 point of 100;
 # MSE: 10% of the reference value).
@@ -60,7 +61,7 @@ def plan() -> list[Planned]:
     for kind in default.models:
         c = default.single(kind)
         out[config_hash(c)] = Planned(c, "lab:default", "all")
-    for name, cfg in story.experiments().items():
+    for name, cfg in story.all_experiments().items():  # each experiment on every seed (core.story.runs.SEEDS)
         # the real-data chapter reads its runs' last weights only (its checks and charts), so it keeps
         # only those: the reference stays under its 5 MB
         keep = "last" if issubclass(TASKS[cfg.task.name], RealSeriesTask) else "ends"
@@ -167,6 +168,9 @@ def write(folder: Path, planned: list[Planned], runs: list[ModelRun], built: str
         index[h] = entry
     (folder / INDEX).write_text(dumps(index))
     names.append(INDEX)
+    kept = {config_hash(p.cfg): trimmed(run, kept_steps(run, p.keep)) for p, run in zip(planned, runs)}
+    (folder / VERDICTS).write_text(dumps(verdicts(results_of(lambda c: kept.get(config_hash(c))))))
+    names.append(VERDICTS)
     if sweep_rows:
         df = table(sweep_rows).drop(columns=["reused"])
         df.to_csv(folder / "sweep.csv", index=False, lineterminator="\n")
@@ -184,6 +188,11 @@ def write(folder: Path, planned: list[Planned], runs: list[ModelRun], built: str
     if total > MAX_BYTES:
         raise RuntimeError(f"the reference is {total:,} bytes, over the {MAX_BYTES:,} allowed")
     return manifest
+
+
+def trimmed(run: ModelRun, keep: list[int]) -> ModelRun:
+    """The run as the reference serves it: only its kept checkpoints."""
+    return ModelRun(**{**run.__dict__, "checkpoints": {k: v for k, v in run.checkpoints.items() if k in keep}})
 
 
 def build(folder: Path, built: str, workers: int = 2, say: Callable[[str], object] = print) -> dict:
@@ -230,6 +239,7 @@ def compare(ref: Reference, h: str, again: ModelRun, exact: bool) -> tuple[str, 
                 diff.append(f"final metric {ref_final!r} -> {final!r}")
         return (AGREES, "bit-identical") if not diff else (DIFFERS, "; ".join(diff[:3]))
     tol = ACCURACY_TOL if task_acc else MSE_REL_TOL * abs(ref_final)
+    lo, hi, n = spread(ref, h)
     problems = []
     if again.status != s.get("status"):
         problems.append(f"status {s.get('status')} -> {again.status}")
@@ -237,9 +247,27 @@ def compare(ref: Reference, h: str, again: ModelRun, exact: bool) -> tuple[str, 
         problems.append(f"steps to target {s.get('steps_to_target')} -> {again.steps_to_target}")
     if not abs(final - ref_final) <= tol:
         problems.append(f"final metric {ref_final:.4g} -> {final:.4g} (tolerance {tol:.2g})")
-    if problems:
-        return DIFFERS, "; ".join(problems)
-    return AGREES, f"within tolerance (final metric {ref_final:.4g} -> {final:.4g}, steps to target equal)"
+    if not problems:
+        return AGREES, f"within tolerance (final metric {ref_final:.4g} -> {final:.4g}, steps to target equal)"
+    if n > 1 and again.status == s.get("status") and lo - tol <= final <= hi + tol:
+        return AGREES, (f"wandered inside its {n} seeds' spread: final metric {ref_final:.4g} -> {final:.4g}, the "
+                        f"seeds ran {lo:.4g}-{hi:.4g}" + (f"; {problems[0]}" if "steps" in problems[0] else ""))
+    return DIFFERS, "; ".join(problems) + (f"; outside its {n} seeds' spread {lo:.4g}-{hi:.4g}" if n > 1 else "")
+
+
+def _unseeded(config: dict) -> str:
+    c = {k: dict(v) if isinstance(v, dict) else v for k, v in config.items()}
+    c.get("train", {}).pop("seed", None)
+    return dumps(c)
+
+
+def spread(ref: Reference, h: str) -> tuple[float, float, int]:
+    """(lowest, highest final metric, runs) over the reference runs that are run `h` on another seed
+    (and `h` itself): the spread a run trained again on another CPU may wander inside."""
+    key = _unseeded(ref.index[h]["config"])
+    finals = [float(e["summary"]["final_metric"]) for e in ref.index.values()
+              if e["summary"].get("final_metric") is not None and _unseeded(e["config"]) == key]
+    return (min(finals), max(finals), len(finals)) if finals else (math.nan, math.nan, 0)
 
 
 def quick_selection(ref: Reference, n: int = QUICK_RUNS) -> list[str]:
@@ -275,12 +303,33 @@ def check(ref: Reference, hashes: list[str], workers: int = 2,
         say(f"{h} {ref.index[h]['group']:16s} {c.models[0]:4s} {c.task.name} T={c.task.seq_len} "
             f"seed={c.train.seed}: {verdict} ({why})")
     say(f"{len(hashes) - bad} of {len(hashes)} agree" + (f", {bad} differ" if bad else ""))
-    return bad
+    return bad + check_verdicts(ref, dict(zip(hashes, runs)), say)
+
+
+def check_verdicts(ref: Reference, again: dict[str, ModelRun], say: Callable[[str], object] = print) -> int:
+    """Tell every chapter whose runs (every seed) were all trained again here and compare its verdict
+    with the reference's (verdicts.json): the number of chapters whose outcome or a check's changed."""
+    old = ref.read_json(VERDICTS)
+    if not isinstance(old, dict):
+        say(f"the reference has no readable {VERDICTS}: verdicts not compared")
+        return 1
+    new = verdicts(results_of(lambda c: again.get(config_hash(c))))
+    every = {n for n in new if set(new[n]["seeds"]) == set(old.get(n, {}).get("seeds", []))}
+    if not every:
+        say("verdicts: no chapter had every seed of its runs trained again here (a full check compares them)")
+        return 0
+    lines = changed({n: old[n] for n in every if n in old}, {n: new[n] for n in every})
+    for line in lines:
+        say(f"verdict changed: {line}")
+    said = ", ".join(sorted(every, key=int))
+    say(f"verdicts of chapters {said} over their seeds: " + ("all reproduced" if not lines else
+                                                             f"{len(lines)} changed"))
+    return len(lines)
 
 
 def built_date() -> str:
     return time.strftime("%Y-%m-%d", time.gmtime())
 
 
-__all__ = ["plan", "build", "write", "check", "compare", "quick_selection", "same_platform", "platform_info",
+__all__ = ["plan", "build", "write", "check", "check_verdicts", "spread", "compare", "quick_selection", "same_platform", "platform_info",
            "train_all", "Planned", "MAX_BYTES", "ACCURACY_TOL", "MSE_REL_TOL", "AGREES", "DIFFERS", "built_date"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from core.config import RunConfig
 from core.results import RunResult
 from core.story import realdata, runs as _runs
+from core.story.runs import SEEDS
 from core.story.base import Chapter, Table, Told, reach
 from core.story.chapters import BY_NUMBER, CHAPTERS
 from core.story.chapters.arithmetic import tell_arithmetic
@@ -57,6 +58,18 @@ def experiments() -> dict[str, RunConfig]:
     return {name: cfg for name, cfg in cfgs.items() if name in names}
 
 
+def seeded_experiments() -> dict[str, RunConfig]:
+    """The tour's experiments on their other seeds ("long@1" ... "long@4": core.story.runs.SEEDS), in
+    chapter order after every seed-0 run: the pages draw seed 0 and pool the verdicts over all."""
+    base = experiments()
+    return {_runs.seeded(n, s): _runs.with_seed(cfg, s) for s in range(1, _runs.SEEDS) for n, cfg in base.items()}
+
+
+def all_experiments() -> dict[str, RunConfig]:
+    """Every run the tour trains: its experiments (seed 0) first, then their other seeds."""
+    return {**experiments(), **seeded_experiments()}
+
+
 def label(name: str) -> str:
     """What a "try it in the lab" link to experiment `name` says."""
     return _runs.label(name)
@@ -68,7 +81,8 @@ def tell(chapter: Chapter, results: dict[str, RunResult], filler: int = FILLER) 
     return chapter.tell(results, filler)
 
 
-__all__ = ["CHAPTERS", "BY_NUMBER", "Chapter", "Table", "Told", "Check", "experiments", "needed", "tell", "reach", "label",
+__all__ = ["CHAPTERS", "BY_NUMBER", "Chapter", "Table", "Told", "Check", "experiments", "needed",
+           "seeded_experiments", "all_experiments", "SEEDS", "tell", "reach", "label",
            "COUNTING", "EQUATIONS", "HOLDS", "FAILS", "PART", "UNCLEAR", "MISSING", "compare", "reading", "turn_word",
            "forget_retention", "gate_summary", "holding_units", "unit_traces", "word_table", "forget_units",
            "EXPLAINER_READING", "explainer_comparison", "long_review_table", "long_text", "arithmetic_at",

@@ -17,8 +17,10 @@ import pandas as pd
 
 from core.results import (DIVERGED, OUTCOME_WORDS, PENDING, REACHED, ModelRun, RunResult, format_metric, outcome,
                           reach_phrase, verdict as outcome_sentence)
-from core.story.evidence import FAILS, HOLDS, MISSING, PART, Check, verdict_of
+from core.story.evidence import FAILS, HOLDS, MISSING, PART, Check, over_seeds, verdict_of
 from core.story.measures import FILLER
+from core.story import runs as _runs
+from core.story.runs import seeded
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Told:
     checks: list[Check] = field(default_factory=list)
     outcome: str = MISSING
     verdict: str = ""
+    seeds: tuple[int, ...] = (0,)  # the seeds told (the sentences are the first's; the checks pool them all)
 
     @property
     def holds(self) -> bool | None:
@@ -114,7 +117,29 @@ class Chapter:
     filler: bool = False  # the page offers the neutral-words slider; teller and charts take `filler`
     links_every_run: bool = False
 
-    def tell(self, results: dict[str, RunResult], filler: int = FILLER) -> Told:
-        """The chapter told with its trained results (results[name] for every name in `needs`)."""
-        runs = [results[n] for n in self.needs]
+    def tell_seed(self, results: dict[str, RunResult], seed: int = 0, filler: int = FILLER) -> Told:
+        """The chapter told with one seed's results (results[seeded(name, seed)] for each of `needs`)."""
+        runs = [results[seeded(n, seed)] for n in self.needs]
         return self.teller(*runs, filler=filler) if self.filler else self.teller(*runs)
+
+    def seeds_in(self, results: dict[str, RunResult]) -> list[int]:
+        """The seeds whose every run of the chapter is in `results`."""
+        return [s for s in range(_runs.SEEDS) if all(seeded(n, s) in results for n in self.needs)]
+
+    def tell(self, results: dict[str, RunResult], filler: int = FILLER) -> Told:
+        """The chapter told with its trained results: the sentences of seed 0 (results[name] for every name
+        in `needs`: the runs the page draws), each check pooled over every seed in `results`
+        (core.story.evidence.over_seeds) and the verdict from the pooled checks, with its counts."""
+        seeds = [0] + [s for s in self.seeds_in(results) if s != 0]
+        tolds = [self.tell_seed(results, s, filler) for s in seeds]
+        first = tolds[0]
+        if not first.checks:
+            return first
+        checks = over_seeds([t.checks for t in tolds])
+        outcome, line = verdict_of(checks)
+        n = len(seeds)
+        sentences = list(first.sentences)
+        if n > 1:
+            sentences.append(f"The numbers above are seed 0's, the runs the charts draw; the verdict counts all {n} "
+                             "seeds, each trained and checked the same way (the seeds chart below shows each).")
+        return Told(sentences, checks, outcome, line, tuple(seeds))

@@ -12,6 +12,17 @@ measured once per seed, the spread of the difference over the seeds (whichever i
 that is a model's outcome (reached the target or not) is not a difference: it comes from
 core.results, with its one threshold. A chapter's verdict is `verdict_of(checks)`, the checks it
 states in its sentences, so the verdict can say nothing its sentences do not.
+
+**Over seeds.** Training on long gaps is chaotic: one seed can learn where another does not. Every
+experiment of the tour is trained on SEEDS seeds (core.story.runs), each check is made on each seed,
+and `over_seeds` pools them with a sign test: a check HOLDS over n seeds when k of them hold and the
+chance of k or more holding out of n, were holding and failing equally likely (a fair coin), is at
+most ALPHA (one-sided binomial tail); FAILS likewise with the seeds that fail; otherwise it is UNCLEAR,
+"not settled". With five seeds that takes 5 of 5 (1/32 = 0.031); 4 of 5 (6/32 = 0.19) is not settled.
+Fewer than MIN_SEEDS seeds can settle nothing at ALPHA, so a check measured on fewer (a lab that has
+trained one seed so far) is called only when every seed agrees, and its words say how many there
+were. Where a check is a measured difference, its per-seed values are kept, and the words give their
+mean with a 95% Student-t interval (mean +- t(0.975, n-1) * sd / sqrt(n)): the spread the count stands on.
 """
 from __future__ import annotations
 
@@ -88,10 +99,102 @@ def outcome_of(ok: bool | None) -> str:
 
 @dataclass(frozen=True)
 class Check:
-    """One part of a chapter's claim, in the explainer's words, and what the numbers said of it."""
+    """One part of a chapter's claim, in the explainer's words, and what the numbers said of it. On one
+    seed: its outcome, and the measured difference (`value`, `margin`) when it is one. Pooled over seeds
+    (`over_seeds`): the outcome over seeds, and each seed's outcome and value in `seeds` / `values`."""
 
     claim: str
     outcome: str
+    value: float | None = None
+    margin: float | None = None
+    seeds: tuple[str, ...] = ()
+    values: tuple[float, ...] = ()
+
+    @classmethod
+    def of(cls, claim: str, d: Difference) -> "Check":
+        """A check made by `compare`: its outcome, with the difference and its margin kept."""
+        return cls(claim, d.outcome, d.gap, d.margin)
+
+    @property
+    def pooled(self) -> bool:
+        return bool(self.seeds)
+
+    @property
+    def count(self) -> tuple[int, int]:
+        """(seeds whose check came out as the pooled outcome, or held when unsettled; seeds)."""
+        if not self.seeds:
+            return (1, 1)
+        side = self.outcome if self.outcome in (HOLDS, FAILS) else HOLDS
+        return sum(o == side for o in self.seeds), len(self.seeds)
+
+    def seed_words(self) -> str:
+        """'holds in 5 of 5 seeds' / 'holds in 3 of 5 seeds: not settled' / 'does not hold in 5 of 5 seeds',
+        with the mean difference and its t interval when the check is a measured difference."""
+        k, n = self.count
+        if self.outcome in (HOLDS, FAILS):
+            out = f"{self.outcome} in {k} of {n} seed{'s' if n != 1 else ''}"
+        else:
+            j = sum(o == FAILS for o in self.seeds)
+            out = f"holds in {k} of {n} seed{'s' if n != 1 else ''}" + (f", fails in {j}" if j else "") + ": not settled"
+        if len(self.values) >= 2:
+            m, lo, hi = t_interval(self.values)
+            if math.isfinite(lo) and math.isfinite(hi):
+                out += f" (difference {m:.3g}, 95% interval {lo:.3g} to {hi:.3g}" + (
+                    f", margin {self.margin:.3g})" if self.margin is not None else ")")
+        return out
+
+
+ALPHA = 0.05  # the sign test's level: a count of seeds settles a claim when chance alone would give it this rarely
+MIN_SEEDS = 5  # the fewest seeds where a count can settle a claim at ALPHA (5 of 5: 1/32)
+# Student-t 0.975 quantiles for 1..10 degrees of freedom (a 95% two-sided interval)
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+
+
+def tail(k: int, n: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, 1/2): the chance of k or more of n seeds agreeing by a coin's toss."""
+    return sum(math.comb(n, i) for i in range(k, n + 1)) / 2 ** n
+
+
+def t_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of per-seed values with its 95% Student-t interval."""
+    a = np.asarray(values, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    if a.size < 2:
+        m = float(a.mean()) if a.size else float("nan")
+        return m, float("nan"), float("nan")
+    q = T975[min(a.size - 1, len(T975)) - 1] if a.size - 1 <= len(T975) else 1.96
+    half = q * float(a.std(ddof=1)) / math.sqrt(a.size)
+    return float(a.mean()), float(a.mean()) - half, float(a.mean()) + half
+
+
+def settled(outcomes: Sequence[str]) -> str:
+    """The outcome over seeds (the rule above): HOLDS / FAILS when the count clears the sign test (or,
+    with fewer than MIN_SEEDS seeds, when every seed agrees), else UNCLEAR."""
+    n = len(outcomes)
+    if n == 0:
+        return MISSING
+    for side in (HOLDS, FAILS):
+        k = sum(o == side for o in outcomes)
+        if (n >= MIN_SEEDS and tail(k, n) <= ALPHA) or (n < MIN_SEEDS and k == n):
+            return side
+    return UNCLEAR
+
+
+def over_seeds(per_seed: Sequence[Sequence[Check]]) -> list[Check]:
+    """Each check pooled over the seeds that made it: `per_seed[s]` is seed s's checks (the first seed's
+    claims are the ones said; a seed whose checks do not line up with them, say a missing run, is left
+    out of that check)."""
+    if not per_seed:
+        return []
+    first = per_seed[0]
+    out = []
+    for i, c in enumerate(first):
+        same = [cs[i] for cs in per_seed if i < len(cs) and cs[i].claim == c.claim]
+        outcomes = tuple(x.outcome for x in same)
+        values = tuple(float(x.value) for x in same if x.value is not None)
+        out.append(Check(c.claim, settled(outcomes), c.value, c.margin, outcomes,
+                         values if len(values) == len(same) else ()))
+    return out
 
 
 def combine(outcomes: Sequence[str]) -> str:
@@ -109,14 +212,30 @@ def combine(outcomes: Sequence[str]) -> str:
 
 HEADLINES = {HOLDS: "Holds here", FAILS: "Does not hold here", PART: "Holds in part here",
              UNCLEAR: "No clear difference here", MISSING: "These models cannot say"}
+SEED_HEADLINES = {HOLDS: "Holds", FAILS: "Does not hold", PART: "Holds in part", UNCLEAR: "Not settled",
+                  MISSING: "These models cannot say"}
+
+
+def _seeds(checks: Sequence[Check]) -> str:
+    ns = sorted({c.count[1] for c in checks})
+    return f"{ns[0]} seed{'s' if ns[0] != 1 else ''}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]} seeds"
 
 
 def verdict_of(checks: Sequence[Check]) -> tuple[str, str]:
     """(outcome, the verdict line): 'Holds here: a; b.' or 'Holds in part here. a: holds; b: does
-    not hold; c: no clear difference.'"""
+    not hold; c: no clear difference.' Checks pooled over seeds say their counts: 'Holds in 5 of 5
+    seeds: a; b.' / 'Holds in part (5 seeds). A: holds in 5 of 5 seeds; b: holds in 3 of 5 seeds: not
+    settled.'"""
     outcome = combine([c.outcome for c in checks])
     if outcome == MISSING:
         return outcome, f"{HEADLINES[MISSING]}: a run the chapter needs is missing."
+    if any(c.pooled for c in checks):
+        if outcome in (HOLDS, FAILS) and len({c.count for c in checks}) == 1:
+            k, n = checks[0].count
+            return outcome, (f"{SEED_HEADLINES[outcome]} in {k} of {n} seed{'s' if n != 1 else ''}: "
+                             + "; ".join(c.claim for c in checks) + ".")
+        parts = "; ".join(f"{c.claim}: {c.seed_words()}" for c in checks)
+        return outcome, f"{SEED_HEADLINES[outcome]} (over {_seeds(checks)}). {parts[:1].upper()}{parts[1:]}."
     if outcome == HOLDS:
         return outcome, f"{HEADLINES[HOLDS]}: " + "; ".join(c.claim for c in checks) + "."
     parts = "; ".join(f"{c.claim}: {c.outcome}" for c in checks)
@@ -124,4 +243,4 @@ def verdict_of(checks: Sequence[Check]) -> tuple[str, str]:
 
 
 __all__ = ["HOLDS", "FAILS", "UNCLEAR", "PART", "MISSING", "Difference", "compare", "flipped", "outcome_of",
-           "Check", "combine", "verdict_of"]
+           "Check", "combine", "verdict_of", "over_seeds", "settled", "tail", "t_interval", "ALPHA", "MIN_SEEDS"]

@@ -26,7 +26,7 @@ from core.results import RunResult
 from core.story import runs as X
 from core.story.base import Chapter, learned, reach
 from core.story.chapters import arithmetic, belt, but, gap, gradients, turn
-from core.story.evidence import FAILS, HOLDS, UNCLEAR, compare
+from core.story.evidence import FAILS, HOLDS, UNCLEAR, compare, settled as settled_outcome, t_interval
 from core.story.measures import GATE_MARGIN, arithmetic_at, dropped_share, gate_summary, word_table
 
 YES, NO = "yes", "no"
@@ -42,7 +42,7 @@ class Answer:
     value: float | str
     shown: str
     figures: pd.DataFrame
-    say: tuple[str, str]
+    say: tuple[str, ...]  # what to say (seed 0's two sentences; with several seeds, their count)
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,9 @@ def _rnn_accuracy(results: dict[str, RunResult]) -> Answer:
                                             ("chance", task.chance * 100)], "%"), (
         f"Asked for the first of {task.seq_len} symbols, a vanilla RNN trained here {reach(rnn, long)}, while "
         f"an LSTM on the same batches {reach(lstm, long)}.",
-        "The gap is the distance the learning signal has to travel back: the RNN multiplies it by its recurrent "
-        f"weights at each of {task.seq_len - 1} steps, the LSTM carries it along an additive cell."))
+        "The gap is the distance the learning signal has to travel back: the RNN multiplies it by its step "
+        f"Jacobian at each of {task.seq_len - 1} steps; along the LSTM's cell it is multiplied by the forget gate "
+        "instead, which the lab's chrono start sets near 1 (chapter 2 measures both)."))
 
 
 def _orders(row) -> float:
@@ -123,8 +124,8 @@ def _rnn_orders(results: dict[str, RunResult]) -> Answer:
         f"At initialisation the gradient of the loss at t = {T} loses {words(r)} on its way back to t = 1 in a "
         f"vanilla RNN, against {words(m)} in the LSTM, measured on held-out examples.",
         (f"That is the vanishing gradient: {T - 1} multiplications by the RNN's step Jacobian shrink the signal "
-         "exponentially, so its weights can hardly learn from what happened at the start; the LSTM's additive cell "
-         "loses less." if compare(r, m, 1.0).outcome == HOLDS else
+         "exponentially, so its weights can hardly learn from what happened at the start; the LSTM, whose cell's "
+         "gradient is multiplied by forget gates started near 1, loses less here." if compare(r, m, 1.0).outcome == HOLDS else
          f"Here the two lose about as much (within one order of magnitude): over {T - 1} steps the RNN's gradient "
          "has not vanished much more than the LSTM's.")))
 
@@ -162,8 +163,8 @@ def _output_gate(results: dict[str, RunResult]) -> Answer:
             f"The output gate o_t decides how much of the cell to show in h_t = o_t ⊙ tanh(c_t): its mean is "
             f"{g['o_last']:.3f} at the last step, where the answer is read, against {g['o_else']:.3f} elsewhere, "
             f"{how}.",
-            f"So this LSTM {said}: what it keeps (the cell) and what it shows (h_t) are separate, which is what "
-            "lets it hold information it does not need yet."))
+            f"So this LSTM {said}. What it keeps (the cell) and what it shows (h_t) are separate quantities; "
+            "whether the answer needs the output gate is what an ablation (chapter 3) tests, not this mean."))
 
 
 GATES = {"forget_mean": "forget gate", "input_mean": "input gate", "output_mean": "output gate"}
@@ -176,13 +177,16 @@ def _gate_at_but(results: dict[str, RunResult]) -> Answer:
     change = {name: float(w[col].iloc[b] - w[col].iloc[b - 1]) for col, name in GATES.items()}
     top = max(change, key=lambda k: abs(change[k]))
     before = w.word.iloc[b - 1]
+    clear = compare(abs(change[top]), 0.0, GATE_MARGIN).outcome == HOLDS
     return Answer(top, top, _figures([(f"{k}: change at 'but'", v) for k, v in change.items()]), (
         f"Reading '{EXPLAINER_SENTENCE}' (LSTM trained at T = {short.task.seq_len}), the mean gate that moves most "
         f"from '{before}' to 'but' is the {top} ({change[top]:+.3f})" + (
             "." if top == "forget gate" else f"; the forget gate moves {change['forget gate']:+.3f}."),
-        "That is where this model marks the change of subject: " + (
-            "its forget gate clears the old sentiment, as the explainer says." if top == "forget gate" and
-            change[top] < 0 else f"in its {top}, not by visibly closing the forget gate on average.")))
+        (f"No gate's mean moves by more than {GATE_MARGIN} (the tour's margin for a gate): on average this model "
+         "does not mark the turn in one gate, and chapter 4 shows what its read-out does at 'but'." if not clear else
+         "That is where this model marks the change of subject: " + (
+             "its forget gate clears the old sentiment, as the explainer says." if top == "forget gate" and
+             change[top] < 0 else f"in its {top}, not by visibly closing the forget gate on average."))))
 
 
 # --- the forget gate: sigmoid, multiplication, why not addition -------------------------------------
@@ -258,10 +262,10 @@ def _short_review(results: dict[str, RunResult]) -> Answer:
         + [("chance", short.task.chance * 100)], "%"), (
         f"On short reviews (T = {short.task.seq_len}) the vanilla RNN {reach(rnn, short)}"
         + (f"; on long ones (T = {long.task.seq_len}) it {reach(far, long)}." if far is not None else "."),
-        ("So for short inputs a plain RNN can be enough and is cheaper; LSTMs pay off where the dependency is long: "
-         "long reviews, documents, speech and time series." if ok else
-         "So even at this length the RNN needed more than it had: LSTMs (or GRUs) are the safe default for "
-         "sentiment, translation, speech and time series.")))
+        ("So for short inputs a plain RNN can be enough and is cheaper; the LSTM pays off where the dependency "
+         "is long, as on the long review here." if ok else
+         "So even at this length the RNN needed more than it had here; the tour's LSTM learned the reviews "
+         "(chapters 4-5).")))
 
 
 QUESTIONS = (
@@ -316,9 +320,42 @@ def needed() -> list[str]:
     return list(dict.fromkeys(n for q in QUESTIONS for n in q.needs))
 
 
+def seeds_in(q: Question, results: dict[str, RunResult]) -> list[int]:
+    """The seeds whose every run the question needs is in `results` (seed 0 first)."""
+    return [s for s in range(X.SEEDS) if all(X.seeded(n, s) in results for n in q.needs)]
+
+
 def answer(q: Question, results: dict[str, RunResult]) -> Answer:
-    """The question answered from the trained results (results[name] for every name in q.needs)."""
-    return q.measure(results)
+    """The question answered from the trained results: results[name] for every name in q.needs is seed 0
+    (the runs its chart draws); results["name@s"], where present, are the same experiments on other seeds.
+    Over several seeds the answer is pooled as the chapters pool their checks (core.story.evidence): a
+    choice is the one most seeds give, said with its count and settled only where the sign test settles
+    it; a value is the seeds' median, said with its range and 95% t interval. The sentences are seed 0's,
+    followed by the count."""
+    a0 = q.measure(results)
+    seeds = seeds_in(q, results)
+    if len(seeds) <= 1:
+        return a0
+    answers = [a0] + [q.measure({n: results[X.seeded(n, s)] for n in q.needs}) for s in seeds if s != 0]
+    n = len(answers)
+    if q.slider:
+        vals = [float(a.value) for a in answers]
+        med = float(np.median(vals))
+        m, lo, hi = t_interval(vals)
+        line = (f"Over {n} seeds of the same experiments the measured value runs from {q.fmt(min(vals))} to "
+                f"{q.fmt(max(vals))} (median {q.fmt(med)}; mean {q.fmt(m)}, 95% interval {q.fmt(lo)} to "
+                f"{q.fmt(hi)}); the sentences above are seed 0's, the run the chart draws.")
+        return Answer(med, f"{q.fmt(med)} (median of {n} seeds)", a0.figures, a0.say + (line,))
+    votes = [str(a.value) for a in answers]
+    top = max(dict.fromkeys(votes), key=votes.count)  # ties: seed 0's order first
+    k = votes.count(top)
+    settled = (settled_outcome([HOLDS if v == top else FAILS for v in votes]) == HOLDS)
+    others = ", ".join(f"{votes.count(v)} {v}" for v in dict.fromkeys(votes) if v != top)
+    line = (f"Over {n} seeds of the same experiments: {k} of {n} give \"{top}\"" + (f" ({others})" if others else "")
+            + ("." if settled else ": not settled (the sign test needs 5 of 5)") + (
+                "" if votes[0] == top else " The sentences above are seed 0's, the run the chart draws."))
+    return Answer(top, f"{top} ({k} of {n} seeds" + (")" if settled else ", not settled)"), a0.figures,
+                  a0.say + (line,))
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,12 @@
 
 A chapter names the experiments it needs (Chapter.needs) with the constants below; a chapter that
 needs a run no other chapter has defines it in its own module (`define(...)`). `configs()` gives
-every defined experiment, `label(name)` what its "try it in the lab" link says. Hidden 64 and seed 0
-throughout (tests replace core.story.experiments with tiny configs of the same names).
+every defined experiment, `label(name)` what its "try it in the lab" link says; each is trained on
+SEEDS seeds (`seeded(name, s)` names seed s: "long@3"). Hidden 64 and seed 0 in the configs (tests replace core.story.experiments with tiny configs of the same names).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
@@ -20,6 +21,28 @@ def define(name: str, config: Callable[[], RunConfig], label: str) -> str:
         raise ValueError(f"experiment {name!r} is defined twice")
     _DEFINED[name] = (config, label)
     return name
+
+
+SEEDS = 5  # every experiment of the tour is trained on seeds 0..SEEDS-1 (core.story.evidence: the fewest
+# seeds where a count can settle a claim under the sign test at 5%: 5 of 5 has a chance of 1/32)
+AT = "@"  # "long@3": experiment "long" with seed 3 ("long" itself is seed 0, the one the pages draw)
+
+
+def seeded(name: str, seed: int) -> str:
+    """The name of experiment `name` trained with `seed` (seed 0 is the experiment itself)."""
+    return name if seed == 0 else f"{name}{AT}{seed}"
+
+
+def base_name(name: str) -> str:
+    """'long@3' -> 'long'."""
+    return name.split(AT, 1)[0]
+
+
+def with_seed(cfg: RunConfig, seed: int) -> RunConfig:
+    """The experiment's config trained from `seed` more than its own seed (seed 0: the config itself)."""
+    if seed == 0:
+        return cfg
+    return validate(replace(cfg, train=replace(cfg.train, seed=cfg.train.seed + seed)))
 
 
 def configs() -> dict[str, RunConfig]:
@@ -52,4 +75,4 @@ NO_FORGET = define("no_forget", lambda: RunConfig(task=TaskConfig(name="sentimen
                                                   train=TrainConfig(steps=600)),
                    "the 1997 LSTM (no forget gate) on the 'but' sentence at T = 100")
 
-__all__ = ["define", "configs", "label", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET"]
+__all__ = ["define", "configs", "label", "SEEDS", "seeded", "base_name", "with_seed", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET"]

@@ -84,7 +84,7 @@ def _answer(q: interview.Question) -> interview.Answer | None:
     results = st.session_state.get(tour.RESULTS, {})
     if any(n not in results for n in q.needs):
         return None
-    return interview.answer(q, {n: results[n] for n in q.needs})
+    return interview.answer(q, {n: r for n, r in results.items() if story.runs.base_name(n) in q.needs})
 
 
 def _next(n: int) -> None:

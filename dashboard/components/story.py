@@ -44,9 +44,13 @@ def start() -> None:
     submit a job for the rest, in chapter order (chapter 1 fills in first), at most IN_FLIGHT at a
     time: the queue holds a few jobs per visitor, and the rest follow as these end (each rerun)."""
     results, jobs = st.session_state.setdefault(RESULTS, {}), st.session_state.setdefault(JOBS, {})
-    cfgs = story.experiments()
+    cfgs = story.all_experiments()
     store = None
-    for name in story.needed():
+    first = story.needed()
+    # seed 0 of every chapter first (the runs the pages draw), then the other seeds (the verdicts pool them)
+    names = first + ([n for n in cfgs if n not in first and story.runs.base_name(n) in first]
+                     if all(n in results or n in jobs for n in first) else [])
+    for name in names:
         if name in results or name in jobs:
             continue
         if sum(not j.ended for j in jobs.values()) >= IN_FLIGHT:
@@ -153,6 +157,11 @@ def progress() -> None:
         for c in story.CHAPTERS:
             share, line = _status(c)
             st.progress(share, text=f"Chapter {c.number}. {c.title}: {line}")
+        results, seeded = st.session_state.get(RESULTS, {}), story.seeded_experiments()
+        done = sum(n in results for n in seeded if story.runs.base_name(n) in story.needed())
+        total = sum(story.runs.base_name(n) in story.needed() for n in seeded)
+        st.progress(done / max(total, 1), text=f"The other seeds ({story.runs.SEEDS - 1} more of each experiment, which "
+                    f"the verdicts count): {done} of {total} trained")
 
 
 @st.fragment(run_every=training.CHART_POLL_S)
@@ -293,7 +302,7 @@ def show(chapter: story.Chapter) -> None:
     told = story.tell(chapter, results, filler)
     st.markdown("**What the models here did:**\n\n" + "\n".join(f"- {s}" for s in told.sentences))
     (st.success if told.holds else st.warning if told.holds is False else st.info)(told.verdict)
-    for item in chapter_charts(chapter, results, filler):
+    for item in chapter_charts(chapter, results, filler, told):
         show_chart(item, key=f"story-{chapter.number}-{item.name}")
     _extras(chapter, results)
     lab_link(chapter)

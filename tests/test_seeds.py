@@ -1,0 +1,140 @@
+"""Evidence of many: every experiment of the tour on SEEDS seeds, each check pooled over them with the
+sign test (core.story.evidence), verdicts and interview answers that say their counts, and the seeds
+chart. Fake results (no training) decide each seed's outcome, so each count is known."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from core import story
+from core.charts.story import chapter_charts, seeds_item
+from core.config import validate
+from core.results import ModelRun, RunResult
+from core.story import interview
+from core.story.evidence import (FAILS, HOLDS, UNCLEAR, Check, over_seeds, settled, t_interval, tail,
+                                 verdict_of)
+from core.story.runs import base_name, seeded, with_seed
+
+
+def fake(cfg, finals: dict[str, float], reached: dict[str, int | None]) -> RunResult:
+    runs = {k: ModelRun(kind=k, config=cfg.single(k), evals=[{"step": cfg.train.steps, "metric": finals[k]}],
+                        steps_run=cfg.train.steps, steps_to_target=reached[k], status="finished")
+            for k in cfg.models}
+    return RunResult(config=cfg, runs=runs)
+
+
+def test_the_sign_test_settles_five_of_five_and_not_four():
+    assert tail(5, 5) == pytest.approx(1 / 32) and tail(4, 5) == pytest.approx(6 / 32)
+    assert settled([HOLDS] * 5) == HOLDS and settled([FAILS] * 5) == FAILS
+    assert settled([HOLDS] * 4 + [FAILS]) == UNCLEAR and settled([HOLDS] * 4 + [UNCLEAR]) == UNCLEAR
+    assert settled([HOLDS] * 7 + [FAILS]) == HOLDS  # 7 of 8: p = 9/256
+    # fewer seeds than the test can settle: called only when every seed agrees
+    assert settled([HOLDS]) == HOLDS and settled([HOLDS, FAILS]) == UNCLEAR
+
+
+def test_the_t_interval_is_the_mean_plus_minus_t_sd_over_root_n():
+    m, lo, hi = t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert m == 3.0 and hi - m == pytest.approx(2.776 * (2.5 ** 0.5) / 5 ** 0.5)
+    assert m - lo == pytest.approx(hi - m)
+
+
+def test_pooled_checks_carry_each_seed_and_say_their_count():
+    seeds = [[Check("a", HOLDS, 0.2, 0.05), Check("b", HOLDS)] for _ in range(4)]
+    seeds.append([Check("a", HOLDS, 0.3, 0.05), Check("b", FAILS)])
+    a, b = over_seeds(seeds)
+    assert a.outcome == HOLDS and a.seeds == (HOLDS,) * 5 and a.values == (0.2, 0.2, 0.2, 0.2, 0.3)
+    assert a.seed_words().startswith("holds in 5 of 5 seeds (difference 0.22, 95% interval")
+    assert b.outcome == UNCLEAR and b.seed_words() == "holds in 4 of 5 seeds, fails in 1: not settled"
+    outcome, line = verdict_of([a, b])
+    assert outcome != HOLDS and "b: holds in 4 of 5 seeds, fails in 1: not settled" in line
+    outcome, line = verdict_of([a])
+    assert outcome == HOLDS and line == "Holds in 5 of 5 seeds: a."
+
+
+def five(cfg, per_seed):
+    """{'name', 'name@1', ...}: experiment `cfg` with each seed's fake result from per_seed(seed, cfg)."""
+    return [per_seed(s, with_seed(cfg, s)) for s in range(5)]
+
+
+def test_a_chapter_counts_its_seeds_and_one_wandering_seed_unsettles_its_claim(monkeypatch):
+    monkeypatch.setattr(story.runs, "SEEDS", 5)
+    cfgs = story.experiments()
+    results = {}
+    for s in range(5):
+        results[seeded("short", s)] = fake(with_seed(cfgs["short"], s), {"rnn": 1.0, "lstm": 1.0},
+                                           {"rnn": 100, "lstm": 75})
+        rnn_learned = s == 3  # one seed's vanilla RNN learns the long gap
+        results[seeded("long", s)] = fake(with_seed(cfgs["long"], s), {"rnn": 1.0 if rnn_learned else 0.14,
+                                                                       "lstm": 1.0},
+                                          {"rnn": 400 if rnn_learned else None, "lstm": 225})
+    gap = story.BY_NUMBER[1]
+    told = story.tell(gap, results)
+    assert told.seeds == (0, 1, 2, 3, 4)
+    assert told.verdict.startswith("Holds in part (over 5 seeds)")
+    assert "it does not learn the gap of 100: holds in 4 of 5 seeds, fails in 1: not settled" in told.verdict
+    assert "the LSTM learns the gap of 100: holds in 5 of 5 seeds" in told.verdict
+    # seed 0's sentences, said to be seed 0's
+    assert any("seed 0's" in s for s in told.sentences)
+    # every seed agrees: the verdict says so with its count
+    results[seeded("long", 3)] = fake(with_seed(cfgs["long"], 3), {"rnn": 0.14, "lstm": 1.0},
+                                      {"rnn": None, "lstm": 225})
+    told = story.tell(gap, results)
+    assert told.holds is True and told.verdict.startswith("Holds in 5 of 5 seeds: ")
+    # only seed 0 in: the chapter is told from it alone, and says 1 of 1
+    one = story.tell(gap, {k: v for k, v in results.items() if "@" not in k})
+    assert one.seeds == (0,) and "1 of 1 seed" in one.verdict
+
+
+def test_the_seeds_chart_draws_every_seed_and_every_check(monkeypatch):
+    monkeypatch.setattr(story.runs, "SEEDS", 5)
+    cfgs = story.experiments()
+    results = {}
+    for s in range(5):
+        results[seeded("short", s)] = fake(with_seed(cfgs["short"], s), {"rnn": 1.0, "lstm": 1.0}, {"rnn": 9, "lstm": 9})
+        results[seeded("long", s)] = fake(with_seed(cfgs["long"], s), {"rnn": 0.1 + s / 100, "lstm": 1.0},
+                                          {"rnn": None, "lstm": 225})
+    gap = story.BY_NUMBER[1]
+    told = story.tell(gap, results)
+    item = seeds_item(gap, results, told)
+    assert item is not None and item.name == "ch1_seeds"
+    assert sorted(item.data.seed.dropna().unique()) == [0, 1, 2, 3, 4]
+    assert set(item.data.check.dropna()) == {f"{i + 1}. {c.claim}" for i, c in enumerate(told.checks)}
+    runs = item.data[item.data.part == "final metric"]
+    assert len(runs) == 5 * 4  # 5 seeds x (2 models x 2 experiments)
+    assert sorted(runs[runs.run == "long: Vanilla RNN"].final.round(2)) == [0.1, 0.11, 0.12, 0.13, 0.14]
+    one = {k: v for k, v in results.items() if "@" not in k}
+    assert seeds_item(gap, one, story.tell(gap, one)) is None  # one seed: nothing to count
+    assert [i.name for i in chapter_charts(gap, results)][-1] == "ch1_seeds"
+
+
+def test_an_interview_answer_is_pooled_over_seeds_with_its_count(monkeypatch):
+    monkeypatch.setattr(story.runs, "SEEDS", 5)
+    cfgs = story.experiments()
+    results = {}
+    for s in range(5):
+        learns = s in (1, 2)
+        results[seeded("zero_forget", s)] = fake(with_seed(cfgs["zero_forget"], s), {"lstm": 1.0 if learns else 0.12},
+                                                 {"lstm": 300 if learns else None})
+        results[seeded("long", s)] = fake(with_seed(cfgs["long"], s), {"rnn": 0.1 + s / 10, "lstm": 1.0},
+                                          {"rnn": None, "lstm": 225})
+    q9 = interview.BY_NUMBER[9]
+    a = interview.answer(q9, results)
+    assert a.value == interview.NO and a.shown == "no (3 of 5 seeds, not settled)"
+    assert 'Over 5 seeds of the same experiments: 3 of 5 give "no" (2 yes): not settled' in a.say[-1]
+    q1 = interview.BY_NUMBER[1]
+    a = interview.answer(q1, results)
+    assert a.value == pytest.approx(30.0)  # the median of 10, 20, 30, 40, 50 (%)
+    assert "from 10% to 50%" in a.say[-1] and "median 30%" in a.say[-1]
+    assert len(interview.answer(q1, {"long": results["long"]}).say) == 2  # one seed: its own sentences
+
+
+def test_the_seeded_experiments_are_the_tours_with_other_seeds_and_nothing_else():
+    base, more = story.experiments(), story.seeded_experiments()
+    assert len(more) == len(base) * (story.runs.SEEDS - 1)
+    for name, cfg in more.items():
+        b = base[base_name(name)]
+        assert cfg.train.seed != b.train.seed and dataclasses.replace(
+            cfg, train=dataclasses.replace(cfg.train, seed=b.train.seed)) == b
+        assert validate(cfg) == cfg
+    assert len({c.train.seed for n, c in {**base, **more}.items() if base_name(n) == "long"}) == story.runs.SEEDS
