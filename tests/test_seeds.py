@@ -138,3 +138,55 @@ def test_the_seeded_experiments_are_the_tours_with_other_seeds_and_nothing_else(
             cfg, train=dataclasses.replace(cfg.train, seed=b.train.seed)) == b
         assert validate(cfg) == cfg
     assert len({c.train.seed for n, c in {**base, **more}.items() if base_name(n) == "long"}) == story.runs.SEEDS
+
+
+def test_the_lab_over_seeds_counts_the_seeds_where_one_model_ends_better():
+    import pandas as pd
+
+    from core.story.evidence import lab_over_seeds
+    rows = pd.DataFrame([{"model": m, "name": n, "seed": s, "metric": v, "steps_to_target": st_}
+                         for s in range(5) for m, n, v, st_ in (
+                             ("rnn", "Vanilla RNN", 0.12 if s != 2 else 0.86, None),
+                             ("lstm", "LSTM", 1.0, 225))])
+    summary, lines = lab_over_seeds(rows, True, 0.99, 0.01)
+    rnn, lstm = summary
+    assert rnn["reached the target"] == "0 of 5" and lstm["reached the target"] == "5 of 5"
+    assert rnn["lowest"] == 0.12 and rnn["highest"] == 0.86 and rnn["mean"] == pytest.approx(0.268)
+    assert rnn["95% low"] < rnn["mean"] < rnn["95% high"]
+    assert lines == ["The LSTM ends better than the Vanilla RNN: holds in 5 of 5 seeds (each seed's final "
+                     "metric, beyond a margin of 0.01)."]
+    # one seed where the RNN ends as well as the LSTM: not settled
+    rows.loc[(rows.model == "rnn") & (rows.seed == 2), "metric"] = 1.0
+    _, lines = lab_over_seeds(rows, True, 0.99, 0.01)
+    assert lines[0].startswith("The LSTM ends better than the Vanilla RNN: holds in 4 of 5 seeds: not settled")
+
+
+def test_the_lab_trains_its_experiment_from_several_seeds_and_says_the_counts(monkeypatch):
+    """/train: 'Train 3 seeds' trains seeds 0-2 of the experiment on screen (seed 0 reused from the store)
+    and shows each model's spread and the pairwise count."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
+    from dashboard.components import controls, seeds as seeds_ui
+    from tests.test_app import APP, TIMEOUT, settle
+    cfg = validate(RunConfig(task=TaskConfig(seq_len=6), model=ModelConfig(hidden_size=8),
+                             train=TrainConfig(steps=20, batch_size=16, eval_every=10)))
+    monkeypatch.setattr(controls, "DEFAULT", cfg)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("views/train.py")
+    at = settle(at.run())
+    assert not at.exception
+    at.number_input(key=seeds_ui.COUNT).set_value(3).run()
+    at.button(key="lab-seeds-train").click().run()
+    job = at.session_state[seeds_ui.JOB]
+    deadline = time.monotonic() + TIMEOUT
+    while not job.ended and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at.run()
+    assert not at.exception and job.ended and not job.error
+    assert job.sweep.seeds == (0, 1, 2) and job.sweep.lengths == (6,)
+    frame = next(d.value for d in at.dataframe if "reached the target" in d.value.columns)
+    assert list(frame["seeds"]) == [3, 3] and set(frame["reached the target"]) <= {f"{k} of 3" for k in range(4)}
+    assert any("seeds" in m.value and "ends better than" in m.value for m in at.markdown)

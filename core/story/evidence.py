@@ -243,4 +243,37 @@ def verdict_of(checks: Sequence[Check]) -> tuple[str, str]:
 
 
 __all__ = ["HOLDS", "FAILS", "UNCLEAR", "PART", "MISSING", "Difference", "compare", "flipped", "outcome_of",
-           "Check", "combine", "verdict_of", "over_seeds", "settled", "tail", "t_interval", "ALPHA", "MIN_SEEDS"]
+           "Check", "combine", "verdict_of", "over_seeds", "settled", "tail", "t_interval", "ALPHA", "MIN_SEEDS",
+           "lab_over_seeds"]
+
+
+# --- the lab's experiment over several seeds ----------------------------------------------------------
+def lab_over_seeds(rows, higher_is_better: bool, target: float, margin: float) -> tuple[list[dict], list[str]]:
+    """The lab's experiment trained from several seeds (rows with model, name, seed, metric,
+    steps_to_target, one per model and seed): per model its final metric's mean with the 95% t
+    interval, range and how many seeds reached `target`; and for each pair of models, "X ends better
+    than Y" checked on each seed (beyond `margin`, the metric's stated threshold) and pooled with the
+    sign test. Returns (one summary row per model, the lines that say the counts)."""
+    models = list(dict.fromkeys(rows["model"]))
+    names = dict(zip(rows["model"], rows["name"]))
+    summary, lines = [], []
+    for m in models:
+        g = rows[rows["model"] == m]
+        mean, lo, hi = t_interval(g["metric"].tolist())
+        reached = int(g["steps_to_target"].notna().sum())
+        summary.append({"model": names[m], "seeds": len(g), "mean": mean, "95% low": lo, "95% high": hi,
+                        "lowest": float(g["metric"].min()), "highest": float(g["metric"].max()),
+                        "reached the target": f"{reached} of {len(g)}"})
+    by_seed = rows.pivot_table(index="seed", columns="model", values="metric", aggfunc="first")
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            both = by_seed[[a, b]].dropna()
+            if len(both) < 2:
+                continue
+            sign = 1.0 if higher_is_better else -1.0
+            x, y = (b, a) if sign * both[b].mean() > sign * both[a].mean() else (a, b)  # the better one first
+            outs = [compare(sign * u, sign * v, margin).outcome for u, v in zip(both[x], both[y])]
+            pooled = over_seeds([[Check(f"the {names[x]} ends better than the {names[y]}", o)] for o in outs])[0]
+            lines.append(f"{pooled.claim[:1].upper()}{pooled.claim[1:]}: {pooled.seed_words()} "
+                         f"(each seed's final metric, beyond a margin of {margin:g}).")
+    return summary, lines

@@ -1,7 +1,7 @@
 """Train side by side: the experiment controls, live training, verdicts and the explainer."""
 import streamlit as st
 
-from dashboard.components import controls, explainer, export, own_data, training
+from dashboard.components import controls, explainer, export, own_data, seeds, training
 from dashboard.components.plain import md
 
 st.title("Train a vanilla RNN and an LSTM side by side")
@@ -25,7 +25,7 @@ if cfg is not None:
 # The explainer sits below the run but is drawn first: the run's polling fragments must come last in
 # the script, or a timer firing during a slow first run can address elements the browser has not got
 # yet (a blank page; see views/story.py).
-run_area, explain_area = st.container(), st.container()
+run_area, seeds_area, explain_area = st.container(), st.container(), st.container()
 shown = None if training.busy() else training.lookup(cfg)
 with explain_area:
     explainer.panel(cfg, shown.result if shown else None)
@@ -33,3 +33,5 @@ with run_area:
     training.panel(cfg)  # the run in progress (fragments that poll its job) or the known result
     if shown is not None:  # a finished run is on screen: offer its report
         export.export_report(shown.result, key="train-export")
+with seeds_area:  # the experiment from several seeds (a fragment that polls its job while it trains)
+    seeds.panel(cfg, busy=training.busy())
