@@ -190,3 +190,21 @@ def test_the_lab_trains_its_experiment_from_several_seeds_and_says_the_counts(mo
     frame = next(d.value for d in at.dataframe if "reached the target" in d.value.columns)
     assert list(frame["seeds"]) == [3, 3] and set(frame["reached the target"]) <= {f"{k} of 3" for k in range(4)}
     assert any("seeds" in m.value and "ends better than" in m.value for m in at.markdown)
+
+
+def test_a_chapter_page_says_how_many_seeds_reproduced_here():
+    from types import SimpleNamespace
+
+    from core.reference.build import AGREES, DIFFERS
+    from core.reference.prove import seeds_line
+    ref = SimpleNamespace(index={h: {"summary": {"name": f"run {h}"}} for h in "abcdef"})
+    job = SimpleNamespace(verdicts={"a": (AGREES, "bit-identical"), "b": (AGREES, "bit-identical"),
+                                    "c": (AGREES, "x"), "d": (DIFFERS, "final metric 0.14 -> 0.86")},
+                          exact=False, ended=False, ref=ref)
+    line = seeds_line({0: ["a", "b"], 1: ["c", "d"], 2: ["e", "f"]}, job)
+    assert line.startswith("Reproduced here: the runs of 1 of 3 seeds trained again on this machine")
+    assert "1 differ" in line and "1 seed(s) not retrained yet" in line
+    assert "Seed 1: run d differs (final metric 0.14 -> 0.86)" in line
+    job.verdicts.update({"d": (AGREES, "inside"), "e": (AGREES, "x"), "f": (AGREES, "x")})
+    assert seeds_line({0: ["a", "b"], 1: ["c", "d"], 2: ["e", "f"]}, job).startswith(
+        "Reproduced here: the runs of 3 of 3 seeds")

@@ -68,6 +68,9 @@ def plan() -> list[Planned]:
         for kind in cfg.models:
             c = cfg.single(kind)
             out.setdefault(config_hash(c), Planned(c, f"tour:{name}", keep))
+    for name, cfg in story.runs.cell_grus().items():  # /cell's GRUs: its diagram and trace read the last weights
+        c = cfg.single("gru")
+        out.setdefault(config_hash(c), Planned(c, f"cell:{name}", "ends"))
     for c in default_sweep().jobs():
         out.setdefault(config_hash(c), Planned(c, "sweep:default", "summary"))
     return list(out.values())

@@ -216,5 +216,29 @@ def proof_line(hashes: list[str], job: ProveJob | None = None) -> str | None:
             "retrains the reference whenever no one's job waits.")
 
 
-__all__ = ["ProveJob", "start", "proving", "proof_line", "order", "OWNER", "PROOFS", "load_proofs", "save_proofs",
+def seeds_line(by_seed: dict[int, list[str]], job: ProveJob | None = None) -> str | None:
+    """One line on how many seeds of an experiment group (a chapter's runs, seed by seed) reproduced here:
+    a seed counts once every run of it was trained again and agreed (bit-identical on the build's
+    platform; elsewhere within tolerance or inside its seeds' spread, core.reference.build.compare).
+    None without a proving job or reference runs."""
+    job = job or proving()
+    by_seed = {s: hs for s, hs in by_seed.items() if hs}
+    if job is None or not by_seed:
+        return None
+    n = len(by_seed)
+    done = [s for s, hs in by_seed.items() if all(h in job.verdicts for h in hs)]
+    ok = [s for s in done if all(job.verdicts[h][0] == AGREES for h in by_seed[s])]
+    bad = [(s, h, job.verdicts[h][1]) for s in done for h in by_seed[s] if job.verdicts[h][0] != AGREES]
+    how = "bit-identical" if job.exact else "within tolerance or inside the seeds' spread"
+    line = (f"Reproduced here: the runs of {len(ok)} of {n} seeds trained again on this machine, {how}" +
+            (f"; {len(done) - len(ok)} differ" if len(done) > len(ok) else "") +
+            ("." if len(done) == n else f"; {n - len(done)} seed(s) not retrained yet" +
+             (" (the server retrains the reference whenever no one's job waits)." if not job.ended else ".")))
+    if bad:
+        s, h, why = bad[0]
+        line += f" Seed {s}: {job.ref.index[h]['summary'].get('name', h)} differs ({why})."
+    return line
+
+
+__all__ = ["seeds_line", "ProveJob", "start", "proving", "proof_line", "order", "OWNER", "PROOFS", "load_proofs", "save_proofs",
            "proofs_key", "run_digest"]

@@ -75,4 +75,22 @@ NO_FORGET = define("no_forget", lambda: RunConfig(task=TaskConfig(name="sentimen
                                                   train=TrainConfig(steps=600)),
                    "the 1997 LSTM (no forget gate) on the 'but' sentence at T = 100")
 
-__all__ = ["define", "configs", "label", "SEEDS", "seeded", "base_name", "with_seed", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET"]
+# /cell draws the LSTM of each of these experiments beside a vanilla RNN and a GRU trained on the same
+# task: experiment -> (what its picker says, the experiment whose config the RNN and the GRU share)
+CELL = {
+    BUT_SHORT: ("The 'but' sentence", BUT_SHORT),
+    BUT_LONG: ("The long review", BUT_LONG),
+    NO_FORGET: ("The 1997 LSTM without a forget gate, on the long review", BUT_LONG),
+    LONG: ("Remember the first token", LONG),
+    ZERO_FORGET: ("The LSTM from the zero start, remember the first token", LONG),
+}
+
+
+def cell_grus() -> dict[str, RunConfig]:
+    """The GRUs /cell draws (no chapter trains one on these tasks): the GRU of each experiment it compares
+    with, by the experiment's name, so the shipped reference holds them."""
+    cfgs = configs()
+    return {f"{n}:gru": validate(replace(cfgs[n], models=("gru",))) for n in dict.fromkeys(v[1] for v in CELL.values())}
+
+
+__all__ = ["define", "CELL", "cell_grus", "configs", "label", "SEEDS", "seeded", "base_name", "with_seed", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET"]

@@ -27,14 +27,7 @@ from core.tasks import Task, make_task
 from dashboard.components import owned, plain
 from dashboard.components.chart import show_chart
 
-# the tour's experiment whose LSTM is drawn -> (what the picker says, the experiment of its RNN and GRU)
-SOURCES = {
-    "but_short": ("The 'but' sentence", "but_short"),
-    "but_long": ("The long review", "but_long"),
-    "no_forget": ("The 1997 LSTM without a forget gate, on the long review", "but_long"),
-    "long": ("Remember the first token", "long"),
-    "zero_forget": ("The LSTM from the zero start, remember the first token", "long"),
-}
+SOURCES = story.runs.CELL  # the tour's experiment whose LSTM is drawn -> (its words, the experiment of its RNN and GRU)
 KINDS = ("lstm", "gru", "rnn")  # drawn in this order
 SENTENCE, TYPED, EXAMPLE = "The explainer's sentence", "A sentence you type", "A held-out example of the task"
 SOURCE, INPUT, TEXT, PICK, T_KEY, UNIT = "cell-run", "cell-input", "cell-text", "cell-example", "cell-t", "cell-unit"
@@ -271,11 +264,13 @@ def mechanism() -> None:
     names = {"chrono start (first token)": "long", "zero start (first token)": "zero_forget",
              "chrono start (long review)": "but_long", "no forget gate, 1997 (long review)": "no_forget"}
     cfgs = story.experiments()
-    results = {}
-    for label, n in names.items():
-        run = _stored(cfgs[n].single("lstm"))
-        if run is not None:
-            results[label] = RunResult(config=cfgs[n].single("lstm"), runs={"lstm": run})
+    results: dict[str, list[RunResult]] = {}
+    for label, n in names.items():  # every seed of the tour's experiment that is in the store or the reference
+        for s in range(story.runs.SEEDS):
+            c = story.runs.with_seed(cfgs[n], s).single("lstm")
+            run = _stored(c)
+            if run is not None:
+                results.setdefault(label, []).append(RunResult(config=c, runs={"lstm": run}))
     if not results:
         st.info("These charts need the tour's LSTMs: open the tour once to train them.")
         return
@@ -283,7 +278,7 @@ def mechanism() -> None:
                                 required=True)
     step = 0 if when == "untrained start" else None
     growth = {k: v for k, v in results.items() if "long review" in k}
-    key = (tuple(config_hash(r.config) for r in results.values()), step)
+    key = (tuple(config_hash(r.config) for rs in results.values() for r in rs), step)
     with st.spinner("Measuring the gradient along the belt..."):
         belt, grow = _mechanism(key, results, growth, step)
     show_chart(belt, "cell-belt")

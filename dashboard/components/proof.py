@@ -15,7 +15,7 @@ import os
 import streamlit as st
 
 from core.shipped import shipped, source_line
-from core.reference.prove import proof_line, start as start_proving
+from core.reference.prove import proof_line, seeds_line, start as start_proving
 from dashboard.components.plain import md
 
 
@@ -31,6 +31,11 @@ def _escaped(text: str | None) -> str | None:
 def line(runs) -> str | None:
     """For the reference runs among `runs`: reproduced here, being reproduced, or the difference."""
     return _escaped(proof_line([r.hash for r in runs if getattr(r, "source", "")]))
+
+
+def seeds(by_seed: dict[int, list]) -> str | None:
+    """For a chapter's runs seed by seed (reference runs only): how many seeds reproduced here."""
+    return _escaped(seeds_line({s: [r.hash for r in runs if getattr(r, "source", "")] for s, runs in by_seed.items()}))
 
 
 def line_for(hashes: list[str]) -> str | None:

@@ -288,7 +288,8 @@ def show(chapter: story.Chapter) -> None:
     ref = proof.source(r for n in chapter.needs if n in results for r in results[n].runs.values())
     st.caption(("Trained here: " if ref is None else "The experiments: ") + configs_line(chapter))
     if ref is not None:
-        proved = proof.line(r for n in chapter.needs if n in results for r in results[n].runs.values())
+        proved = proof.seeds({s: [r for n in chapter.needs for r in results[story.runs.seeded(n, s)].runs.values()]
+                              for s in chapter.seeds_in(results)})
         st.caption(ref + (f" {proved}" if proved else ""), help="`python -m core reference check` trains these runs again on this machine and "
                              "compares.")
     if any(n not in results for n in chapter.needs):
