@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 
 from core.charts import CHANCE_COLOR, ChartItem, finalize, learning_curves, model_color
+from core.charts.cell import belt_item, growth_item
 from core.charts.export import Report
 from core.charts.inside import INFO_COLOR, WIDE, connectivity_item, grad_through_time_item, states_charts
 from core.config import variant_of
@@ -16,6 +17,7 @@ from core.inspection import EXPLAINER_SENTENCE, connectivity_frame, sentence_tab
 from core.results import RunResult
 from core.story import (CHAPTERS, FAILS, FILLER, HOLDS, UNCLEAR, UNDECIDED, Chapter, Told, arithmetic_at,
                         holding_units, long_review_table, most_dropped, tell, unit_traces)
+from core.story import runs as _runs
 from core.story.runs import seeded
 
 
@@ -292,6 +294,34 @@ def _addition_only(chapter, results, filler):
     if len(chapter.needs) < 2 or chapter.needs[1] not in results:
         return []
     return [starts_item([results[k] for k in chapter.needs], f"ch{chapter.number}_addition_only")]
+
+
+def _all_seeds(results: dict[str, RunResult], name: str) -> list[RunResult]:
+    """Every seed of experiment `name` that is in `results` (seed 0 first)."""
+    return [results[n] for n in [seeded(name, s) for s in range(_runs.SEEDS)] if n in results]
+
+
+@builder("belt_gradient")
+def _belt_gradient(chapter, results, filler):
+    """The gradient along the belt predicted from the forget gates against the one measured, for the
+    chrono, zero and no-forget-gate starts, over every seed in (core.charts.cell.belt_item; /cell too)."""
+    starts = {"chrono start": _runs.LONG, "zero start": _runs.ZERO_FORGET, "no forget gate (1997)": _runs.NO_FORGET}
+    found = {label: [r for r in _all_seeds(results, n) if "lstm" in r.runs] for label, n in starts.items()}
+    found = {k: v for k, v in found.items() if v}
+    if not found:
+        return []
+    return [replace(belt_item(found), name=f"ch{chapter.number}_belt_gradient")]
+
+
+@builder("cell_growth")
+def _cell_growth(chapter, results, filler):
+    """The cell state's norm step by step, with and without a forget gate, over every seed in."""
+    found = {"with a forget gate": [r for r in _all_seeds(results, _runs.BUT_LONG) if "lstm" in r.runs],
+             "1997, no forget gate": [r for r in _all_seeds(results, _runs.NO_FORGET) if "lstm" in r.runs]}
+    found = {k: v for k, v in found.items() if v}
+    if len(found) < 2:
+        return []
+    return [replace(growth_item(found), name=f"ch{chapter.number}_cell_growth")]
 
 
 @builder("real_checks")
