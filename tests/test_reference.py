@@ -70,6 +70,26 @@ def test_building_twice_gives_the_same_files(tmp_path, tiny_runs):
     assert '"elapsed_s": null' in text and '"seconds_to_target": null' in text  # no wall-clock seconds
 
 
+def test_a_build_that_reuses_an_earlier_one_writes_the_same_files_and_trains_only_what_changed(
+        tmp_path, tiny_runs, monkeypatch):
+    plan, runs = tiny_runs
+    B.write(tmp_path / "a", plan, runs, "2026-12-02")
+    monkeypatch.setattr(B, "plan", lambda: plan)
+    trained = []
+    real = B.train_all
+    monkeypatch.setattr(B, "train_all", lambda cfgs, **kw: trained.extend(cfgs) or real(cfgs, **kw))
+    B.build(tmp_path / "b", "2026-12-02", say=lambda s: None, reuse=tmp_path / "a")
+    assert trained == []  # every run taken from the earlier build
+    names = sorted(str(p.relative_to(tmp_path / "a")) for p in (tmp_path / "a").rglob("*") if p.is_file())
+    for n in names:
+        assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
+    # a run kept another way (all its checkpoints now) is trained again; the others are still taken
+    changed = [B.Planned(plan[0].cfg, plan[0].group, "all"), B.Planned(plan[1].cfg, plan[1].group, "all"), plan[2]]
+    monkeypatch.setattr(B, "plan", lambda: changed)
+    B.build(tmp_path / "c", "2026-12-02", say=lambda s: None, reuse=tmp_path / "a")
+    assert [config_hash(c) for c in trained] == [changed[1].hash]  # the RNN kept all already
+
+
 def test_the_shipped_reference_is_whole_small_and_covers_every_run_the_pages_need():
     ref = Reference(SHIPPED)
     files = ref.manifest["files"]

@@ -21,6 +21,9 @@ def add_parser(sub) -> None:
     what = p.add_subparsers(dest="reference_command", required=True)
     b = what.add_parser("build", help="train the reference runs and write the folder")
     b.add_argument("--out", default=None, help="folder to write (default: $LAB_REFERENCE or reference/)")
+    b.add_argument("--reuse", default=None, metavar="FOLDER",
+                   help="an earlier build on this torch and CPU: its runs that this plan keeps the same way are "
+                        "taken, not trained again (they would give the same bits)")
     b.add_argument("--workers", type=int, default=2, help="runs trained at once (threads; default 2)")
     b.add_argument("--built", default=None, metavar="YYYY-MM-DD",
                    help="the build date written in the manifest (default: today, UTC)")
@@ -46,8 +49,11 @@ def build(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ValueError(f"--workers must be 1 or more, got {args.workers}")
     folder = _folder(args.out)
+    reuse = Path(args.reuse) if args.reuse else None
+    if reuse is not None and not (reuse / "manifest.json").is_file():
+        raise ValueError(f"--reuse {reuse}: no reference there (no manifest.json)")
     m = build_reference(folder, args.built or built_date(), workers=args.workers,
-                        say=lambda s: print(s, file=sys.stderr))
+                        say=lambda s: print(s, file=sys.stderr), reuse=reuse)
     print(f"wrote {folder}/: {m['runs']} runs, {len(m['files']) + 1} files, {m['bytes']:,} bytes "
           f"(torch {m['torch']} on {m['cpu']}, {m['built']})")
     return 0

@@ -145,8 +145,17 @@ def summary_of(run: ModelRun) -> dict:
     return dict(quiet.summary(), elapsed_s=None)
 
 
-def write(folder: Path, planned: list[Planned], runs: list[ModelRun], built: str) -> dict:
-    """Write the reference folder from trained runs; returns the manifest."""
+@dataclass(frozen=True)
+class Reused:
+    """A run taken from an earlier build on this platform (`build --reuse`): its index entry, and its run
+    as that build serves it (None for a summary-only run)."""
+
+    entry: dict
+    run: ModelRun | None
+
+
+def write(folder: Path, planned: list[Planned], runs: list[ModelRun | Reused], built: str) -> dict:
+    """Write the reference folder from trained (or reused) runs; returns the manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "runs").mkdir(exist_ok=True)
     for old in (folder / "runs").iterdir():  # a rebuild leaves no run of an older plan behind
@@ -154,11 +163,21 @@ def write(folder: Path, planned: list[Planned], runs: list[ModelRun], built: str
     index: dict[str, dict] = {}
     names: list[str] = []
     sweep_rows = []
+    served: dict[str, ModelRun] = {}  # what the pages will read: each run with its kept checkpoints
     for p, run in zip(planned, runs):
         h = p.hash
-        keep = kept_steps(run, p.keep)
-        entry = {"group": p.group, "config": p.cfg.to_dict(), "summary": summary_of(run),
-                 "checkpoints_kept": keep, "checkpoints_left_out": [s for s in sorted(run.checkpoints) if s not in keep]}
+        if isinstance(run, Reused):  # checked by reusable(): the same keep, the same files
+            entry = {k: v for k, v in run.entry.items() if k not in ("record", "arrays")}
+            entry["group"] = p.group
+            keep = entry["checkpoints_kept"]
+            run = run.run
+        else:
+            keep = kept_steps(run, p.keep)
+            entry = {"group": p.group, "config": p.cfg.to_dict(), "summary": summary_of(run),
+                     "checkpoints_kept": keep,
+                     "checkpoints_left_out": [s for s in sorted(run.checkpoints) if s not in keep]}
+        if run is not None:
+            served[h] = trimmed(run, keep)
         if p.keep != "summary":
             meta, arrays = run_to_record(run)
             arrays = {k: v for k, v in arrays.items() if not k.startswith("w/") or int(k.split("/")[1]) in keep}
@@ -171,8 +190,7 @@ def write(folder: Path, planned: list[Planned], runs: list[ModelRun], built: str
         index[h] = entry
     (folder / INDEX).write_text(dumps(index))
     names.append(INDEX)
-    kept = {config_hash(p.cfg): trimmed(run, kept_steps(run, p.keep)) for p, run in zip(planned, runs)}
-    (folder / VERDICTS).write_text(dumps(verdicts(results_of(lambda c: kept.get(config_hash(c))))))
+    (folder / VERDICTS).write_text(dumps(verdicts(results_of(lambda c: served.get(config_hash(c))))))
     names.append(VERDICTS)
     if sweep_rows:
         df = table(sweep_rows).drop(columns=["reused"])
@@ -198,11 +216,34 @@ def trimmed(run: ModelRun, keep: list[int]) -> ModelRun:
     return ModelRun(**{**run.__dict__, "checkpoints": {k: v for k, v in run.checkpoints.items() if k in keep}})
 
 
-def build(folder: Path, built: str, workers: int = 2, say: Callable[[str], object] = print) -> dict:
+def reusable(old: Reference, p: Planned) -> Reused | None:
+    """Run `p` as an earlier build on this platform has it, when that build kept what this plan keeps
+    (bit-identical numbers: the same torch and CPU; the same checkpoints kept, or the summary); else None."""
+    e = old.index.get(p.hash)
+    if e is None or not same_platform(old):
+        return None
+    if p.keep == "summary":
+        return Reused(e, None) if not e.get("record") else None
+    run = old.get(p.hash) if e.get("record") else None
+    if run is None:
+        return None
+    every = sorted(set(e["checkpoints_kept"]) | set(e["checkpoints_left_out"]))
+    want = kept_steps(ModelRun(**{**run.__dict__, "checkpoints": dict.fromkeys(every)}), p.keep)
+    return Reused(e, run) if want == sorted(e["checkpoints_kept"]) else None
+
+
+def build(folder: Path, built: str, workers: int = 2, say: Callable[[str], object] = print,
+          reuse: Path | None = None) -> dict:
+    """Train every planned run (or, with `reuse`, take those an earlier build on this torch and CPU
+    holds as this plan keeps them: training them again would give the same bits) and write the folder."""
     planned = plan()
-    say(f"training {len(planned)} reference runs on {workers} worker(s)")
-    runs = train_all([p.cfg for p in planned], workers=workers, say=say)
-    return write(folder, planned, runs, built)
+    old = Reference(reuse) if reuse is not None else None
+    taken = {i: r for i, p in enumerate(planned) if old is not None and (r := reusable(old, p)) is not None}
+    todo = [i for i in range(len(planned)) if i not in taken]
+    say(f"training {len(todo)} reference runs on {workers} worker(s)" +
+        (f"; {len(taken)} taken from {reuse}" if taken else ""))
+    trained = dict(zip(todo, train_all([planned[i].cfg for i in todo], workers=workers, say=say)))
+    return write(folder, planned, [taken.get(i) or trained[i] for i in range(len(planned))], built)
 
 
 # --- checking -------------------------------------------------------------------------------------
