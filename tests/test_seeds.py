@@ -208,3 +208,47 @@ def test_a_chapter_page_says_how_many_seeds_reproduced_here():
     job.verdicts.update({"d": (AGREES, "inside"), "e": (AGREES, "x"), "f": (AGREES, "x")})
     assert seeds_line({0: ["a", "b"], 1: ["c", "d"], 2: ["e", "f"]}, job).startswith(
         "Reproduced here: the runs of 3 of 3 seeds")
+
+
+def test_on_another_cpu_a_run_that_wanders_inside_its_seeds_spread_agrees_and_one_outside_differs():
+    from types import SimpleNamespace
+
+    from core.config import RunConfig, TaskConfig, TrainConfig
+    from core.reference.build import AGREES, DIFFERS, compare, spread
+    base = validate(RunConfig(task=TaskConfig(seq_len=100), train=TrainConfig(steps=500))).single("rnn")
+    index = {}
+    for s, final in enumerate((0.14, 0.2, 0.86, 0.5, 0.13)):
+        c = with_seed(base, s)
+        index[f"h{s}"] = {"config": c.to_dict(), "summary": {"final_metric": final, "status": "finished",
+                                                               "steps_to_target": None, "metric_name": "accuracy"}}
+    ref = SimpleNamespace(index=index)
+    assert spread(ref, "h0") == (0.13, 0.86, 5)
+    again = lambda final: ModelRun(kind="rnn", config=with_seed(base, 0), evals=[{"step": 500, "metric": final}],
+                                   steps_run=500, steps_to_target=None, status="finished")
+    assert compare(ref, "h0", again(0.145), exact=False)[0] == AGREES  # within the run's own tolerance
+    verdict, why = compare(ref, "h0", again(0.86), exact=False)  # 14% there, 86% here: inside the seeds' spread
+    assert verdict == AGREES and "inside its 5 seeds' spread" in why
+    verdict, why = compare(ref, "h0", again(0.99), exact=False)
+    assert verdict == DIFFERS and "outside its 5 seeds' spread 0.13-0.86" in why
+
+
+def test_reference_check_fails_when_a_verdict_changes_and_names_it(monkeypatch):
+    from types import SimpleNamespace
+
+    from core.reference import build as B
+    from core.reference.verdicts import changed
+    old = {"1": {"key": "gap", "outcome": HOLDS, "seeds": [0, 1], "checks": [
+        {"claim": "it does not learn the gap of 100", "outcome": HOLDS, "seeds": [HOLDS, HOLDS]}]}}
+    new = {"1": {"key": "gap", "outcome": UNCLEAR, "seeds": [0, 1], "checks": [
+        {"claim": "it does not learn the gap of 100", "outcome": UNCLEAR, "seeds": [HOLDS, FAILS]}]}}
+    lines = changed(old, new)
+    assert lines == ["chapter 1 (gap): holds -> no clear difference; 'it does not learn the gap of 100': holds "
+                     "(holds in 2 of 2 seeds) -> no clear difference (holds in 1 of 2 seeds)"]
+    assert changed(old, old) == []
+    said = []
+    ref = SimpleNamespace(read_json=lambda name: old)
+    monkeypatch.setattr(B, "verdicts", lambda results: new)
+    monkeypatch.setattr(B, "results_of", lambda lookup: {})
+    assert B.check_verdicts(ref, {}, said.append) == 1 and said[0].startswith("verdict changed: chapter 1 (gap)")
+    monkeypatch.setattr(B, "verdicts", lambda results: old)
+    assert B.check_verdicts(ref, {}, said.append) == 0
