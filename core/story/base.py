@@ -116,6 +116,7 @@ class Chapter:
     equations: tuple[str, ...] = ()  # keys of EQUATIONS this chapter measures (each key in one chapter)
     filler: bool = False  # the page offers the neutral-words slider; teller and charts take `filler`
     links_every_run: bool = False
+    cell: tuple[tuple[str, int, str], ...] = ()  # links to /cell: (experiment, step t from 1, what it says)
 
     def tell_seed(self, results: dict[str, RunResult], seed: int = 0, filler: int = FILLER) -> Told:
         """The chapter told with one seed's results (results[seeded(name, seed)] for each of `needs`)."""

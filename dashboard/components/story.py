@@ -16,7 +16,7 @@ from core.config import RunConfig, config_hash
 from core.jobs import TrainJob, default_queue
 from core.results import RunResult
 from core.store import RunStore, StoreError
-from dashboard.components import controls, owned, plain, proof, training
+from dashboard.components import cell, controls, owned, plain, proof, training
 from dashboard.components.chart import show_chart
 
 CHAPTER = "story-chapter"  # the chapter on screen (its widget's key)
@@ -233,6 +233,8 @@ def _extras(chapter: story.Chapter, results: dict[str, RunResult]) -> None:
             st.download_button(table.csv_label, data=rows.to_csv(index=False).encode(), file_name=table.csv,
                                mime="text/csv", on_click="ignore", icon=":material/download:",
                                key=f"story-{table.key}-csv")
+    for run, t, words in chapter.cell:
+        cell.link(run, t, label=words)
     if chapter.links_every_run:
         st.markdown("**Every experiment of the tour, preset in the lab:**")
         for name in story.experiments():
