@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from core.config import ConfigError, RunConfig, config_hash, validate
+from core.models import build_model, state_arrays
+from core.tasks import make_task
 from core.results import ModelRun, run_from_record
 
 ENV = "LAB_REFERENCE"
@@ -160,6 +162,8 @@ class Reference:
         if meta is None or npz is None:
             return None
         run = read_run(meta, npz)
+        if run is not None and e.get("checkpoints_rebuilt") == [0] and 0 not in run.checkpoints:
+            run.checkpoints = {0: initial_weights(run), **run.checkpoints}  # not stored: built again
         if run is None or config_hash(run.config) != h:
             self._problem(f"reference run {h} cannot be read or does not match its index entry: not served")
             return None
@@ -250,6 +254,14 @@ def entry_problem(h: object, e: object, files: dict) -> str | None:
     return None
 
 
+def initial_weights(run: ModelRun) -> dict[str, np.ndarray]:
+    """A run's weights at step 0, built again from its config (every draw comes from the generator its
+    config seeds, core.models.build_model): bit for bit what training started from on this platform.
+    The reference stores them only for seed 0's runs (the pages draw those)."""
+    c = run.config
+    return state_arrays(build_model(run.kind, make_task(c.task), c.model, c.train.seed))
+
+
 def read_run(meta: dict, npz: Path) -> ModelRun | None:
     """A run from its record and `.npz` (None: either cannot be read as a run of this lab, e.g. an
     `.npz` holding a pickled array); seconds left out of the record read as NaN / None."""
@@ -335,5 +347,5 @@ def dumps(v) -> str:
     return json.dumps(clean_json(v), indent=1, sort_keys=True) + "\n"
 
 
-__all__ = ["Reference", "shipped", "origin", "source_line", "default_folder", "read_run", "write_npz", "dumps", "clean_json",
+__all__ = ["Reference", "initial_weights", "shipped", "origin", "source_line", "default_folder", "read_run", "write_npz", "dumps", "clean_json",
            "sha256", "ENV", "MANIFEST", "INDEX", "manifest_problem", "entry_problem"]

@@ -48,6 +48,8 @@ class Planned:
     cfg: RunConfig  # single-model
     group: str  # "lab:default", "tour:<experiment>", "sweep:default"
     keep: str  # "all", "ends" (first and last checkpoint), "last" (the last checkpoint) or "summary"
+    steps: bool = True  # False (the seeds other than 0): no training step rows, and the first checkpoint's weights
+    # are not stored but rebuilt from the config when read (core.shipped: the same bits on the build's platform)
 
     @property
     def hash(self) -> str:
@@ -67,7 +69,9 @@ def plan() -> list[Planned]:
         keep = "last" if issubclass(TASKS[cfg.task.name], RealSeriesTask) else "ends"
         for kind in cfg.models:
             c = cfg.single(kind)
-            out.setdefault(config_hash(c), Planned(c, f"tour:{name}", keep))
+            # seeds other than 0 feed the verdicts (their checks read their weights and evaluations); no page
+            # draws their training steps, so those rows are left out (the reference stays under MAX_BYTES)
+            out.setdefault(config_hash(c), Planned(c, f"tour:{name}", keep, steps=story.runs.AT not in name))
     for name, cfg in story.runs.cell_grus().items():  # /cell's GRUs: its diagram and trace read the last weights
         c = cfg.single("gru")
         out.setdefault(config_hash(c), Planned(c, f"cell:{name}", "ends"))
@@ -167,7 +171,8 @@ def write(folder: Path, planned: list[Planned], runs: list[ModelRun | Reused], b
     for p, run in zip(planned, runs):
         h = p.hash
         if isinstance(run, Reused):  # checked by reusable(): the same keep, the same files
-            entry = {k: v for k, v in run.entry.items() if k not in ("record", "arrays")}
+            entry = {k: v for k, v in run.entry.items()
+                     if k not in ("record", "arrays", "steps_left_out", "checkpoints_rebuilt")}
             entry["group"] = p.group
             keep = entry["checkpoints_kept"]
             run = run.run
@@ -176,11 +181,19 @@ def write(folder: Path, planned: list[Planned], runs: list[ModelRun | Reused], b
             entry = {"group": p.group, "config": p.cfg.to_dict(), "summary": summary_of(run),
                      "checkpoints_kept": keep,
                      "checkpoints_left_out": [s for s in sorted(run.checkpoints) if s not in keep]}
+        rebuilt: list[int] = []
+        if run is not None and not p.steps:
+            run = ModelRun(**{**run.__dict__, "steps": []})
+            entry["steps_left_out"] = True
+            rebuilt = [0] if 0 in keep else []
+            if rebuilt:
+                entry["checkpoints_rebuilt"] = rebuilt
         if run is not None:
             served[h] = trimmed(run, keep)
         if p.keep != "summary":
             meta, arrays = run_to_record(run)
-            arrays = {k: v for k, v in arrays.items() if not k.startswith("w/") or int(k.split("/")[1]) in keep}
+            arrays = {k: v for k, v in arrays.items() if not k.startswith("w/") or
+                      (int(k.split("/")[1]) in keep and int(k.split("/")[1]) not in rebuilt)}
             entry["record"], entry["arrays"] = f"runs/{h}.json", f"runs/{h}.npz"
             (folder / entry["record"]).write_text(dumps(no_seconds(meta)))
             write_npz(folder / entry["arrays"], arrays)
@@ -220,7 +233,7 @@ def reusable(old: Reference, p: Planned) -> Reused | None:
     """Run `p` as an earlier build on this platform has it, when that build kept what this plan keeps
     (bit-identical numbers: the same torch and CPU; the same checkpoints kept, or the summary); else None."""
     e = old.index.get(p.hash)
-    if e is None or not same_platform(old):
+    if e is None or not same_platform(old) or (p.steps and e.get("steps_left_out")):
         return None
     if p.keep == "summary":
         return Reused(e, None) if not e.get("record") else None
@@ -273,7 +286,8 @@ def compare(ref: Reference, h: str, again: ModelRun, exact: bool) -> tuple[str, 
         if stored is not None:
             again_kept = ModelRun(**{**again.__dict__,
                                      "checkpoints": {k: v for k, v in again.checkpoints.items()
-                                                     if k in e["checkpoints_kept"]}})
+                                                     if k in e["checkpoints_kept"]},
+                                     "steps": [] if e.get("steps_left_out") else again.steps})
             diff = differences(stored, again_kept)
         else:  # a summary-only run: its numbers as the summary has them
             diff = [f"{k} {s.get(k)} -> {v}" for k, v in (("status", again.status), ("steps_run", again.steps_run),
