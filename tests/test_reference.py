@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -328,3 +329,20 @@ def test_without_the_variable_the_reference_is_the_projects_own_folder(monkeypat
     assert default_folder() == ROOT / "reference"
     monkeypatch.setenv(ENV, "off")
     assert default_folder() is None
+
+
+def test_a_seed_kept_for_the_verdicts_has_no_step_rows_and_its_first_weights_are_rebuilt_bit_for_bit(
+        tmp_path, tiny_runs):
+    plan, runs = tiny_runs
+    lean = [plan[0], B.Planned(plan[1].cfg, "tour:x@1", "ends", steps=False), plan[2]]
+    B.write(tmp_path / "r", lean, runs, "2026-12-02")
+    ref = Reference(tmp_path / "r")
+    e = ref.index[lean[1].hash]
+    assert e["steps_left_out"] and e["checkpoints_rebuilt"] == [0] and 0 in e["checkpoints_kept"]
+    with np.load(tmp_path / "r" / e["arrays"]) as z:
+        assert not any(k.startswith("w/0/") for k in z.files)  # not stored
+    run = ref.get(lean[1].hash)
+    assert run.steps == [] and [e["metric"] for e in run.evals] == [e["metric"] for e in runs[1].evals]
+    for step in e["checkpoints_kept"]:
+        for k, v in runs[1].checkpoints[step].items():
+            assert np.array_equal(run.checkpoints[step][k], v), (step, k)
