@@ -64,6 +64,7 @@ def test_a_chapter_counts_its_seeds_and_one_wandering_seed_unsettles_its_claim(m
     for s in range(5):
         results[seeded("short", s)] = fake(with_seed(cfgs["short"], s), {"rnn": 1.0, "lstm": 1.0},
                                            {"rnn": 100, "lstm": 75})
+        results[seeded("long_matched", s)] = fake(with_seed(cfgs["long_matched"], s), {"rnn": 0.13}, {"rnn": None})
         rnn_learned = s == 3  # one seed's vanilla RNN learns the long gap
         results[seeded("long", s)] = fake(with_seed(cfgs["long"], s), {"rnn": 1.0 if rnn_learned else 0.14,
                                                                        "lstm": 1.0},
@@ -92,6 +93,7 @@ def test_the_seeds_chart_draws_every_seed_and_every_check(monkeypatch):
     results = {}
     for s in range(5):
         results[seeded("short", s)] = fake(with_seed(cfgs["short"], s), {"rnn": 1.0, "lstm": 1.0}, {"rnn": 9, "lstm": 9})
+        results[seeded("long_matched", s)] = fake(with_seed(cfgs["long_matched"], s), {"rnn": 0.13}, {"rnn": None})
         results[seeded("long", s)] = fake(with_seed(cfgs["long"], s), {"rnn": 0.1 + s / 100, "lstm": 1.0},
                                           {"rnn": None, "lstm": 225})
     gap = story.BY_NUMBER[1]
@@ -101,7 +103,7 @@ def test_the_seeds_chart_draws_every_seed_and_every_check(monkeypatch):
     assert sorted(item.data.seed.dropna().unique()) == [0, 1, 2, 3, 4]
     assert set(item.data.check.dropna()) == {f"{i + 1}. {c.claim}" for i, c in enumerate(told.checks)}
     runs = item.data[item.data.part == "final metric"]
-    assert len(runs) == 5 * 4  # 5 seeds x (2 models x 2 experiments)
+    assert len(runs) == 5 * 5  # 5 seeds x (2 models x 2 experiments + the matched RNN)
     assert sorted(runs[runs.run == "long: Vanilla RNN"].final.round(2)) == [0.1, 0.11, 0.12, 0.13, 0.14]
     one = {k: v for k, v in results.items() if "@" not in k}
     assert seeds_item(gap, one, story.tell(gap, one)) is None  # one seed: nothing to count

@@ -39,6 +39,8 @@ def tiny_experiments() -> dict[str, RunConfig]:
     return {
         "short": validate(RunConfig(task=TaskConfig(seq_len=5), **small)),
         "long": validate(RunConfig(task=TaskConfig(seq_len=8), **small)),
+        "long_matched": validate(RunConfig(task=TaskConfig(seq_len=8), models=("rnn",),
+                                           model=ModelConfig(hidden_size=16), train=small["train"])),
         "zero_forget": validate(RunConfig(task=TaskConfig(seq_len=8), models=("lstm",),
                                           model=ModelConfig(hidden_size=8, forget_init="zero"),
                                           train=small["train"])),
@@ -72,7 +74,16 @@ def test_every_chapter_names_runs_that_exist_and_the_default_run_is_shared_with_
     for c in story.CHAPTERS:
         assert set(c.needs) <= set(cfgs) and c.lab in cfgs and c.claim
     assert cfgs["long"] == controls.DEFAULT  # the lab's first open and the tour train one run, not two
-    assert all(cfg.model.hidden_size == 64 for cfg in cfgs.values())
+    assert all(cfg.model.hidden_size == 64 for name, cfg in cfgs.items() if name != "long_matched")
+    # the chapter-1 control: a vanilla RNN with the LSTM's parameter count (closest hidden size)
+    from core.models import build_model, n_params
+    from core.tasks import make_task
+    task, big = make_task(cfgs["long"].task), cfgs["long_matched"]
+    count = lambda kind, h: n_params(build_model(kind, task, dataclasses.replace(cfgs["long"].model, hidden_size=h), 0))
+    lstm, h = count("lstm", 64), big.model.hidden_size
+    assert big.models == ("rnn",) and abs(count("rnn", h) - lstm) <= min(abs(count("rnn", h - 1) - lstm),
+                                                                       abs(count("rnn", h + 1) - lstm))
+    assert big.train == cfgs["long"].train and big.task == cfgs["long"].task
     assert [c.number for c in story.CHAPTERS] == list(range(1, len(story.CHAPTERS) + 1))
 
 
@@ -100,6 +111,26 @@ def test_the_gap_chapter_is_told_from_the_numbers_and_says_when_the_claim_fails(
     assert "it does not learn the gap of 100: does not hold" in told.verdict
     assert "the LSTM learns the gap of 100: does not hold" in told.verdict
     assert "Vanilla RNN reached the target (99%) at training step 300" in " ".join(told.sentences)
+
+
+def test_the_gap_chapter_names_each_models_size_and_start_and_its_matched_rnn_control():
+    cfgs = story.experiments()
+    short = fake(cfgs["short"], {"rnn": 1.0, "lstm": 1.0}, {"rnn": 100, "lstm": 75})
+    long = fake(cfgs["long"], {"rnn": 0.14, "lstm": 1.0}, {"rnn": None, "lstm": 225})
+    for k, n in (("rnn", 5768), ("lstm", 21512)):
+        long.runs[k].n_params = n
+    big = fake(cfgs["long_matched"], {"rnn": 0.13}, {"rnn": None})
+    big.runs["rnn"].n_params = 21430
+    told = story.tell_gap(short, long, big)
+    text = " ".join(told.sentences)
+    assert "the Vanilla RNN (hidden 64, 5,768 parameters, default start)" in text
+    assert "the LSTM (hidden 64, 21,512 parameters, chrono start)" in text
+    assert f"(hidden {cfgs['long_matched'].model.hidden_size}, 21,430 parameters" in text
+    assert told.holds is True and "a vanilla RNN as large as the LSTM does not learn the gap of 100 either" in told.verdict
+    # the large RNN learns it: the control says so, and the chapter holds only in part
+    learns = fake(cfgs["long_matched"], {"rnn": 1.0}, {"rnn": 450})
+    told = story.tell_gap(short, long, learns)
+    assert told.holds is False and "size did what the LSTM's cell does" in " ".join(told.sentences)
 
 
 def test_the_start_chapter_needs_the_zero_init_lstm_to_fail_to_say_so(tiny_results):

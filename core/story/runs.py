@@ -7,10 +7,13 @@ SEEDS seeds (`seeded(name, s)` names seed s: "long@3"). Hidden 64 and seed 0 in 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Callable
 
 from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validate
+from core.models import build_model, n_params
+from core.tasks import make_task
 
 _DEFINED: dict[str, tuple[Callable[[], RunConfig], str]] = {}  # name -> (config, label), in definition order
 
@@ -61,6 +64,21 @@ SHORT = define("short", lambda: RunConfig(task=TaskConfig(seq_len=20), train=Tra
                "first_token at a short T")
 # the lab's default experiment: one run serves the tour and the lab
 LONG = define("long", RunConfig, "first_token at T = 100 (chapters 1-3)")
+@functools.lru_cache(maxsize=8)
+def matched_hidden(cfg: RunConfig | None = None, kind: str = "rnn", like: str = "lstm") -> int:
+    """The hidden size at which a `kind` model has the parameter count closest to a `like` model of
+    `cfg` (default: the lab's default experiment): the vanilla RNN as large as the LSTM."""
+    cfg = validate(cfg or RunConfig())
+    task = make_task(cfg.task)
+    count = lambda k, h: n_params(build_model(k, task, replace(cfg.model, hidden_size=h), 0))
+    want = count(like, cfg.model.hidden_size)
+    return min(range(cfg.model.hidden_size, 4 * cfg.model.hidden_size + 1), key=lambda h: abs(count(kind, h) - want))
+
+
+# the vanilla RNN with as many parameters as the LSTM of "long" (a careful reader's control for chapter 1)
+MATCHED = define("long_matched", lambda: replace(RunConfig(), models=("rnn",),
+                                                 model=replace(RunConfig().model, hidden_size=matched_hidden())),
+                 "the vanilla RNN as large as the LSTM, first_token at T = 100")
 ZERO_FORGET = define("zero_forget", lambda: RunConfig(model=ModelConfig(forget_init="zero"), models=("lstm",)),
                      "the LSTM from the zero forget-gate start")
 BUT_SHORT = define("but_short", lambda: RunConfig(task=TaskConfig(name="sentiment_but", seq_len=30),
@@ -93,4 +111,4 @@ def cell_grus() -> dict[str, RunConfig]:
     return {f"{n}:gru": validate(replace(cfgs[n], models=("gru",))) for n in dict.fromkeys(v[1] for v in CELL.values())}
 
 
-__all__ = ["define", "CELL", "cell_grus", "configs", "label", "SEEDS", "seeded", "base_name", "with_seed", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET"]
+__all__ = ["define", "matched_hidden", "MATCHED", "CELL", "cell_grus", "configs", "label", "SEEDS", "seeded", "base_name", "with_seed", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET"]
