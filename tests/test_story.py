@@ -495,3 +495,25 @@ def test_the_real_data_chapter_checks_each_claim_and_draws_it(tiny_results):
     assert [i.name for i in items] == ["ch8_window_vs_error", "ch8_lookback", "ch8_storm_forget_gate",
                                        "ch8_stocks_vs_zero", "ch8_forecasts"]
     assert all(len(i.data) for i in items)
+
+
+def test_the_output_gate_ablation_changes_nothing_where_the_gate_is_open_already(tiny_results):
+    from core.story.measures import output_ablation
+    result = tiny_results["long"]
+    run = result.runs["lstm"]
+    last = max(run.checkpoints)
+    got = output_ablation(result)
+    assert 0 <= got["ablated"] <= 1 and got["intact"] == pytest.approx(run.evals[-1]["metric"])
+    # an LSTM whose output gate is always open (bias +30: o = 1 in float32) loses nothing when it is forced open
+    H = run.config.model.hidden_size
+    weights = {k: np.array(v) for k, v in run.checkpoints[last].items()}
+    weights["core.bias_ih_l0"][3 * H:] = 30.0
+    opened = dataclasses.replace(run, checkpoints={last: weights})
+    got = output_ablation(dataclasses.replace(result, runs={"lstm": opened}))
+    assert got["ablated"] == got["intact"] and got["drop"] == 0
+    # and one whose output gate is nearly shut reads differently once it is forced open
+    weights = {k: np.array(v) for k, v in run.checkpoints[last].items()}
+    weights["core.bias_ih_l0"][3 * H:] = -30.0
+    shut = dataclasses.replace(run, checkpoints={last: weights})
+    got = output_ablation(dataclasses.replace(result, runs={"lstm": shut}))
+    assert got["intact"] != got["ablated"] or got["intact"] == pytest.approx(result.task.chance, abs=0.1)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.inspection import EXPLAINER_SENTENCE, example_traces, forget_arithmetic, sentence_table, showcase
+import torch
+
+from core.inspection import (EXPLAINER_SENTENCE, example_traces, forget_arithmetic, model_from_weights, resolve_step,
+                             sentence_table, showcase)
 from core.results import RunResult
 from core.story.evidence import FAILS, HOLDS, compare
 from core.tasks import SentimentBut
@@ -23,6 +26,7 @@ GATE_MARGIN = 0.05  # a difference in a gate's mean (range 0-1) counts beyond a 
 DIP = 0.05  # the forget gate's dip, or the share of the cell dropped, counts beyond this
 ORDERS_MARGIN = 1.0  # gradients: a difference in orders of magnitude lost counts beyond one order
 UNITS_SHOWN = 4  # chapter 3: the units that hold the information, drawn as lines
+OUTPUT_MARGIN = 0.05  # the output-gate ablation: the answer needs the gate when accuracy drops by more than this
 
 
 def reading(p: float) -> str:
@@ -222,3 +226,25 @@ def most_dropped(table: pd.DataFrame, k: int = 6) -> pd.DataFrame:
     """The k units that lose most of their cell value at this step, |(1 - f_t) c_{t-1}|, largest first."""
     lost = ((1 - table["f_t = σ(z)"]) * table["c_{t-1}"]).abs()
     return table.loc[lost.sort_values(ascending=False, kind="stable").index[:k]].reset_index(drop=True)
+
+
+# --- the output gate, ablated -----------------------------------------------------------------------
+def output_ablation(result: RunResult, step: int | None = None) -> dict:
+    """The trained LSTM's held-out accuracy as it is, and with its output gate forced open (o_t = 1 at
+    every step, so h_t = tanh(c_t): the cell is shown whole, the recurrence runs on it): whether the
+    answer needs the gate. Returns the two metrics, their drop and the held-out examples counted."""
+    run = result.runs["lstm"]
+    task = result.task
+    model = model_from_weights(run.config, "lstm", run.checkpoints[resolve_step(run, step)])
+    x, y = task.eval_batch()
+    with torch.no_grad():
+        intact = task.score(model(x), y)
+        xe = model.encode(x)
+        w_ih, w_hh, b_ih, b_hh = model.params()
+        h = c = xe.new_zeros(xe.shape[0], model.hidden_size)
+        for t in range(xe.shape[1]):
+            i, f, g, _ = (xe[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.tanh(c)  # o_t = 1
+        ablated = task.score(model.head(h), y)
+    return {"intact": intact, "ablated": ablated, "drop": intact - ablated, "examples": int(len(y))}

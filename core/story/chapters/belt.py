@@ -9,7 +9,8 @@ from core.results import RunResult
 from core.story import runs as X
 from core.story.base import Chapter, Told, learned, read_first, told
 from core.story.evidence import FAILS, HOLDS, Check, compare, outcome_of
-from core.story.measures import (GATE_MARGIN, ORDERS_MARGIN, forget_retention, gate_summary, holding_units)
+from core.story.measures import (GATE_MARGIN, ORDERS_MARGIN, OUTPUT_MARGIN, forget_retention, gate_summary,
+                                 holding_units, output_ablation)
 
 
 # --- 3. the belt --------------------------------------------------------------------------------
@@ -78,8 +79,17 @@ def tell_belt(long: RunResult) -> Told:
                      _gate_words(do, "it opens more where the answer is needed.",
                                  "it opens less at the answer than elsewhere.",
                                  "it reads its cell about as much all along."))
+    ab = output_ablation(long, last)
+    dab = compare(ab["drop"], 0.0, OUTPUT_MARGIN)
+    sentences.append(
+        f"The output gate, ablated: forced open ($o_t = 1$ at every step, so $h_t = \\tanh(c_t)$) the same trained LSTM "
+        f"answers {ab['intact']:.1%} → {ab['ablated']:.1%} of {ab['examples']} held-out examples right, a drop of "
+        f"{ab['drop'] * 100:.1f} points against a margin of {OUTPUT_MARGIN * 100:.0f}: " + (
+            "the answer needs what the gate holds back." if dab.outcome == HOLDS else
+            "opening the gate changes little here: this answer does not need it."))
     return told(sentences, [
         Check("the LSTM learns the task", outcome_of(learned(long, "lstm"))),
+        Check.of("the answer needs the output gate (forcing it open costs accuracy)", dab),
         Check(f"a unit keeps at least half of its cell across the {end['steps']} steps", outcome_of(end["best"] >= 0.5)),
         Check("the input gate writes more at the information than elsewhere", di.outcome),
         Check("the output gate opens more where the answer is read", do.outcome)])
