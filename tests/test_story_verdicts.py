@@ -73,7 +73,9 @@ def test_the_gradient_chapter_calls_a_difference_beyond_one_order(monkeypatch, r
 
 
 # --- chapter 3: the gates ----------------------------------------------------------------------
-def _belt(monkeypatch, i_info, i_else, o_last, o_else, best=0.9):
+def _belt(monkeypatch, i_info, i_else, o_last, o_else, best=0.9, ablated=0.5):
+    monkeypatch.setattr(belt, "output_ablation", lambda result, step=None: {
+        "intact": 1.0, "ablated": ablated, "drop": 1.0 - ablated, "examples": 512})
     monkeypatch.setattr(belt, "forget_retention", lambda result, step=None: {
         "best": best, "half": 3 if best >= 0.5 else 0, "mean_f": 0.98, "units": 8, "steps": 99})
     monkeypatch.setattr(belt, "gate_summary", lambda result, units=None: {
@@ -101,7 +103,15 @@ def test_the_gates_chapter_holds_when_the_gates_do_what_the_explainer_says(monke
     told = _belt(monkeypatch, 0.60, 0.10, 0.95, 0.50)
     text = " ".join(told.sentences)
     assert "it writes more where the information is" in text and "it opens more where the answer is needed" in text
+    assert "100.0% → 50.0% of 512 held-out examples right, a drop of 50.0 points" in text
     assert told.outcome == HOLDS and told.verdict.startswith("Holds here:")
+    assert "the answer needs the output gate" in told.verdict
+
+
+def test_the_output_gate_ablation_that_costs_nothing_is_said_to_cost_nothing(monkeypatch):
+    told = _belt(monkeypatch, 0.60, 0.10, 0.95, 0.50, ablated=0.99)
+    assert "opening the gate changes little here" in " ".join(told.sentences)
+    assert "the answer needs the output gate (forcing it open costs accuracy): no clear difference" in told.verdict
 
 
 @pytest.mark.parametrize("c_last, named", [(50.0, True), (0.5, False)])
@@ -120,6 +130,8 @@ def test_the_belt_chapter_names_the_minor_interactions_overstatement_only_when_m
 
 
 def test_the_gates_chapter_says_first_when_its_lstm_did_not_learn(monkeypatch):
+    monkeypatch.setattr(belt, "output_ablation", lambda result, step=None: {
+        "intact": 0.13, "ablated": 0.12, "drop": 0.01, "examples": 512})
     monkeypatch.setattr(belt, "gate_summary", lambda result, units=None: {
         "T": 100, "f_mean": 0.5, "i_info": 0.5, "i_else": 0.5, "o_last": 0.5, "o_else": 0.5})
     monkeypatch.setattr(belt, "forget_retention", lambda result, step=None: {
@@ -178,7 +190,39 @@ def test_the_sentence_chapter_holds_when_the_answer_and_the_gate_turn_at_but(mon
 
 
 # --- chapter 5: the long review ----------------------------------------------------------------
-def _long(monkeypatch, ends: dict[tuple[int, str], float], filler=20):
+def _controls(monkeypatch, follows: str):
+    """Each control sentence read as `follows` ("the 'but'" or "last sentiment word") predicts."""
+    from core.story.measures import CONTROLS
+    col = "if it turns at 'but'" if follows == "the 'but'" else "if it follows the last sentiment word"
+
+    def readings(result, kind="lstm"):
+        rows = [{"sentence": t, "if it follows the last sentiment word": last, "if it turns at 'but'": turn,
+                 "p(positive)": 0.9 if (turn if col.endswith("'but'") else last) == "positive" else 0.1}
+                for t, last, turn in CONTROLS]
+        df = pd.DataFrame(rows)
+        df["read as"] = df[col]
+        df["agrees_with"] = ["both" if r[col] == r["if it turns at 'but'"] == r["if it follows the last sentiment word"]
+                             else follows for _, r in df.iterrows()]
+        return df
+    monkeypatch.setattr(long_review, "control_readings", readings)
+
+
+def test_the_control_sentences_say_which_reading_the_lstm_follows(monkeypatch):
+    ends = {(30, "rnn"): 0.9, (30, "lstm"): 0.05, (100, "rnn"): 0.9, (100, "lstm"): 0.05}
+    _controls(monkeypatch, "last sentiment word")
+    told = _long(monkeypatch, ends, controls=False)
+    claim = "the LSTM trained at T = 100 turns at 'but' itself, not at the last sentiment word (the control sentences)"
+    assert [c.outcome for c in told.checks if c.claim == claim] == [FAILS]
+    assert any("It follows the last sentiment word, not the 'but'" in s for s in told.sentences)
+    _controls(monkeypatch, "the 'but'")
+    told = _long(monkeypatch, ends, controls=False)
+    assert [c.outcome for c in told.checks if c.claim == claim] == [HOLDS]
+    assert any("It turns at 'but' itself." in s for s in told.sentences)
+
+
+def _long(monkeypatch, ends: dict[tuple[int, str], float], filler=20, controls=True):
+    if controls:
+        _controls(monkeypatch, "the 'but'")
     n = len(WORDS) + filler
 
     def table(result, f, text=EXPLAINER_SENTENCE):
@@ -211,6 +255,7 @@ def test_the_long_review_tests_only_models_that_read_the_sentence(monkeypatch, r
 
 
 def test_the_long_review_says_when_no_rnn_read_the_sentence(monkeypatch):
+    _controls(monkeypatch, "the 'but'")
     monkeypatch.setattr(long_review, "long_review_table", lambda result, f, text=EXPLAINER_SENTENCE: pd.DataFrame(
         [{"model": k, "name": k, "t": j + 1, "input": "w", "p_positive": 0.1} for k in ("rnn", "lstm")
          for j in range(len(WORDS) + f)]))

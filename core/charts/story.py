@@ -138,7 +138,7 @@ def long_review_item(results: list[RunResult], filler: int, text: str = EXPLAINE
     chart = finalize(alt.hconcat(*panels, spacing=6).resolve_scale(y="shared"),
                      title=f"The sentence and {filler} neutral words",
                      subtitle=f"Below the grey band at the right-hand end (p < {0.5 - UNDECIDED:g}): the model "
-                              "still reads the 'but'; in the band: no clear reading")
+                              "still reads the turned sentiment; in the band: no clear reading")
     counted = sorted({f"{titles[k]} (T = {T})" for k, T, ok in zip(df.model, df.trained_at, df.learned) if ok})
     left_out = sorted({f"{titles[k]} (T = {T})" for k, T, ok in zip(df.model, df.trained_at, df.learned) if not ok})
     return ChartItem(name=name, title="The long review", chart=chart, data=df,

@@ -188,8 +188,8 @@ def over_seeds(per_seed: Sequence[Sequence[Check]]) -> list[Check]:
         return []
     first = per_seed[0]
     out = []
-    for i, c in enumerate(first):
-        same = [cs[i] for cs in per_seed if i < len(cs) and cs[i].claim == c.claim]
+    for c in first:  # matched by claim: a seed may make fewer checks (a model that did not learn is not counted)
+        same = [next(x for x in cs if x.claim == c.claim) for cs in per_seed if any(x.claim == c.claim for x in cs)]
         outcomes = tuple(x.outcome for x in same)
         values = tuple(float(x.value) for x in same if x.value is not None)
         out.append(Check(c.claim, settled(outcomes), c.value, c.margin, outcomes,

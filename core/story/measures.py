@@ -248,3 +248,30 @@ def output_ablation(result: RunResult, step: int | None = None) -> dict:
             h = torch.tanh(c)  # o_t = 1
         ablated = task.score(model.head(h), y)
     return {"intact": intact, "ablated": ablated, "drop": intact - ablated, "examples": int(len(y))}
+
+
+# --- the long review's controls: does the LSTM turn at "but", or follow the last sentiment word? -----
+# Sentences the task never generates (in training a "but" clause always carries the opposite sentiment
+# and is always the last one), each with what the two readings predict: "last", the sentiment of the
+# last sentiment word; "but", the opening clause's sentiment, turned round by a "but".
+CONTROLS = (
+    ("i loved the movie , the ending was disappointing", "negative", "positive"),  # no "but"
+    ("i loved the movie , but the ending was wonderful", "positive", "negative"),  # a "but" that does not turn
+    ("i hated the movie , but the ending was wonderful", "positive", "positive"),  # both agree
+    (EXPLAINER_SENTENCE, "negative", "negative"),  # both agree
+)
+
+
+def control_readings(result: RunResult, kind: str = "lstm") -> pd.DataFrame:
+    """The model's reading after each control sentence (p(positive) after its last word, and the word
+    the tour's rule makes of it), beside the two hypotheses' predictions; `agrees_with`: which."""
+    rows = []
+    for text, last, turn in CONTROLS:
+        table = sentence_table(result, text)
+        p = float(table[table.model == kind].p_positive.iloc[-1])
+        said = reading(p)
+        rows.append({"sentence": text, "if it follows the last sentiment word": last, "if it turns at 'but'": turn,
+                     "p(positive)": p, "read as": said,
+                     "agrees_with": ("both" if said == last == turn else "last sentiment word" if said == last else
+                                     "the 'but'" if said == turn else "neither")})
+    return pd.DataFrame(rows)
