@@ -10,7 +10,7 @@ from core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, validat
 from core.trainer import one_compute_thread, train
 
 RUNS = {
-    "first_token T=100, 1997 paper start": (TaskConfig(seq_len=100), ModelConfig(forget_init="none"), ("lstm",), 300),
+    "first_token T=100, 1997 paper start": (TaskConfig(seq_len=100), ModelConfig(forget_init="none"), ("lstm",), 500),
     "sentiment_but T=100, 1997 paper start": (TaskConfig(name="sentiment_but", seq_len=100),
                                               ModelConfig(forget_init="none"), ("lstm",), 600),
     "stream T=100, chrono": (TaskConfig(name="stream", seq_len=100), ModelConfig(), ("rnn", "lstm"), 600),

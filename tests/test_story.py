@@ -470,7 +470,7 @@ def test_chapter_6_checks_the_stream_one_seed_at_a_time(tiny_results):
         t = story.tell_arithmetic(long, none, tiny_results["long"], tiny_results["no_forget_first"], stream,
                                   stream_none)
         by = {c.claim: c.outcome for c in t.checks}
-        assert by["on the stream, the forget-gate LSTM reaches the target and the 1997 LSTM does not"] == expected
+        assert by["on the stream, the forget-gate LSTM reaches the target and the 1997 LSTM does not (same steps)"] == expected
         assert not any(c.startswith(grows) for c in by)  # fakes have no checkpoints: nothing measured, nothing said
     told = story.tell(story.BY_NUMBER[6], tiny_results)  # the real tiny runs: |c| measured along held-out streams
     claims = [c.claim for c in told.checks]

@@ -64,7 +64,7 @@ def addition_only(long: RunResult, none: RunResult | None, first: RunResult | No
         checks.append(Check(f"the 1997 LSTM with its paper start learns {none_first.task.name} at T = "
                             f"{none_first.task.seq_len}", _learns(none_first)))
     checks.append(Check("the 1997 LSTM with its paper start learns the long review", _learns(none)))
-    if learned(none, "lstm") or learned(none_first, "lstm"):
+    if learned(none, "lstm") or (none_first is not None and learned(none_first, "lstm")):
         sentences.append("So a cell that can only add can carry one fact across the whole sequence: keeping is not "
                          "what the multiplication by $f_t$ is for.")
     if stream is not None and stream_none is not None and "lstm" in stream_none.runs:
@@ -77,7 +77,7 @@ def addition_only(long: RunResult, none: RunResult | None, first: RunResult | No
             words.append(f"the {stream.runs['rnn'].title} {reach(stream.runs['rnn'], stream)}")
         sentences.append("; ".join(words) + ".")
         both = learned(stream, "lstm")
-        checks.append(Check("on the stream, the forget-gate LSTM reaches the target and the 1997 LSTM does not",
+        checks.append(Check("on the stream, the forget-gate LSTM reaches the target and the 1997 LSTM does not (same steps)",
                             UNCLEAR if both is None else outcome_of(both and not learned(stream_none, "lstm"))))
         size = cell_size(stream_none)
         if size is not None:
