@@ -59,7 +59,7 @@ NO_FORGET_FIRST = define("no_forget_first", lambda: RunConfig(model=ModelConfig(
                          "the 1997 LSTM (no forget gate, its paper's start) on first_token at T = 100")
 # the stream never reset (Gers et al. 2000): the forget-gate LSTM and the vanilla RNN, then the 1997 LSTM
 # 650 steps: the chrono LSTM reaches the target by step 600-650 (seeds 0-2); the 1997 LSTM only by step
-# 975-1000 (docs/calibration_stream.md)
+# 900-1000 (docs/calibration_stream.md)
 STREAM = define("stream", lambda: RunConfig(task=TaskConfig(name="stream", seq_len=100),
                                             train=TrainConfig(steps=650)),
                 "the last of a stream at T = 100")
