@@ -28,6 +28,9 @@ from core.registry import MODELS, TASKS
 FORGET_INITS = ("zero", "one", "chrono", "none")  # LSTM forget-gate bias; none: the 1997 LSTM, f_t = 1
 RNN_INITS = ("default", "orthogonal", "irnn")  # vanilla RNN
 GRU_INITS = ("default", "chrono")  # GRU update-gate bias
+# the 1997 LSTM's (forget_init "none") input- and output-gate biases: paper (Hochreiter & Schmidhuber 1997's
+# negative gate biases against internal state drift) or zero (every gate bias 0)
+GATE_STARTS = ("paper", "zero")
 # encoder-decoder (core.seq2seq): the decoder's look back at the encoder's states; dot: Luong et al.
 # 2015's global attention with the dot score, read after each decoder step
 ATTENTIONS = ("none", "dot")
@@ -79,6 +82,12 @@ class Rule:
     pattern: str | None = None  # text: the whole value must match this regular expression
     bare: str | None = None  # choice: the value the CLI flag means when given alone (`--attention`)
     sentence_only: bool = False  # read only for tasks whose answer is a sentence (an encoder-decoder)
+    # read only when another field of the same section has this value: ("forget_init", "none")
+    only_when: tuple[str, str] | None = None
+
+    def applies(self, sec: Any) -> bool:
+        """Whether a section's values make this field count (its `only_when` holds)."""
+        return self.only_when is None or getattr(sec, self.only_when[0], None) == self.only_when[1]
 
     def shown(self, v: Any) -> str:
         return self.titles(v) if self.titles is not None and isinstance(v, str) else str(v)
@@ -157,6 +166,19 @@ class ModelConfig:
         explain="How the LSTM's forget-gate bias starts. chrono: the gate starts open (close to 1) for time "
                 "scales up to T, so memory survives from the start. With zero or one the LSTM usually cannot "
                 "learn T >= 50 in a few hundred steps. none: the 1997 LSTM, whose cell can only add (f_t = 1)."))
+    # Hochreiter & Schmidhuber (1997, sec. 4 "internal state drift" and the experiments of sec. 5) start
+    # the input gates' and output gates' biases negative (-1, -2, -3, ... per memory cell block), so a
+    # cell is written to and read from only once training opens its gates. "paper": b_i = -1, b_o = -2
+    # for every unit (the first block's values in their experiments). Read only by the 1997 LSTM.
+    gate_start: str = field(default="paper", metadata=choice(
+        lambda: GATE_STARTS, "1997 LSTM (forget_init none) input/output gate biases: paper (Hochreiter & "
+        "Schmidhuber 1997: b_i = -1, b_o = -2) or zero", only_for=("lstm",), only_when=("forget_init", "none"),
+        label="1997 LSTM gate start", word="1997 gate start {v}",
+        titles=lambda v: {"paper": "paper (b_i = -1, b_o = -2)", "zero": "zero (all gate biases 0)"}.get(v, v),
+        explain="Only for the 1997 LSTM (no forget gate). paper: as Hochreiter & Schmidhuber (1997) did against "
+                "internal state drift, the input gates start mostly shut (bias -1) and the output gates too "
+                "(bias -2), so the cell, which can only add, is not filled by every input from the first step. "
+                "zero: every gate bias starts at 0."))
     # PyTorch's default stays the RNN's default: the lab's RNN is the textbook tanh RNN, and the
     # measured table (docs/calibration_starts.md) says what orthogonal and IRNN starts buy against it.
     rnn_init: str = field(default="default", metadata=choice(
@@ -265,6 +287,8 @@ def words(cfg: "RunConfig") -> list[str]:
             if r is None or not r.word or (r.only_for and not set(r.only_for) & set(cfg.models)):
                 continue
             if r.sentence_only and not sentence_task(cfg.task.name):
+                continue
+            if not r.applies(sec):
                 continue
             v = getattr(sec, f.name)
             if r.kind == "text" and v == "":  # a text field left empty says nothing
@@ -385,9 +409,12 @@ def config_hash(cfg: RunConfig) -> str:
     d: dict[str, Any] = {"models": list(cfg.models)}
     for name, cls in SECTIONS.items():
         sec = getattr(cfg, name)
+        # a field read only under a condition (`only_when`) counts whenever that condition holds,
+        # default or not: a run it shapes is told from one made before the field existed
         d[name] = {f.name: getattr(sec, f.name) for f in dataclasses.fields(sec)
                    if f.name in HASHED_V1[name]
-                   or (f.name != "device" and getattr(sec, f.name) != _default(f))}
+                   or (f.name != "device" and getattr(sec, f.name) != _default(f))
+                   or ((r := f.metadata.get("rule")) is not None and r.only_when is not None and r.applies(sec))}
     blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -602,4 +629,11 @@ def validate(cfg: RunConfig) -> RunConfig:
                 raise ConfigError(f"{flag_of('model', f.name)} applies to tasks whose answer is a sentence "
                                   f"({', '.join(n for n in TASKS if sentence_task(n)) or 'none registered'}), "
                                   f"not to {task}")
+    for s_name, cls in SECTIONS.items():  # a field read only under a condition, set where it does not hold
+        for f in dataclasses.fields(cls):
+            r = f.metadata.get("rule")
+            sec = sections[s_name]
+            if r is not None and not r.applies(sec) and getattr(sec, f.name) != f.default:
+                raise ConfigError(f"{flag_of(s_name, f.name)} applies only with "
+                                  f"--{flag_of(s_name, r.only_when[0])} {r.only_when[1]}")
     return dataclasses.replace(cfg, models=parse_models(cfg.models), **sections)

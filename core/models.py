@@ -221,7 +221,7 @@ def reset_linear(lin: nn.Linear, gen: torch.Generator) -> None:
         nn.init.uniform_(lin.bias, -bound, bound, generator=gen)
 
 
-def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int, gen: torch.Generator) -> None:
+def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int, gen: torch.Generator, gate_start: str = "zero") -> None:
     """Set the forget-gate bias: zero (PyTorch default), one (Gers et al. 2000; Jozefowicz et al.
     2015) or chrono (Tallec & Ollivier 2018: b_f = log U(1, T-1), b_i = -b_f).
 
@@ -245,6 +245,10 @@ def init_forget_bias(lstm: nn.LSTM, how: str, seq_len: int, gen: torch.Generator
             lstm.bias_hh_l0[i] = -b_f
         elif how == "none":
             pin_forget_gate(lstm)
+            if gate_start == "paper":
+                paper_gate_start(lstm)
+            elif gate_start != "zero":
+                raise ValueError(f"unknown gate_start {gate_start!r}")
         else:
             raise ValueError(f"unknown forget_init {how!r}")
 
@@ -267,6 +271,27 @@ def pin_forget_gate(lstm: nn.LSTM) -> None:
         lstm.weight_hh_l0[f] = 0.0
         lstm.bias_ih_l0[f] = 0.0
         lstm.bias_hh_l0[f] = PINNED_FORGET_BIAS
+
+
+# Hochreiter & Schmidhuber (1997) start the gates' biases negative against "internal state drift"
+# (sec. 4; their experiments use -1, -2, -3, ... per memory cell block): the first block's values
+PAPER_INPUT_BIAS = -1.0
+PAPER_OUTPUT_BIAS = -2.0
+
+
+def paper_gate_start(lstm: nn.LSTM) -> None:
+    """The 1997 LSTM's start (Hochreiter & Schmidhuber 1997, sec. 4 and 5): its cell can only add, so
+    an input gate open at 0.5 from the first step fills the cell with every input ("internal state
+    drift"); they start the input- and output-gate biases negative. Here b_i = -1 (i starts at
+    σ(-1) = 0.27) and b_o = -2 (o starts at 0.12) for every unit: the values are set in bias_hh and the
+    input/output parts of bias_ih are zeroed, so the bias is exactly that. Draws nothing."""
+    H = lstm.hidden_size
+    i, o = slice(0, H), slice(3 * H, 4 * H)
+    with torch.no_grad():
+        lstm.bias_ih_l0[i] = 0.0
+        lstm.bias_hh_l0[i] = PAPER_INPUT_BIAS
+        lstm.bias_ih_l0[o] = 0.0
+        lstm.bias_hh_l0[o] = PAPER_OUTPUT_BIAS
 
 
 def init_rnn(rnn: nn.RNN, how: str, gen: torch.Generator) -> None:
@@ -323,7 +348,8 @@ LSTM_LABELS = {"none": "1997: no forget gate"}  # titles: "LSTM (1997: no forget
 
 register(Kind("lstm", "LSTM", nn.LSTM, _lstm_step, gates=("i", "f", "g", "o"), state=("h", "c"),
               panels=("c", "f", "i", "o"), seed_offset=1, init_field="forget_init", init_labels=LSTM_LABELS,
-              init=lambda core, cfg, seq_len, gen: init_forget_bias(core, cfg.forget_init, seq_len, gen)))
+              init=lambda core, cfg, seq_len, gen: init_forget_bias(core, cfg.forget_init, seq_len, gen,
+                                                                     cfg.gate_start)))
 register(Kind("gru", "GRU", nn.GRU, _gru_step, gates=("r", "z", "n"), state=("h",), panels=("h", "z"),
               seed_offset=2, init_field="gru_init",
               init=lambda core, cfg, seq_len, gen: init_update_bias(core, cfg.gru_init, seq_len, gen)))
@@ -373,7 +399,7 @@ def expected_forget(model: SeqModel) -> float | None:
 
 __all__ = [
     "SeqModel", "Kind", "MODELS", "register", "model_kinds", "build_model", "lstm_cell", "gru_cell",
-    "rnn_cell", "init_forget_bias", "pin_forget_gate", "PINNED_FORGET_BIAS", "init_rnn", "init_update_bias",
+    "rnn_cell", "init_forget_bias", "pin_forget_gate", "PINNED_FORGET_BIAS", "paper_gate_start", "init_rnn", "init_update_bias",
     "FORGET_INITS", "RNN_INITS", "GRU_INITS", "MODEL_NAMES", "init_of", "state_arrays", "reset_fused", "reset_linear",
     "n_params", "expected_forget", "expected_keep",
 ]

@@ -138,7 +138,7 @@ def test_cli_help_names_the_bounds(capsys):
     out = capsys.readouterr().out
     r = rule("task", "seq_len")
     flat = " ".join(out.split())
-    assert (f"({r.lo:g}..{r.hi:g}; temporal_order needs 4, sentiment_but needs 4, copying needs 11, "
+    assert (f"({r.lo:g}..{r.hi:g}; temporal_order needs 4, sentiment_but needs 4, stream needs 12, copying needs 11, "
             f"weather at most 731 days, "
             f"stocks at most 31 months)") in flat
     from core.cli.args import bounds
@@ -246,3 +246,52 @@ def test_a_new_field_gets_its_flag_widget_url_key_and_caption_word(monkeypatch, 
     assert not at.exception
     box = at.number_input(key="warmup")
     assert box.label == "Warmup steps" and box.value == 7 and box.max == 1000 and "lower learning rate" in box.help
+
+
+# --- the 1997 LSTM's gate start ------------------------------------------------------------------
+def test_the_1997_gate_start_is_a_control_read_only_by_the_1997_lstm():
+    import torch
+
+    from core.config import ConfigError, ModelConfig, RunConfig, config_hash, controls, rule, validate, words
+    from core.models import PAPER_INPUT_BIAS, PAPER_OUTPUT_BIAS, build_model
+    from core.tasks import make_task
+
+    r = rule("model", "gate_start")
+    assert r.choices() == ("paper", "zero") and r.label and r.only_when == ("forget_init", "none")
+    assert any(c.name == "gate_start" for c in controls())
+    assert ModelConfig().gate_start == "paper"
+    # other starts keep their hash and their caption; the 1997 LSTM's says its gate start
+    assert config_hash(RunConfig()) == config_hash(RunConfig(model=ModelConfig(gate_start="paper")))
+    assert not any("gate start" in w for w in words(validate(RunConfig())))
+    none = validate(RunConfig(model=ModelConfig(forget_init="none")))
+    zero = validate(RunConfig(model=ModelConfig(forget_init="none", gate_start="zero")))
+    assert config_hash(none) != config_hash(zero)
+    assert "1997 gate start paper" in words(none)
+    with pytest.raises(ConfigError, match="gate-start applies only with --forget-init none"):
+        validate(RunConfig(model=ModelConfig(gate_start="zero")))
+    with pytest.raises(ConfigError, match="gate_start|gate-start"):
+        validate(RunConfig(model=ModelConfig(forget_init="none", gate_start="half")))
+    # the biases the model starts from
+    task = make_task(none.task)
+    H = 16
+    for start, (b_i, b_o) in (("paper", (PAPER_INPUT_BIAS, PAPER_OUTPUT_BIAS)), ("zero", (None, None))):
+        m = build_model("lstm", task, ModelConfig(hidden_size=H, forget_init="none", gate_start=start), 0)
+        lstm = next(mod for mod in m.modules() if isinstance(mod, torch.nn.LSTM))
+        b = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
+        if b_i is None:  # zero: PyTorch's own small biases, as before the field existed
+            assert b[:H].abs().max() < 1 and b[3 * H:].abs().max() < 1
+        else:
+            assert torch.equal(b[:H], torch.full((H,), b_i)) and torch.equal(b[3 * H:], torch.full((H,), b_o))
+    # a chrono LSTM is the same model whatever gate_start says (validation refuses it set, build ignores it)
+    a = build_model("lstm", task, ModelConfig(hidden_size=H), 0)
+    c = build_model("lstm", task, ModelConfig(hidden_size=H, gate_start="zero"), 0)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+
+
+def test_the_gate_start_has_its_cli_flag():
+    from core.cli import build_parser
+    from core.cli.args import config_from_args
+
+    args = build_parser().parse_args(["train", "--forget-init", "none", "--gate-start", "zero"])
+    assert config_from_args(args).model.gate_start == "zero"
+    assert config_from_args(build_parser().parse_args(["train"])).model.gate_start == "paper"

@@ -102,7 +102,7 @@ def test_same_seed_same_data_and_fixed_held_out(name):
 
 
 def test_synthetic_tasks_are_found():
-    assert SYNTHETIC == sorted(["first_token", "adding", "temporal_order", "sentiment_but"])
+    assert SYNTHETIC == sorted(["first_token", "adding", "temporal_order", "sentiment_but", "stream"])
 
 
 def test_first_token_chance_follows_k():
@@ -117,3 +117,34 @@ def test_minimum_lengths_work():
         x, _ = t.sample(3, torch.Generator().manual_seed(0))
         assert x.shape[1] == cls.min_seq_len
     assert SentimentBut.min_seq_len == 4
+
+
+# --- the stream: segments never reset, the answer is the last segment's token --------------------
+@settings(max_examples=25, deadline=None)
+@given(T=st.integers(12, 120), B=st.integers(1, 33), seed=st.integers(0, 10**6))
+def test_the_stream_answers_with_the_last_segments_token(T, B, seed):
+    t = task("stream", T)
+    x, y = t.sample(B, torch.Generator().manual_seed(seed))
+    assert x.shape == (B, T) and y.shape == (B,)
+    for row, label in zip(x.tolist(), y.tolist()):
+        markers = [i for i, v in enumerate(row) if v == t.marker]
+        assert markers[0] == 0 and 2 <= len(markers) <= t.MAX_SEGMENTS  # several segments, the first at 0
+        assert all(m < T // 2 for m in markers)
+        assert all(row[m + 1] < t.K for m in markers)  # each opens with a marker and a token
+        assert row[markers[-1] + 1] == label  # the LAST segment's token, not the first's
+        others = [v for i, v in enumerate(row) if i - 1 not in markers and i not in markers]
+        assert all(t.K <= v < t.K + t.D for v in others)  # the rest is filler
+    mask = t.info_mask(x)
+    assert mask.sum(dim=1).tolist() == [1] * B
+    assert (x[mask] == y).all()
+
+
+def test_the_streams_chance_and_its_segments_vary():
+    t = task("stream", 100)
+    assert t.chance == pytest.approx(1 / 8) and t.n_classes == 8 and "|" in t.vocab
+    x, y = t.sample(4000, torch.Generator().manual_seed(0))
+    n = (x == t.marker).sum(dim=1)
+    assert set(n.tolist()) == set(range(2, t.MAX_SEGMENTS + 1))  # the count of segments tells nothing
+    first = x[:, 1]
+    assert (first != y).float().mean() > 0.8  # the first segment's token is mostly not the answer
+    assert abs(torch.bincount(y, minlength=8).float().div(4000).max().item() - 1 / 8) < 0.03

@@ -229,12 +229,15 @@ def _no_forget(results: dict[str, RunResult]) -> Answer:
     ok = learned(none, "lstm")
     rows = [(plain.title, plain.final_metric * 100)] + ([(ours.title, ours.final_metric * 100)] if ours else [])
     return Answer(_yes(ok), _yes(ok), _figures(rows + [("chance", none.task.chance * 100)], "%"), (
-        f"An LSTM with its forget gate pinned at 1 (the 1997 LSTM: c_t = c_(t-1) + i_t ⊙ g_t, the cell can only add) "
+        f"An LSTM with its forget gate pinned at 1 (the 1997 LSTM: c_t = c_(t-1) + i_t ⊙ g_t, the cell can only add), "
+        f"started as Hochreiter & Schmidhuber (1997) started it (input and output gates mostly shut), "
         f"{reach(plain, none)} on the review of {none.task.seq_len} words" + (
             f"; with a forget gate the same LSTM {reach(ours, long)}." if ours else "."),
-        ("So addition alone was enough here: the cell did not need to drop anything at this length." if ok else
-         "Addition keeps every write forever, so the old sentiment and every filler word pile up in the cell; "
-         "multiplying by a gate below 1 is what lets the LSTM drop them, which is why Gers et al. added it.")))
+        ("So addition alone was enough here: the cell carried the sentiment across the review. What the "
+         "multiplication adds shows where something must be let go: chapter 6 trains both on a stream that is "
+         "never reset." if ok else
+         "It did not reach the target in this budget; this run alone does not say why (chapter 6 measures its "
+         "cell).")))
 
 
 def _zero_start(results: dict[str, RunResult]) -> Answer:
@@ -300,8 +303,8 @@ QUESTIONS = (
                        "cell's length (1 - ||f_t ⊙ c_(t-1)|| / ||c_(t-1)||) does the LSTM drop?",
              (X.BUT_LONG,), X.BUT_LONG, _dropped, unit="%", tolerance=10.0, chapter=arithmetic.CHAPTER),
     Question(8, "no_forget", "The forget gate: why not addition?", "an LSTM that can only add",
-             lambda c: "The 1997 LSTM had no forget gate: c_t = c_(t-1) + i_t ⊙ g_t, the cell can only add. Will it "
-                       f"learn the long review ({_cfg_line(c[X.NO_FORGET])})?",
+             lambda c: "The 1997 LSTM had no forget gate: c_t = c_(t-1) + i_t ⊙ g_t, the cell can only add. From its "
+                       f"paper's start, will it learn the long review ({_cfg_line(c[X.NO_FORGET])})?",
              (X.NO_FORGET, X.BUT_LONG), X.NO_FORGET, _no_forget, choices=(YES, NO), chapter=arithmetic.CHAPTER),
     Question(9, "zero_start", "The forget gate: its purpose", "where the forget gate starts",
              lambda c: "PyTorch starts the forget bias at 0, so f_t starts near 0.5. Will that LSTM learn "

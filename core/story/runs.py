@@ -87,11 +87,27 @@ BUT_SHORT = define("but_short", lambda: RunConfig(task=TaskConfig(name="sentimen
 BUT_LONG = define("but_long", lambda: RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
                                                 train=TrainConfig(steps=600)),
                   "the 'but' sentence at T = 100 (chapters 5-6)")
-# the 1997 LSTM (no forget gate: f_t = 1, the cell can only add) on the long review: "why not addition?"
+# the 1997 LSTM (no forget gate: f_t = 1, the cell can only add) from its paper's start (negative input-
+# and output-gate biases, ModelConfig.gate_start), against the forget-gate LSTM (chrono) with the same
+# steps: "why multiplication, not addition?" asked fairly. On the long review BUT_LONG is the forget-gate side.
 NO_FORGET = define("no_forget", lambda: RunConfig(task=TaskConfig(name="sentiment_but", seq_len=100),
                                                   model=ModelConfig(forget_init="none"), models=("lstm",),
                                                   train=TrainConfig(steps=600)),
-                   "the 1997 LSTM (no forget gate) on the 'but' sentence at T = 100")
+                   "the 1997 LSTM (no forget gate, its paper's start) on the 'but' sentence at T = 100")
+# 500 steps, as LONG (the chrono LSTM on first_token at T = 100) trains
+NO_FORGET_FIRST = define("no_forget_first", lambda: RunConfig(model=ModelConfig(forget_init="none"),
+                                                              models=("lstm",), train=TrainConfig(steps=500)),
+                         "the 1997 LSTM (no forget gate, its paper's start) on first_token at T = 100")
+# the stream never reset (Gers et al. 2000): the forget-gate LSTM and the vanilla RNN, then the 1997 LSTM
+# 650 steps: the chrono LSTM reaches the target by step 600-650 (seeds 0-2); the 1997 LSTM only by step
+# 900-1000 (docs/calibration_stream.md)
+STREAM = define("stream", lambda: RunConfig(task=TaskConfig(name="stream", seq_len=100),
+                                            train=TrainConfig(steps=650)),
+                "the last of a stream at T = 100")
+STREAM_NO_FORGET = define("stream_no_forget", lambda: RunConfig(task=TaskConfig(name="stream", seq_len=100),
+                                                                model=ModelConfig(forget_init="none"),
+                                                                models=("lstm",), train=TrainConfig(steps=650)),
+                          "the 1997 LSTM (no forget gate, its paper's start) on the stream at T = 100")
 
 # /cell draws the LSTM of each of these experiments beside a vanilla RNN and a GRU trained on the same
 # task: experiment -> (what its picker says, the experiment whose config the RNN and the GRU share)
@@ -111,4 +127,5 @@ def cell_grus() -> dict[str, RunConfig]:
     return {f"{n}:gru": validate(replace(cfgs[n], models=("gru",))) for n in dict.fromkeys(v[1] for v in CELL.values())}
 
 
-__all__ = ["define", "matched_hidden", "MATCHED", "CELL", "cell_grus", "configs", "label", "SEEDS", "seeded", "base_name", "with_seed", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET"]
+__all__ = ["define", "matched_hidden", "MATCHED", "CELL", "cell_grus", "configs", "label", "SEEDS", "seeded", "base_name", "with_seed", "SHORT", "LONG", "ZERO_FORGET", "BUT_SHORT", "BUT_LONG", "NO_FORGET",
+           "NO_FORGET_FIRST", "STREAM", "STREAM_NO_FORGET"]

@@ -288,3 +288,68 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased tokens of `text`; their concatenation is `text.lower()` less its white space."""
     return _TOKEN.findall(text.lower())
 
+
+@register
+class Stream(Task):
+    """The last of a stream: segments with no reset between them (Gers, Schmidhuber & Cummins 2000,
+    "Learning to forget", whose point is that without a forget gate the cell grows without bound on
+    a stream that is never reset).
+
+    A sequence is 2 to MAX_SEGMENTS segments back to back; each opens with the marker "|" and a token
+    (one of K signal symbols), then filler (D distractors) up to the next marker. The first segment
+    starts at step 0, the others at random even steps in the first half of the sequence, and their
+    number is random, so neither a clock nor a count of markers tells which segment is the last: a
+    model must overwrite what it holds at every marker. The answer, read at the last step, is the
+    token of the LAST segment. Chance is 1/K.
+
+    Example, T=12, K=8, D=8:   | C 4 0 | A 7 2 1 5 3 0  ->  class A
+    """
+
+    name = "stream"
+    title = "The last of a stream"
+    metric = "accuracy"
+    min_seq_len = 12
+    suggested_steps = 600
+    MAX_SEGMENTS = 5
+    goal = ("name the last segment's token over {T} steps", "named the last segment's token over {T} steps")
+    story = ("A stream of {T} steps, never reset: several segments, each a marker \"|\", a token (one of {K}) "
+             "and filler. The model must say the token of the last segment. Guessing scores {chance}.")
+
+    def __init__(self, cfg: TaskConfig):
+        super().__init__(cfg)
+        self.K, self.D = cfg.n_symbols, cfg.n_distractors
+        self.class_names = _symbol_names("S", self.K, letters=True)
+        self.vocab = self.class_names + [str(i) for i in range(self.D)] + ["|"]
+        self.marker = self.K + self.D
+        self.n_classes = self.K
+
+    @property
+    def chance(self) -> float:
+        return 1.0 / self.K
+
+    def sample(self, batch_size, gen):
+        B, T = batch_size, self.seq_len
+        x = torch.randint(self.K, self.K + self.D, (B, T), generator=gen)
+        slots = torch.arange(2, T // 2, 2)  # where a later segment may start (even: marker, token fit)
+        most = max(1, min(self.MAX_SEGMENTS, 1 + len(slots)))  # below min_seq_len (make_task alone): fewer
+        tokens = torch.randint(0, self.K, (B, most), generator=gen)
+        n = torch.randint(min(2, most), most + 1, (B,), generator=gen)  # segments in each stream
+        order = torch.rand(B, len(slots), generator=gen).argsort(dim=1)[:, : most - 1]
+        starts = torch.cat([torch.zeros(B, 1, dtype=torch.long), slots[order].sort(dim=1).values], dim=1)
+        used = torch.arange(most) < n[:, None]  # (B, most)
+        rows = torch.arange(B)[:, None].expand_as(starts)
+        x[rows[used], starts[used]] = self.marker
+        x[rows[used], starts[used] + 1] = tokens[used]
+        y = tokens[torch.arange(B), n - 1]
+        return x, y
+
+    def last_token_at(self, x: torch.Tensor) -> torch.Tensor:
+        """The step of each stream's last segment token (the one after its last marker)."""
+        T = x.shape[1]
+        pos = torch.where(x == self.marker, torch.arange(T), torch.full_like(x, -1))
+        return pos.max(dim=1).values + 1
+
+    def info_mask(self, x):
+        m = torch.zeros(x.shape[:2], dtype=torch.bool)
+        m[torch.arange(x.shape[0]), self.last_token_at(x)] = True
+        return m

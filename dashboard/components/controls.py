@@ -243,7 +243,9 @@ def _widget(where, c: Control, default: Any, kw: dict) -> None:
     """The widget a field's rule asks for: a slider, a number box or a select box."""
     r, label, help = c.rule, c.rule.label, _help(c, default)
     if r.kind == "choice":
-        extra = {"on_change": _task_changed} if c.key == "task" else {}
+        extra = ({"on_change": _task_changed} if c.key == "task" else
+                 {"on_change": _condition_changed} if any(o.rule.only_when and o.rule.only_when[0] == c.key
+                                                          for o in controls()) else {})
         where.selectbox(label, r.choices(), key=c.key, format_func=r.shown, help=help, **kw, **extra)
     elif r.slider:
         lo = r.ui_lo if r.ui_lo is not None else r.lo
@@ -285,6 +287,15 @@ def _task_changed() -> None:
         for c in controls():
             if c.rule.sentence_only:
                 st.session_state[c.key] = getattr(getattr(DEFAULT, c.section), c.name)
+
+
+def _condition_changed() -> None:
+    """A field read only under a condition (its rule's `only_when`, e.g. the 1997 LSTM's gate start)
+    goes back to its default when the field it depends on leaves that value, so the config stays valid."""
+    for c in controls():
+        w = c.rule.only_when
+        if w is not None and st.session_state.get(w[0]) != w[1]:
+            st.session_state[c.key] = getattr(getattr(DEFAULT, c.section), c.name)
 
 
 @dataclass
