@@ -368,10 +368,13 @@ def test_the_tour_is_the_landing_page_trains_what_is_missing_and_walks_every_cha
         assert at.get("vega_lite_chart"), f"chapter {n} has no chart"
         assert any(m.value.startswith("**What the models here did:**") for m in at.markdown)
         assert at.query_params["chapter"] in (str(n), [str(n)])
-        link = at.get("page_link")[0].proto
-        assert "train" in link.page and "hide=" in link.query_string and "preset=1" in link.query_string
-        told = story.tell(story.BY_NUMBER[n], {k: at.session_state[story_ui.RESULTS][k]
-                                                for k in story.BY_NUMBER[n].needs}, story.FILLER)
+        links = [p.proto for p in at.get("page_link")]
+        link = next(p for p in links if "train" in p.page)
+        assert "hide=" in link.query_string and "preset=1" in link.query_string
+        cells = [p.query_string for p in links if p.page == "cell"]
+        assert cells == [f"run={run}&t={t}" for run, t, _ in story.BY_NUMBER[n].cell]
+        told = story.tell(story.BY_NUMBER[n], dict(at.session_state[story_ui.RESULTS]), story.FILLER)
+        assert len(told.seeds) == story.runs.SEEDS
         assert any(told.sentences[-1] in m.value for m in at.markdown), f"chapter {n}'s numbers are not on screen"
         if n == 4:
             assert len(at.dataframe) == 3  # per word, units at "but", the explainer's table
@@ -556,3 +559,14 @@ def test_the_output_gate_ablation_changes_nothing_where_the_gate_is_open_already
     shut = dataclasses.replace(run, checkpoints={last: weights})
     got = output_ablation(dataclasses.replace(result, runs={"lstm": shut}))
     assert got["intact"] != got["ablated"] or got["intact"] == pytest.approx(result.task.chance, abs=0.1)
+
+
+def test_the_chapters_link_to_the_cell_at_steps_their_inputs_have():
+    from core.story import runs
+    linked = [(c.number, run, t) for c in story.CHAPTERS for run, t, words in c.cell]
+    assert {n for n, _, _ in linked} >= {3, 6}  # the belt and the forget gate's arithmetic
+    cfgs = story.experiments()
+    for n, run, t in linked:
+        assert run in runs.CELL and 1 <= t <= cfgs[run].task.seq_len, (n, run, t)
+        if cfgs[run].task.name == "sentiment_but":  # the explainer's sentence: t counts its words from 1
+            assert EXPLAINER_SENTENCE.replace(",", " ,").split()[t - 1] == "but"

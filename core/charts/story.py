@@ -290,10 +290,11 @@ def _forget_arithmetic(chapter, results, filler):
 
 @builder("addition_only")
 def _addition_only(chapter, results, filler):
-    """The 1997 LSTM beside the LSTM with a forget gate, when its run is in."""
-    if len(chapter.needs) < 2 or chapter.needs[1] not in results:
-        return []
-    return [starts_item([results[k] for k in chapter.needs], f"ch{chapter.number}_addition_only")]
+    """The 1997 LSTM beside the LSTM with a forget gate on each task, when their runs are in: the chapter's
+    experiments after the first, two by two (with a forget gate, without)."""
+    pairs = [chapter.needs[i:i + 2] for i in range(0, len(chapter.needs) - 1, 2)]
+    return [starts_item([results[k] for k in pair], f"ch{chapter.number}_addition_only_{results[pair[0]].task.name}")
+            for pair in pairs if all(k in results for k in pair)]
 
 
 def _all_seeds(results: dict[str, RunResult], name: str) -> list[RunResult]:

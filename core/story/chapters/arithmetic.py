@@ -148,4 +148,6 @@ CHAPTER = Chapter(
     "forget gate, from its paper's start) is trained on the same tasks with the same steps, and on a "
     "stream that is never reset (Gers et al. 2000).",
     (X.BUT_LONG, X.NO_FORGET, X.LONG, X.NO_FORGET_FIRST, X.STREAM, X.STREAM_NO_FORGET), X.NO_FORGET, tell_arithmetic,
-    charts=("forget_arithmetic", "addition_only"), tables=tables, equations=("f",))
+    charts=("forget_arithmetic", "addition_only", "cell_growth"), tables=tables, equations=("f",),
+    cell=((X.BUT_LONG, 6, "See this LSTM's cell at \"but\" (t = 6), drawn as the explainer's diagram"),
+          (X.NO_FORGET, 6, "See the 1997 LSTM's cell at \"but\" (t = 6)")))

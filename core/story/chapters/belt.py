@@ -99,5 +99,7 @@ CHAPTER = Chapter(
     3, "belt", "The conveyor belt and its three gates",
     "The cell state runs straight down the chain with only minor linear interactions. Three gates "
     "act on it: the forget gate decides what to keep (1: keep it all), the input gate what to add, "
-    "the output gate what to read out.", (X.LONG,), X.LONG, tell_belt, charts=("belt_units", "states"),
-    equations=("i", "g", "c", "o", "h"))
+    "the output gate what to read out.", (X.LONG,), X.LONG, tell_belt, charts=("belt_units", "states", "belt_gradient"),
+    equations=("i", "g", "c", "o", "h"),
+    cell=((X.LONG, 1, "See this LSTM's cell at t = 1, where it writes the first token, drawn as the explainer's "
+           "diagram"),))
