@@ -370,8 +370,11 @@ def connectivity_chart(df: pd.DataFrame, T: int, words: list[str] | None = None,
         x=alt.X("pos:O", title="input position" + (" (word)" if words is not None else ""),
                 scale=alt.Scale(domain=list(range(1, T + 1))), axis=axis),
         y=alt.Y("name:N", title=None, sort=names),
-        color=alt.Color("share:Q", title="share of dependence", scale=alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format=".0%")),
+        # log-like colour (symlog, linear below 1%): a model that spreads its dependence (8% a position)
+        # shows beside one that puts 80% on one input, which a linear scale would leave near white
+        color=alt.Color("share:Q", title=["share of dependence", "(log colour scale above 1%)"],
+                        scale=alt.Scale(type="symlog", constant=0.01, scheme="blues", domain=[0, 1]),
+                        legend=alt.Legend(format=".0%", values=[0, 0.03, 0.1, 0.3, 1])),
         tooltip=tips,
     ).add_params(readout)
     at = alt.Chart(wide).transform_filter("datum.pos == readout").mark_rect(
@@ -390,8 +393,8 @@ def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = No
     first = {n: float(g[g.input_position == 0].share.sum()) for n, g in last.groupby("name", sort=False)}
     said = "; ".join(f"the {n} puts {s:.1%} of its dependence on input 1" for n, s in first.items())
     chart = finalize(connectivity_chart(df, T, words, start), title="Connectivity: which inputs a read-out depends on",
-                     subtitle="Drag the slider to choose the read-out position (outlined in red); darker: the "
-                              "read-out depends more on that input")
+                     subtitle=["Drag the slider to choose the read-out position (outlined in red);",
+                               "darker: the read-out depends more on that input (log colour scale: small shares show)"])
     return ChartItem(
         name=name, title="Connectivity", chart=chart, data=df,
         caption=(f"For each model, how strongly its read-out at the chosen position depends on the input at each "
