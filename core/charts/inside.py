@@ -28,6 +28,7 @@ from core.inspection import attention_frame, probe_batch
 from core.tasks import Task
 
 INFO_COLOR = "#9467bd"  # information positions, in every chart of these pages
+INFO_PAD = 8  # px of time axis before t = 1 and after T: an information rule there is not hidden by the axis
 WIDE = 640
 MAX_UNITS, MAX_T = 32, 150  # 4,800 cells: under Altair's 5,000-row guard
 PANEL_TITLES = {
@@ -44,8 +45,18 @@ def from_one(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def time_scale(T: int) -> alt.Scale:
-    """t from 1 to T exactly: no padding or rounding that would put t = 0 or negative time on the axis."""
-    return alt.Scale(domain=[1, max(T, 2)], nice=False, zero=False)
+    """t from 1 to T: no rounding that would put t = 0 or negative time on the axis, and a few pixels
+    of padding so that a purple information rule at t = 1 (or T) is drawn inside the plot, not on the axis."""
+    return alt.Scale(domain=[1, max(T, 2)], nice=False, zero=False, padding=INFO_PAD)
+
+
+def time_axis(T: int, **kw) -> alt.Axis:
+    """Ticks at t = 1 and round steps up to T: the padded time_scale would otherwise tick t = 0."""
+    T = max(T, 2)
+    raw = T / 10
+    step = next(m * 10 ** e for e in range(0, 7) for m in (1, 2, 5) if m * 10 ** e >= raw)
+    values = sorted({1, *range(step, T + 1, step)})
+    return alt.Axis(values=values, **kw)
 
 
 GATE_COLORS = {"forget gate f_t": "#08519c", "input gate i_t": "#ff7f0e", "output gate o_t": "#8c8c8c"}
@@ -54,9 +65,9 @@ GATE_COLORS = {"forget gate f_t": "#08519c", "input gate i_t": "#ff7f0e", "outpu
 def _info_rules(info: pd.DataFrame, x_field: str = "t") -> alt.Chart:
     """Vertical rules at the information positions, more opaque where more examples have one."""
     shown = info[info.share > 0]
-    return alt.Chart(shown).mark_rule(color=INFO_COLOR, strokeWidth=2).encode(
+    return alt.Chart(shown).mark_rule(color=INFO_COLOR, strokeWidth=3).encode(
         x=alt.X(f"{x_field}:Q"),
-        opacity=alt.Opacity("share:Q", scale=alt.Scale(domain=[0, 1], range=[0.15, 0.6]), legend=None),
+        opacity=alt.Opacity("share:Q", scale=alt.Scale(domain=[0, 1], range=[0.3, 0.8]), legend=None),
         tooltip=[alt.Tooltip("t:Q", title="information at t"), alt.Tooltip("share:Q", format=".0%",
                                                                             title="of examples")])
 
@@ -78,7 +89,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         g["when"] = np.where(g.step == at, f"step {at}", "initialisation")
         g = g[(g.grad_norm > 0) & np.isfinite(g.grad_norm)]  # a log scale cannot show 0
         line = alt.Chart(g).mark_line(point=alt.OverlayMarkDef(size=12) if task.seq_len <= 60 else False).encode(
-            x=alt.X("t:Q", title="time step t (the answer is read at t = T)", scale=time_scale(task.seq_len)),
+            x=alt.X("t:Q", title="time step t (the answer is read at t = T)", scale=time_scale(task.seq_len), axis=time_axis(task.seq_len)),
             y=alt.Y("grad_norm:Q", title="||dL/dh_t|| (log scale)", scale=alt.Scale(type="log")),
             color=model_color(list(result.runs), titles=result.titles()),
             strokeDash=alt.StrokeDash("when:N", sort="descending", title="weights at",
@@ -290,7 +301,7 @@ def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: tor
     """Mean forget, input and output gate of the LSTM at each time step of one example."""
     df = from_one(gate_means_frame(arrays, 0))
     line = alt.Chart(df).mark_line(point=task.seq_len <= 60).encode(
-        x=alt.X("t:Q", title="time step t (from 1)", scale=time_scale(task.seq_len)),
+        x=alt.X("t:Q", title="time step t (from 1)", scale=time_scale(task.seq_len), axis=time_axis(task.seq_len)),
         y=alt.Y("mean:Q", title="mean over units", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("gate:N", scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
                         title="LSTM gate"),
