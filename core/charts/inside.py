@@ -30,6 +30,10 @@ from core.tasks import Task
 INFO_COLOR = "#9467bd"  # information positions, in every chart of these pages
 INFO_PAD = 8  # px of time axis before t = 1 and after T: an information rule there is not hidden by the axis
 WIDE = 640
+# A heatmap panel's plot: with its unit axis (~35 px) and colour legend (~100 px) it fits the ~540 px
+# column of a 1000 px window. The heatmaps are drawn on a canvas, which the page does not scale down
+# (dashboard/components/page_style.py): a wider one would scroll and hide its last steps.
+HEAT_W = 380
 MAX_UNITS, MAX_T = 32, 150  # 4,800 cells: under Altair's 5,000-row guard
 PANEL_TITLES = {
     "c": "cell state c_t", "f": "forget gate f_t (1 = keep the old cell)",
@@ -37,6 +41,14 @@ PANEL_TITLES = {
     "h": "hidden state h_t", "z": "update gate z_t (1 = keep the old h)",
 }
 STEP_AXIS = dict(tickCount=6, labelOverlap="greedy", labelSeparation=6, labelFlush=True)  # no "480500"
+
+
+def lines(text: str, width: int) -> list[str]:
+    """A subtitle as lines of at most `width` characters: Vega never wraps a title, and a line wider
+    than the chart is cut at the window's edge."""
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
 
 
 def from_one(df: pd.DataFrame) -> pd.DataFrame:
@@ -247,9 +259,10 @@ def _input_strip(task: Task, x: torch.Tensor, k: int) -> alt.Chart:
         tooltip=["t:Q", "input:N", "info:N"])
     layers = [cells]
     if len(words) <= 40:  # the words themselves fit only on short sequences
-        layers.append(base.mark_text(fontSize=9, dx=WIDE / len(words) / 2, angle=0).encode(
+        layers.append(base.mark_text(fontSize=9, dx=HEAT_W / len(words) / 2, angle=0).encode(
             x="t:Q", text="input:N"))
-    return alt.layer(*layers).properties(width=WIDE, height=18, title=alt.TitleParams("input (purple: information)", fontSize=12))
+    return alt.layer(*layers).properties(width=HEAT_W, height=18, title=alt.TitleParams(
+        "input (purple: information)", fontSize=12, anchor="start"))
 
 
 def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], task: Task, x: torch.Tensor,
@@ -274,10 +287,10 @@ def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], tas
                 y=alt.Y("unit:O", title="unit", axis=alt.Axis(labelOverlap=True, labelFontSize=9)),
                 color=quantity_color(q, d.value),
                 tooltip=tips,
-            ).properties(width=WIDE, height=max(60, 7 * d.unit.nunique()),
+            ).properties(width=HEAT_W, height=max(60, 7 * d.unit.nunique()),
                          title=alt.TitleParams(f"{MODEL_NAMES[kind]} {PANEL_TITLES[q]}, step {steps[kind]}",
-                                               subtitle=panel_caption(kind, q, d), subtitleFontSize=11,
-                                               color=color_of(kind), fontSize=13)))
+                                               subtitle=lines(panel_caption(kind, q, d), 70), subtitleFontSize=11,
+                                               color=color_of(kind), fontSize=13, anchor="start")))
     chart = alt.vconcat(_input_strip(task, x, k), *panels, spacing=12).resolve_scale(color="independent")
     thinned = (" Shown: " + "; ".join(notes) + "." if notes else "") + (
         f" Time is averaged over windows of {k} steps." if k > 1 else "")
