@@ -34,6 +34,9 @@ WIDE = 640
 # column of a 1000 px window. The heatmaps are drawn on a canvas, which the page does not scale down
 # (dashboard/components/page_style.py): a wider one would scroll and hide its last steps.
 HEAT_W = 380
+# An SVG chart's plot on the Gradients and Inside pages: with its axes it fits that ~540 px column, so
+# the page never scales it down (two 320 px panels side by side were scaled to 0.66: 7 px tick labels).
+NARROW = 430
 MAX_UNITS, MAX_T = 32, 150  # 4,800 cells: under Altair's 5,000-row guard
 PANEL_TITLES = {
     "c": "cell state c_t", "f": "forget gate f_t (1 = keep the old cell)",
@@ -111,12 +114,13 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         lost = decay.loc[kind, "orders_lost"]
         sub = f"h_1 gets {10 ** -lost:.2g} of h_T's gradient" if np.isfinite(lost) else ""
         panels.append(alt.layer(_info_rules(info), line).properties(
-            width=WIDTH, height=240, title=alt.TitleParams(f"{run.title}, step {at}", subtitle=sub)))
-    chart = alt.hconcat(*panels).resolve_scale(y="shared", strokeDash="independent")
+            width=NARROW, height=220, title=alt.TitleParams(f"{run.title}, step {at}", subtitle=sub, anchor="start")))
+    # one panel under the other: side by side they were scaled down to fit a 1000 px window
+    chart = alt.vconcat(*panels, spacing=16).resolve_scale(y="shared", strokeDash="independent")
     steps = sorted({int(s) for s in decay["step"]})
     chart = finalize(chart, title=f"Gradients through time: {task.title}, T = {task.seq_len}",
-                     subtitle="How strongly the loss at the last step reaches back to h_t (solid: checkpoint, "
-                              "dashed: initialisation, purple: information)")
+                     subtitle=["How strongly the loss at the last step reaches back to h_t",
+                               "solid: checkpoint, dashed: initialisation, purple: information"])
     return ChartItem(
         name="grad_through_time", title="Gradients through time", chart=chart, data=grads,
         caption=(f"Mean over {len(probe_batch(task)[0])} held-out examples of ||dL/dh_t||, the gradient of each "
@@ -142,7 +146,7 @@ def grad_norm_item(result) -> ChartItem:
     if clip > 0:
         layers.append(alt.Chart(pd.DataFrame({"clip": [clip]})).mark_rule(color="#555555", strokeDash=[5, 4]).encode(
             y="clip:Q", tooltip=alt.Tooltip("clip:Q", title="clipping threshold")))
-    top = alt.layer(*layers).properties(width=WIDE, height=220)
+    top = alt.layer(*layers).properties(width=NARROW, height=220)
     clipped = df[df.clipped]
     share = {k: float(g.clipped.mean()) if len(g) else 0.0 for k, g in df.groupby("model")}
     strip = alt.Chart(clipped).mark_tick(thickness=1, size=12).encode(
@@ -150,7 +154,7 @@ def grad_norm_item(result) -> ChartItem:
                 axis=alt.Axis(**STEP_AXIS)),
         y=alt.Y("name:N", title="clipped", scale=alt.Scale(domain=[titles[k] for k in kinds])),
         color=model_color(kinds, titles=titles), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")],
-    ).properties(width=WIDE, height=18 * max(1, len(kinds)))
+    ).properties(width=NARROW, height=18 * max(1, len(kinds)))
     chart = alt.vconcat(top, strip) if clip > 0 else top
     how = (f"Clipping is on at {clip:g}: the strip below marks the steps where a model's norm exceeded it and was "
            "scaled down (" + ", ".join(f"{titles[k]} {share.get(k, 0):.0%} of steps" for k in kinds) + ")."
@@ -320,7 +324,7 @@ def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: tor
                         title="LSTM gate"),
         tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".3f")])
     # a vconcat of one: Streamlit would stretch a single view and squeeze its legend and titles into the height
-    chart = alt.vconcat(alt.layer(_info_rules(from_one(info_frame(task, x))), line).properties(width=WIDE, height=220))
+    chart = alt.vconcat(alt.layer(_info_rules(from_one(info_frame(task, x))), line).properties(width=NARROW, height=220))
     return ChartItem(
         name="gate_means", title="Mean gates per time step",
         chart=finalize(chart, title=f"LSTM gates at training step {step}", subtitle=label), data=df,
@@ -405,7 +409,7 @@ def connectivity_chart(df: pd.DataFrame, T: int, words: list[str] | None = None,
         fill=None, stroke="#d62728", strokeWidth=2).encode(x="pos:O", y=alt.Y("name:N", sort=names))  # the read-out
     # in a vconcat: Streamlit stretches a single view and squeezes it into its height (core.charts.story)
     # at least 210 px tall (150+ when scaled to a 1000 px window): one strip per model, never a sliver (tests/test_browser.py readability)
-    return alt.vconcat(alt.layer(strips, at).properties(width=WIDE, height=max(210, 70 * len(names))))
+    return alt.vconcat(alt.layer(strips, at).properties(width=NARROW, height=max(210, 70 * len(names))))
 
 
 def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = None, name: str = "connectivity",
@@ -418,7 +422,8 @@ def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = No
     said = "; ".join(f"the {n} puts {s:.1%} of its dependence on input 1" for n, s in first.items())
     chart = finalize(connectivity_chart(df, T, words, start), title="Connectivity: which inputs a read-out depends on",
                      subtitle=["Drag the slider to choose the read-out position (outlined in red);",
-                               "darker: the read-out depends more on that input (log colour scale: small shares show)"])
+                               "darker: the read-out depends more on that input",
+                               "(log colour scale, so that small shares show)"])
     return ChartItem(
         name=name, title="Connectivity", chart=chart, data=df,
         caption=(f"For each model, how strongly its read-out at the chosen position depends on the input at each "
