@@ -28,7 +28,15 @@ from core.inspection import attention_frame, probe_batch
 from core.tasks import Task
 
 INFO_COLOR = "#9467bd"  # information positions, in every chart of these pages
+INFO_PAD = 8  # px of time axis before t = 1 and after T: an information rule there is not hidden by the axis
 WIDE = 640
+# A heatmap panel's plot: with its unit axis (~35 px) and colour legend (~100 px) it fits the ~540 px
+# column of a 1000 px window. The heatmaps are drawn on a canvas, which the page does not scale down
+# (dashboard/components/page_style.py): a wider one would scroll and hide its last steps.
+HEAT_W = 380
+# An SVG chart's plot on the Gradients and Inside pages: with its axes it fits that ~540 px column, so
+# the page never scales it down (two 320 px panels side by side were scaled to 0.66: 7 px tick labels).
+NARROW = 430
 MAX_UNITS, MAX_T = 32, 150  # 4,800 cells: under Altair's 5,000-row guard
 PANEL_TITLES = {
     "c": "cell state c_t", "f": "forget gate f_t (1 = keep the old cell)",
@@ -38,14 +46,32 @@ PANEL_TITLES = {
 STEP_AXIS = dict(tickCount=6, labelOverlap="greedy", labelSeparation=6, labelFlush=True)  # no "480500"
 
 
+def lines(text: str, width: int) -> list[str]:
+    """A subtitle as lines of at most `width` characters: Vega never wraps a title, and a line wider
+    than the chart is cut at the window's edge."""
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
+
+
 def from_one(df: pd.DataFrame) -> pd.DataFrame:
     """The frame with its time column `t` counted from 1 (the library's counts from 0)."""
     return df.assign(t=df.t + 1)
 
 
 def time_scale(T: int) -> alt.Scale:
-    """t from 1 to T exactly: no padding or rounding that would put t = 0 or negative time on the axis."""
-    return alt.Scale(domain=[1, max(T, 2)], nice=False, zero=False)
+    """t from 1 to T: no rounding that would put t = 0 or negative time on the axis, and a few pixels
+    of padding so that a purple information rule at t = 1 (or T) is drawn inside the plot, not on the axis."""
+    return alt.Scale(domain=[1, max(T, 2)], nice=False, zero=False, padding=INFO_PAD)
+
+
+def time_axis(T: int, **kw) -> alt.Axis:
+    """Ticks at t = 1 and round steps up to T: the padded time_scale would otherwise tick t = 0."""
+    T = max(T, 2)
+    raw = T / 10
+    step = next(m * 10 ** e for e in range(0, 7) for m in (1, 2, 5) if m * 10 ** e >= raw)
+    values = sorted({1, *range(step, T + 1, step)})
+    return alt.Axis(values=values, **kw)
 
 
 GATE_COLORS = {"forget gate f_t": "#08519c", "input gate i_t": "#ff7f0e", "output gate o_t": "#8c8c8c"}
@@ -54,9 +80,9 @@ GATE_COLORS = {"forget gate f_t": "#08519c", "input gate i_t": "#ff7f0e", "outpu
 def _info_rules(info: pd.DataFrame, x_field: str = "t") -> alt.Chart:
     """Vertical rules at the information positions, more opaque where more examples have one."""
     shown = info[info.share > 0]
-    return alt.Chart(shown).mark_rule(color=INFO_COLOR, strokeWidth=2).encode(
+    return alt.Chart(shown).mark_rule(color=INFO_COLOR, strokeWidth=3).encode(
         x=alt.X(f"{x_field}:Q"),
-        opacity=alt.Opacity("share:Q", scale=alt.Scale(domain=[0, 1], range=[0.15, 0.6]), legend=None),
+        opacity=alt.Opacity("share:Q", scale=alt.Scale(domain=[0, 1], range=[0.3, 0.8]), legend=None),
         tooltip=[alt.Tooltip("t:Q", title="information at t"), alt.Tooltip("share:Q", format=".0%",
                                                                             title="of examples")])
 
@@ -78,7 +104,7 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         g["when"] = np.where(g.step == at, f"step {at}", "initialisation")
         g = g[(g.grad_norm > 0) & np.isfinite(g.grad_norm)]  # a log scale cannot show 0
         line = alt.Chart(g).mark_line(point=alt.OverlayMarkDef(size=12) if task.seq_len <= 60 else False).encode(
-            x=alt.X("t:Q", title="time step t (the answer is read at t = T)", scale=time_scale(task.seq_len)),
+            x=alt.X("t:Q", title="time step t (the answer is read at t = T)", scale=time_scale(task.seq_len), axis=time_axis(task.seq_len)),
             y=alt.Y("grad_norm:Q", title="||dL/dh_t|| (log scale)", scale=alt.Scale(type="log")),
             color=model_color(list(result.runs), titles=result.titles()),
             strokeDash=alt.StrokeDash("when:N", sort="descending", title="weights at",
@@ -88,12 +114,13 @@ def grad_through_time_item(result, step: int | None = None) -> ChartItem:
         lost = decay.loc[kind, "orders_lost"]
         sub = f"h_1 gets {10 ** -lost:.2g} of h_T's gradient" if np.isfinite(lost) else ""
         panels.append(alt.layer(_info_rules(info), line).properties(
-            width=WIDTH, height=240, title=alt.TitleParams(f"{run.title}, step {at}", subtitle=sub)))
-    chart = alt.hconcat(*panels).resolve_scale(y="shared", strokeDash="independent")
+            width=NARROW, height=220, title=alt.TitleParams(f"{run.title}, step {at}", subtitle=sub, anchor="start")))
+    # one panel under the other: side by side they were scaled down to fit a 1000 px window
+    chart = alt.vconcat(*panels, spacing=16).resolve_scale(y="shared", strokeDash="independent")
     steps = sorted({int(s) for s in decay["step"]})
     chart = finalize(chart, title=f"Gradients through time: {task.title}, T = {task.seq_len}",
-                     subtitle="How strongly the loss at the last step reaches back to h_t (solid: checkpoint, "
-                              "dashed: initialisation, purple: information)")
+                     subtitle=["How strongly the loss at the last step reaches back to h_t",
+                               "solid: checkpoint, dashed: initialisation, purple: information"])
     return ChartItem(
         name="grad_through_time", title="Gradients through time", chart=chart, data=grads,
         caption=(f"Mean over {len(probe_batch(task)[0])} held-out examples of ||dL/dh_t||, the gradient of each "
@@ -119,7 +146,7 @@ def grad_norm_item(result) -> ChartItem:
     if clip > 0:
         layers.append(alt.Chart(pd.DataFrame({"clip": [clip]})).mark_rule(color="#555555", strokeDash=[5, 4]).encode(
             y="clip:Q", tooltip=alt.Tooltip("clip:Q", title="clipping threshold")))
-    top = alt.layer(*layers).properties(width=WIDE, height=220)
+    top = alt.layer(*layers).properties(width=NARROW, height=220)
     clipped = df[df.clipped]
     share = {k: float(g.clipped.mean()) if len(g) else 0.0 for k, g in df.groupby("model")}
     strip = alt.Chart(clipped).mark_tick(thickness=1, size=12).encode(
@@ -127,7 +154,7 @@ def grad_norm_item(result) -> ChartItem:
                 axis=alt.Axis(**STEP_AXIS)),
         y=alt.Y("name:N", title="clipped", scale=alt.Scale(domain=[titles[k] for k in kinds])),
         color=model_color(kinds, titles=titles), tooltip=["name:N", "step:Q", alt.Tooltip("grad_norm:Q", format=".3g")],
-    ).properties(width=WIDE, height=18 * max(1, len(kinds)))
+    ).properties(width=NARROW, height=18 * max(1, len(kinds)))
     chart = alt.vconcat(top, strip) if clip > 0 else top
     how = (f"Clipping is on at {clip:g}: the strip below marks the steps where a model's norm exceeded it and was "
            "scaled down (" + ", ".join(f"{titles[k]} {share.get(k, 0):.0%} of steps" for k in kinds) + ")."
@@ -177,8 +204,23 @@ def quantity_scale(q: str, values: pd.Series) -> alt.Scale:
 
 
 def quantity_color(q: str, values: pd.Series) -> alt.Color:
+    if q == "f":  # the heatmap's forget gate is coloured by its nines (with_nines)
+        return alt.Color("nines:Q", scale=alt.Scale(scheme="viridis", domain=[0, MAX_NINES]),
+                         title=["f_t by its nines", "-log10(1 - f)"],
+                         legend=alt.Legend(orient="right", gradientLength=80, values=list(range(MAX_NINES + 1)),
+                                           labelExpr="['0', '0.9', '0.99', '0.999+'][datum.value]"))
     return alt.Color("value:Q", scale=quantity_scale(q, values), title=q + "_t",
                      legend=alt.Legend(orient="right", gradientLength=80))
+
+
+MAX_NINES = 3  # f = 0.999 and above share the top colour
+
+
+def with_nines(d: pd.DataFrame) -> pd.DataFrame:
+    """The forget gate's `nines`, -log10(1 - f) clipped to 0..MAX_NINES: 0.9 -> 1, 0.99 -> 2. On a
+    linear 0-1 colour 0.95 and 0.99 look alike, yet over 99 steps they keep 0.6% and 37% of the cell."""
+    gap = np.clip(1.0 - d["value"].to_numpy(dtype=float), 10.0 ** -MAX_NINES, 1.0)
+    return d.assign(nines=-np.log10(gap))
 
 
 def panel_caption(kind: str, q: str, d: pd.DataFrame) -> str:
@@ -187,7 +229,10 @@ def panel_caption(kind: str, q: str, d: pd.DataFrame) -> str:
         m = float(d.value.abs().max()) if len(d) else 0.0
         return (f"blue negative, orange positive; symmetric log colour scale, |c| up to {m:.3g}: a row that keeps "
                 "its colour to the end is a unit holding a value")
-    if q in ("f", "i", "o", "z"):
+    if q == "f":
+        return (f"mean {float(d.value.mean()):.3f}; coloured by nines (0.9, 0.99, 0.999): over 100 steps "
+                "0.9 keeps 0.003% of the cell, 0.99 keeps 37%")
+    if q in ("i", "o", "z"):
         return f"0 closed, 1 open; mean {float(d.value.mean()):.2f} over the units and steps shown"
     flips = sign_flip_share(d)
     return (f"blue -1, orange +1; {flips:.0%} of units change sign from one step to the next on average"
@@ -218,9 +263,10 @@ def _input_strip(task: Task, x: torch.Tensor, k: int) -> alt.Chart:
         tooltip=["t:Q", "input:N", "info:N"])
     layers = [cells]
     if len(words) <= 40:  # the words themselves fit only on short sequences
-        layers.append(base.mark_text(fontSize=9, dx=WIDE / len(words) / 2, angle=0).encode(
+        layers.append(base.mark_text(fontSize=9, dx=HEAT_W / len(words) / 2, angle=0).encode(
             x="t:Q", text="input:N"))
-    return alt.layer(*layers).properties(width=WIDE, height=18, title=alt.TitleParams("input (purple: information)", fontSize=12))
+    return alt.layer(*layers).properties(width=HEAT_W, height=18, title=alt.TitleParams(
+        "input (purple: information)", fontSize=12, anchor="start"))
 
 
 def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], task: Task, x: torch.Tensor,
@@ -236,15 +282,19 @@ def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], tas
             notes.append(f"{MODEL_NAMES[kind]}: the {MAX_UNITS} of {H} units that vary most")
         for q in MODELS[kind].panels:
             d = sub[sub.quantity == q]
+            tips = ["t:Q", "unit:O", alt.Tooltip("value:Q", format=".4f" if q == "f" else ".3f")]
+            if q == "f":
+                d = with_nines(d)
+                tips.append(alt.Tooltip("nines:Q", format=".2f", title="nines, -log10(1 - f)"))
             panels.append(alt.Chart(d).mark_rect(clip=True).encode(
                 x=alt.X("t:Q", title="time step t (from 1)", scale=heat_scale(task.seq_len)), x2="t2:Q",
                 y=alt.Y("unit:O", title="unit", axis=alt.Axis(labelOverlap=True, labelFontSize=9)),
                 color=quantity_color(q, d.value),
-                tooltip=["t:Q", "unit:O", alt.Tooltip("value:Q", format=".3f")],
-            ).properties(width=WIDE, height=max(60, 7 * d.unit.nunique()),
+                tooltip=tips,
+            ).properties(width=HEAT_W, height=max(60, 7 * d.unit.nunique()),
                          title=alt.TitleParams(f"{MODEL_NAMES[kind]} {PANEL_TITLES[q]}, step {steps[kind]}",
-                                               subtitle=panel_caption(kind, q, d), subtitleFontSize=11,
-                                               color=color_of(kind), fontSize=13)))
+                                               subtitle=lines(panel_caption(kind, q, d), 70), subtitleFontSize=11,
+                                               color=color_of(kind), fontSize=13, anchor="start")))
     chart = alt.vconcat(_input_strip(task, x, k), *panels, spacing=12).resolve_scale(color="independent")
     thinned = (" Shown: " + "; ".join(notes) + "." if notes else "") + (
         f" Time is averaged over windows of {k} steps." if k > 1 else "")
@@ -257,7 +307,8 @@ def states_item(tr: dict[str, dict[str, np.ndarray]], steps: dict[str, int], tas
         data=from_one(data),
         caption=(f"One held-out example ({label}), units x time, t = 1 the first input. For the LSTM: the cell "
                  "state c_t (the conveyor belt; blue negative, orange positive, on a symmetric log scale so that "
-                 "small values show beside large ones) and its forget, input and output gates (0 closed, 1 open); "
+                 "small values show beside large ones) and its forget, input and output gates (0 closed, 1 open; the "
+                 "forget gate coloured by its nines, -log10(1 - f): 1 for 0.9, 2 for 0.99, 3 for 0.999 and above); "
                  "for the vanilla RNN its hidden state h_t. The purple cells of the input strip are the information "
                  "the answer depends on: an LSTM unit that holds a value from there to the end, with its forget gate "
                  f"near 1, is the model remembering it. {rnn}{thinned}"))
@@ -267,13 +318,13 @@ def gate_means_item(arrays: dict[str, np.ndarray], step: int, task: Task, x: tor
     """Mean forget, input and output gate of the LSTM at each time step of one example."""
     df = from_one(gate_means_frame(arrays, 0))
     line = alt.Chart(df).mark_line(point=task.seq_len <= 60).encode(
-        x=alt.X("t:Q", title="time step t (from 1)", scale=time_scale(task.seq_len)),
+        x=alt.X("t:Q", title="time step t (from 1)", scale=time_scale(task.seq_len), axis=time_axis(task.seq_len)),
         y=alt.Y("mean:Q", title="mean over units", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("gate:N", scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
                         title="LSTM gate"),
         tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".3f")])
     # a vconcat of one: Streamlit would stretch a single view and squeeze its legend and titles into the height
-    chart = alt.vconcat(alt.layer(_info_rules(from_one(info_frame(task, x))), line).properties(width=WIDE, height=220))
+    chart = alt.vconcat(alt.layer(_info_rules(from_one(info_frame(task, x))), line).properties(width=NARROW, height=220))
     return ChartItem(
         name="gate_means", title="Mean gates per time step",
         chart=finalize(chart, title=f"LSTM gates at training step {step}", subtitle=label), data=df,
@@ -347,15 +398,18 @@ def connectivity_chart(df: pd.DataFrame, T: int, words: list[str] | None = None,
         x=alt.X("pos:O", title="input position" + (" (word)" if words is not None else ""),
                 scale=alt.Scale(domain=list(range(1, T + 1))), axis=axis),
         y=alt.Y("name:N", title=None, sort=names),
-        color=alt.Color("share:Q", title="share of dependence", scale=alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format=".0%")),
+        # log-like colour (symlog, linear below 1%): a model that spreads its dependence (8% a position)
+        # shows beside one that puts 80% on one input, which a linear scale would leave near white
+        color=alt.Color("share:Q", title=["share of dependence", "(log colour scale above 1%)"],
+                        scale=alt.Scale(type="symlog", constant=0.01, scheme="blues", domain=[0, 1]),
+                        legend=alt.Legend(format=".0%", values=[0, 0.03, 0.1, 0.3, 1])),
         tooltip=tips,
     ).add_params(readout)
     at = alt.Chart(wide).transform_filter("datum.pos == readout").mark_rect(
         fill=None, stroke="#d62728", strokeWidth=2).encode(x="pos:O", y=alt.Y("name:N", sort=names))  # the read-out
     # in a vconcat: Streamlit stretches a single view and squeezes it into its height (core.charts.story)
     # at least 210 px tall (150+ when scaled to a 1000 px window): one strip per model, never a sliver (tests/test_browser.py readability)
-    return alt.vconcat(alt.layer(strips, at).properties(width=WIDE, height=max(210, 70 * len(names))))
+    return alt.vconcat(alt.layer(strips, at).properties(width=NARROW, height=max(210, 70 * len(names))))
 
 
 def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = None, name: str = "connectivity",
@@ -367,8 +421,9 @@ def connectivity_item(df: pd.DataFrame, task: Task, words: list[str] | None = No
     first = {n: float(g[g.input_position == 0].share.sum()) for n, g in last.groupby("name", sort=False)}
     said = "; ".join(f"the {n} puts {s:.1%} of its dependence on input 1" for n, s in first.items())
     chart = finalize(connectivity_chart(df, T, words, start), title="Connectivity: which inputs a read-out depends on",
-                     subtitle="Drag the slider to choose the read-out position (outlined in red); darker: the "
-                              "read-out depends more on that input")
+                     subtitle=["Drag the slider to choose the read-out position (outlined in red);",
+                               "darker: the read-out depends more on that input",
+                               "(log colour scale, so that small shares show)"])
     return ChartItem(
         name=name, title="Connectivity", chart=chart, data=df,
         caption=(f"For each model, how strongly its read-out at the chosen position depends on the input at each "

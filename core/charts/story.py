@@ -11,7 +11,7 @@ import pandas as pd
 from core.charts import CHANCE_COLOR, ChartItem, finalize, learning_curves, model_color
 from core.charts.cell import belt_item, growth_item
 from core.charts.export import Report
-from core.charts.inside import INFO_COLOR, WIDE, connectivity_item, grad_through_time_item, states_charts
+from core.charts.inside import INFO_COLOR, WIDE, time_axis, time_scale, connectivity_item, grad_through_time_item, states_charts
 from core.config import variant_of
 from core.inspection import EXPLAINER_SENTENCE, connectivity_frame, sentence_table, showcase
 from core.results import RunResult
@@ -158,14 +158,14 @@ def belt_units_item(result: RunResult, name: str = "belt_units") -> ChartItem:
     T = result.task.seq_len
     labels = list(dict.fromkeys(df.label))
     line = alt.Chart().mark_line(strokeWidth=1.6).encode(
-        x=alt.X("t:Q", title="time step t (from 1)", scale=alt.Scale(domain=[1, T], nice=False, zero=False)),
+        x=alt.X("t:Q", title="time step t (from 1)", scale=time_scale(T), axis=time_axis(T)),
         y=alt.Y("c:Q", title="c_t (symmetric log)", scale=alt.Scale(type="symlog", constant=0.01)),
         color=alt.Color("label:N", title="the example's answer", sort=labels),
         tooltip=["unit:O", "label:N", "t:Q", alt.Tooltip("c:Q", format=".3f"), alt.Tooltip("f:Q", format=".3f"),
                  alt.Tooltip("i:Q", format=".3f")])
     x, _, _ = showcase(result.task)
     at = [int(t) + 1 for t in result.task.info_mask(x[:1])[0].nonzero().flatten()]  # the first example's, from 1
-    info = alt.Chart().mark_rule(color=INFO_COLOR, strokeWidth=2, opacity=0.5).encode(x="t:Q").transform_filter(
+    info = alt.Chart().mark_rule(color=INFO_COLOR, strokeWidth=3, opacity=0.7).encode(x="t:Q").transform_filter(
         alt.FieldOneOfPredicate(field="t", oneOf=at))
     # each unit's panel is a plot of its own: at least 150 px tall even when a 1000 px window scales the chart
     # to its column (x 0.73; `python -m benchmarks.chart_sizes`)

@@ -84,21 +84,38 @@ def metric_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
 
 
 def steps_vs_length(sweep: pd.DataFrame) -> alt.TopLevelMixin:
+    """Mean steps to the target over the seeds that reached it, each point labelled 'k/N' (k of N seeds
+    reached it). The solid line joins only the points every seed reached: where some did not, the mean is
+    over the fast seeds alone and would dip as if the model learned faster, so such a point is an open
+    ring, unjoined; where none did, an x at the top of the axis (the step budget)."""
     agg = aggregate(sweep)
     kinds = list(dict.fromkeys(agg["variant"]))  # one colour per variant ('rnn:irnn')
     lengths = sorted(agg["seq_len"].unique().tolist())
     color, x = model_color(kinds), _x(lengths, _task_of(sweep).seq_len_unit)
-    agg = agg.assign(reached_of=agg["reached"].astype(str) + " of " + agg["seeds"].astype(str))
+    agg = agg.assign(reached_of=agg["reached"].astype(str) + " of " + agg["seeds"].astype(str),
+                     k_of_n=agg["reached"].astype(str) + "/" + agg["seeds"].astype(str))
     hit = agg[agg["reached"] > 0]
-    y = alt.Y("steps_mean:Q", title="training steps to reach the target (log scale)", scale=alt.Scale(type="log"))
+    full, some, none = hit[hit["reached"] == hit["seeds"]], hit[hit["reached"] < hit["seeds"]], agg[agg["reached"] == 0]
+    runs = sweep["steps_run"].dropna() if "steps_run" in sweep else pd.Series(dtype=float)
+    top = float(max([*runs, *hit["steps_max"].dropna(), 1]))  # the budget: where 'none reached it' is drawn
+    none = none.assign(steps_mean=top)
+    scale = alt.Scale(type="log")
+    y = alt.Y("steps_mean:Q", title="training steps to reach the target (log scale)", scale=scale)
     tips = [alt.Tooltip("name:N", title="model"), alt.Tooltip("seq_len:Q", title="T"),
-            alt.Tooltip("steps_mean:Q", title="mean steps", format=".0f"),
+            alt.Tooltip("steps_mean:Q", title="mean steps of the seeds that reached it", format=".0f"),
             alt.Tooltip("reached_of:N", title="seeds that reached it")]
-    base = alt.Chart(hit).encode(x=x, color=color)
-    rng = base.mark_rule(strokeWidth=2, opacity=0.5).encode(
-        y=alt.Y("steps_min:Q", scale=alt.Scale(type="log")), y2="steps_max:Q")
-    line = base.mark_line(point=alt.OverlayMarkDef(size=40)).encode(y=y, tooltip=tips)
-    chart = alt.layer(line, rng).properties(width=WIDTH, height=SMALL_HEIGHT, title="Steps to the target")
+    rng = alt.Chart(hit).mark_rule(strokeWidth=2, opacity=0.5).encode(
+        x=x, color=color, y=alt.Y("steps_min:Q", scale=scale), y2="steps_max:Q")
+    line = alt.Chart(full).mark_line(point=alt.OverlayMarkDef(size=40)).encode(x=x, y=y, color=color, tooltip=tips)
+    rings = alt.Chart(some).mark_point(shape="circle", filled=False, size=110, strokeWidth=2).encode(
+        x=x, y=y, color=color, tooltip=tips)
+    missed = alt.Chart(none).mark_point(shape="cross", filled=True, size=90, angle=45).encode(
+        x=x, y=y, color=color, tooltip=[alt.Tooltip("name:N", title="model"), alt.Tooltip("seq_len:Q", title="T"),
+                                        alt.Tooltip("reached_of:N", title="seeds that reached it")])
+    labels = alt.Chart(pd.concat([hit, none], ignore_index=True)).mark_text(
+        dx=8, dy=-8, align="left", fontSize=11).encode(x=x, y=y, color=color, text="k_of_n:N")
+    chart = alt.layer(line, rng, rings, missed, labels).properties(width=WIDTH, height=SMALL_HEIGHT,
+                                                                   title="Steps to the target")
     return chart
 
 
@@ -147,10 +164,14 @@ def sweep_charts(sweep: pd.DataFrame) -> list[ChartItem]:
         ChartItem(
             name="sweep_steps", title="Steps to the target against sequence length",
             chart=finalize(steps_vs_length(sweep), title="Steps to the target against T",
-                           subtitle="Mean over the seeds that reached it; bar = fastest to slowest seed"),
+                           subtitle=["Mean over the seeds that reached it; bar = fastest to slowest;",
+                                     "k/N: k of N seeds reached it; open ring: not all",
+                                     "(the mean of the fast ones only); x: none did"]),
             data=agg[steps_cols],
-            caption=("Training steps each model needed to first reach the target, against T. A point is drawn "
-                     "only where at least one seed reached it within the budget"
+            caption=("Training steps each model needed to first reach the target, against T, each point labelled "
+                     "k/N: k of the N seeds reached it. The mean is over those k seeds only, so where not all reached "
+                     "it the point is an open ring off the line (it leaves out the slow seeds and is no sign of faster "
+                     "learning), and where none did an x marks the step budget"
                      + (f"; not every seed did: {missed}." if missed else "; every seed did.")
                      + left)),
         ChartItem(
