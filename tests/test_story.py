@@ -60,7 +60,26 @@ def tiny_experiments() -> dict[str, RunConfig]:
            for name, T in zip(story.realdata.WEATHER_NAMES, (7, 30, 32, 34))},
         **{name: validate(RunConfig(task=TaskConfig(name="stocks", seq_len=T), models=("rnn", "lstm", "gru"), **small))
            for name, T in zip(story.realdata.STOCKS_NAMES, (3, 6, 9))},
+        # chapter 9: encoder-decoders at two short lengths, copying at a short delay (same names, same fields)
+        **tiny_translation(small),
     }
+
+
+def tiny_translation(small: dict) -> dict[str, RunConfig]:
+    from core.story.chapters import translation as ch9
+    tiny = dict(zip(ch9.LENGTHS, (3, 5)))
+    out = {}
+    for (T, v), name in ch9.TRANSLATION.items():
+        full = story.runs.configs()[name]
+        out[name] = validate(dataclasses.replace(full, task=TaskConfig(name="translation", seq_len=tiny[T]),
+                                                 model=dataclasses.replace(full.model, hidden_size=8),
+                                                 train=small["train"]))
+    for name in (ch9.COPY, ch9.COPY_ATTENTION):
+        full = story.runs.configs()[name]
+        out[name] = validate(dataclasses.replace(full, task=TaskConfig(name="copying", seq_len=12),
+                                                 model=dataclasses.replace(full.model, hidden_size=8),
+                                                 train=small["train"]))
+    return out
 
 
 @pytest.fixture(scope="module")
