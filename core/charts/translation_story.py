@@ -32,7 +32,7 @@ def lengths_item(results: list[RunResult], name: str = "translation_lengths") ->
         x=x, y=alt.Y("token_accuracy:Q", title="token accuracy (words right)", scale=alt.Scale(domain=[0, 1]),
                      axis=alt.Axis(format="%")),
         color=alt.Color("name:N", title="model", scale=_scale(df), legend=alt.Legend(columns=2, labelLimit=320)),
-        strokeDash=alt.StrokeDash("attention:N", title=None, scale=alt.Scale(
+        strokeDash=alt.StrokeDash("attention:N", title=None, legend=None, scale=alt.Scale(
             domain=["one vector", "with attention"], range=[[1, 0], [6, 3]])),
         tooltip=["name:N", "T:Q", alt.Tooltip("token_accuracy:Q", format=".1%", title="token accuracy"),
                  alt.Tooltip("exact_match:Q", format=".1%", title="exact match"), "steps:Q"])

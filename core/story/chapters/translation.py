@@ -134,10 +134,21 @@ def _said(run: ModelRun, r: RunResult) -> str:
             f"{run.steps_run:,} steps")
 
 
+def _points(d) -> str:
+    """evidence.Difference.words in points of accuracy: 'a difference of 14.3 points, larger than the
+    margin of 5 points'."""
+    if math.isnan(d.gap):
+        return "a difference that cannot be measured, so no clear difference"
+    size = f"a difference of {abs(d.gap) * 100:.1f} points"
+    if d.outcome == UNCLEAR:
+        return f"{size}, within the margin of {d.margin * 100:.0f} points, so no clear difference"
+    return f"{size}, larger than the margin of {d.margin * 100:.0f} points"
+
+
 def _judged(d, c: Check) -> str:
     """'a difference of 12.0%, larger than the margin of 10.0%: the claim holds' (the difference's words,
     then the claim's outcome where the words do not already say it)."""
-    return d.words(".1%") + {HOLDS: ": the claim holds", FAILS: ", the other way: the claim does not hold",
+    return _points(d) + {HOLDS: ": the claim holds", FAILS: ", the other way: the claim does not hold",
                              UNCLEAR: ""}[c.outcome]
 
 
@@ -224,7 +235,7 @@ def tell_translation(*results: RunResult) -> Told:
         sentences.append(f"Copying 10 symbols back after blanks up to T = {T} steps (chance {pct(chance)}: one "
                          f"symbol of 8 guessed), the {run.title} without attention gets {pct(a)} of the symbols "
                          f"({pct(exact(run))} of whole answers) after {run.steps_run:,} steps; against chance that is "
-                         f"{near.words('.1%')}: " + (
+                         f"{_points(near)}: " + (
                              "it stays near the baseline." if c.outcome == HOLDS else
                              "it is clearly above the baseline, so here the limit does not show."))
         if ca is not None and "lstm" in ca.runs:
@@ -235,8 +246,8 @@ def tell_translation(*results: RunResult) -> Told:
             sentences.append(f"The {ca.runs['lstm'].title} gets {pct(b)} ({pct(exact(ca.runs['lstm']))} of whole "
                              f"answers) after {ca.runs['lstm'].steps_run:,} steps, over the LSTM alone "
                              f"{_judged(d, c)}." + (
-                                 " The limit is the one vector between encoder and decoder: reading every encoder "
-                                 "state removes the delay." if c.outcome == HOLDS and b >= ca.task.target else
+                                 " With attention the decoder reads every encoder state, so no symbol has to be "
+                                 "carried across the delay in one vector." if c.outcome == HOLDS and b >= ca.task.target else
                                  "" if c.outcome == HOLDS else " Here attention does not solve the copying task."))
     return told(sentences, checks)
 
