@@ -60,7 +60,26 @@ def tiny_experiments() -> dict[str, RunConfig]:
            for name, T in zip(story.realdata.WEATHER_NAMES, (7, 30, 32, 34))},
         **{name: validate(RunConfig(task=TaskConfig(name="stocks", seq_len=T), models=("rnn", "lstm", "gru"), **small))
            for name, T in zip(story.realdata.STOCKS_NAMES, (3, 6, 9))},
+        # chapter 9: encoder-decoders at two short lengths, copying at a short delay (same names, same fields)
+        **tiny_translation(small),
     }
+
+
+def tiny_translation(small: dict) -> dict[str, RunConfig]:
+    from core.story.chapters import translation as ch9
+    tiny = dict(zip(ch9.LENGTHS, (3, 5)))
+    out = {}
+    for (T, v), name in ch9.TRANSLATION.items():
+        full = story.runs.configs()[name]
+        out[name] = validate(dataclasses.replace(full, task=TaskConfig(name="translation", seq_len=tiny[T]),
+                                                 model=dataclasses.replace(full.model, hidden_size=8),
+                                                 train=small["train"]))
+    for name in (ch9.COPY, ch9.COPY_ATTENTION):
+        full = story.runs.configs()[name]
+        out[name] = validate(dataclasses.replace(full, task=TaskConfig(name="copying", seq_len=12),
+                                                 model=dataclasses.replace(full.model, hidden_size=8),
+                                                 train=small["train"]))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -446,9 +465,13 @@ def test_a_chapter_link_opens_that_chapter_and_a_bad_one_is_refused(tiny_tour):
     at = open_tour(chapter="3").run()
     assert not at.exception and at.header[0].value.startswith("3.")
     assert "fills in when its models have trained" in at.info[0].value  # nothing in the store yet
-    at = open_tour(chapter="9").run()
+    beyond = len(story.CHAPTERS) + 1  # one past the last chapter, however many there are
+    at = open_tour(chapter=str(beyond)).run()
     assert at.header[0].value.startswith("1.")
-    assert any("chapter=9" in w.value for w in at.warning)
+    assert any(f"chapter={beyond}" in w.value for w in at.warning)
+    last = story.CHAPTERS[-1]
+    at = open_tour(chapter=str(last.number)).run()
+    assert not at.exception and at.header[0].value.startswith(f"{last.number}.")
 
 
 def test_hide_leaves_out_controls_but_keeps_their_values(tiny_tour):

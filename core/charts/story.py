@@ -330,6 +330,19 @@ def _real_checks(chapter, results, filler):
     return real_items([results[k] for k in chapter.needs])
 
 
+@builder("translation_lengths")
+def _translation_lengths(chapter, results, filler):
+    from core.charts.translation_story import lengths_item
+    return [lengths_item([results[k] for k in chapter.needs], f"ch{chapter.number}_translation_lengths")]
+
+
+@builder("copying_limit")
+def _copying_limit(chapter, results, filler):
+    from core.charts.translation_story import copying_item
+    runs = [results[k] for k in chapter.needs if results[k].task.name == "copying"]
+    return [copying_item(runs, f"ch{chapter.number}_copying_limit")] if runs else []
+
+
 OUTCOME_COLORS = {HOLDS: "#2e7d32", FAILS: "#c62828", UNCLEAR: "#9e9e9e"}
 
 

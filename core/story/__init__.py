@@ -24,6 +24,7 @@ from core.story.chapters.gap import tell_gap
 from core.story.chapters.gradients import tell_gradients
 from core.story.chapters.long_review import tell_long
 from core.story.chapters.real import tell_real
+from core.story.chapters.translation import tell_translation
 from core.story.chapters.turn import tell_start, tell_turn
 from core.story.evidence import FAILS, HOLDS, MISSING, PART, UNCLEAR, Check, compare
 from core.story.measures import (DIP, EXPLAINER_READING, FILLER, GATE_MARGIN, MAX_FILLER, ORDERS_MARGIN, UNDECIDED,
@@ -88,4 +89,4 @@ __all__ = ["CHAPTERS", "BY_NUMBER", "Chapter", "Table", "Told", "Check", "experi
            "EXPLAINER_READING", "explainer_comparison", "long_review_table", "long_text", "arithmetic_at",
            "most_dropped", "dropped_share", "FILLER", "MAX_FILLER", "UNDECIDED", "DIP", "GATE_MARGIN",
            "ORDERS_MARGIN", "tell_gap", "tell_gradients", "tell_belt", "tell_but", "tell_long", "tell_arithmetic",
-           "tell_start", "tell_turn", "tell_real", "realdata"]
+           "tell_start", "tell_turn", "tell_real", "tell_translation", "realdata"]

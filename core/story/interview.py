@@ -25,7 +25,7 @@ from core.inspection import EXPLAINER_SENTENCE, decay_table, forget_arithmetic
 from core.results import RunResult
 from core.story import runs as X
 from core.story.base import Chapter, learned, reach
-from core.story.chapters import arithmetic, belt, but, gap, gradients, turn
+from core.story.chapters import arithmetic, belt, but, gap, gradients, translation, turn
 from core.story.evidence import FAILS, HOLDS, UNCLEAR, compare, settled as settled_outcome, t_interval
 from core.story.measures import GATE_MARGIN, arithmetic_at, dropped_share, gate_summary, word_table
 
@@ -271,6 +271,50 @@ def _short_review(results: dict[str, RunResult]) -> Answer:
          "(chapters 4-5).")))
 
 
+# --- the limits of LSTMs, and attention (chapter 9) --------------------------------------------------
+def _copying_limit(results: dict[str, RunResult]) -> Answer:
+    alone, att = results[translation.COPY], results[translation.COPY_ATTENTION]
+    run, task = alone.runs["lstm"], alone.task
+    m, chance = run.final_metric * 100, task.chance * 100
+    near = compare(run.final_metric, task.chance, translation.NEAR_BASELINE)
+    other = att.runs.get("lstm")
+    beats = compare(other.final_metric, run.final_metric, translation.ATTENTION_GAIN) if other else None
+    rows = [(run.title, m)] + ([(other.title, other.final_metric * 100)] if other else []) + [("chance", chance)]
+    return Answer(m, f"{m:.0f}%", _figures(rows, "%"), (
+        f"Asked to write back 10 symbols after blanks up to T = {task.seq_len} steps (Arjovsky et al. 2016's copying "
+        f"memory), an LSTM encoder-decoder without attention {reach(run, alone)}; that is "
+        + (f"within {translation.NEAR_BASELINE * 100:.0f} points of chance, the memoryless baseline." if near.outcome != HOLDS else
+           f"clearly above chance ({chance:.1f}%), so here the limit did not show in full."),
+        (f"With attention the same LSTM {reach(other, att)}" + (
+            ", so what failed without it was carrying the symbols across the delay in one vector"
+            if beats.outcome == HOLDS else ": attention did not clearly help here either")
+         + ". Said in an interview: a single fixed-size state must carry everything across the delay." if other else
+         "The run with attention is missing.")))
+
+
+def _attention_wins(results: dict[str, RunResult]) -> Answer:
+    T = max(translation.LENGTHS)
+    plain, att = results[translation.TRANSLATION[T, translation.PLAIN]], \
+        results[translation.TRANSLATION[T, translation.ATTENTION]]
+    lstm, rnn_att, lstm_att = plain.runs["lstm"], att.runs["rnn"], att.runs.get("lstm")
+    d = compare(rnn_att.final_metric, lstm.final_metric, translation.ATTENTION_GAIN)
+    rows = [(lstm.title, lstm.final_metric * 100), (rnn_att.title, rnn_att.final_metric * 100)] + (
+        [(lstm_att.title, lstm_att.final_metric * 100)] if lstm_att else []) + [("chance", plain.task.chance * 100)]
+    n = plain.task.seq_len
+    return Answer(_outcome_choice(d.outcome), _outcome_choice(d.outcome), _figures(rows, "%"), (
+        f"Translating sentences of {n} words, the LSTM without attention gets {lstm.final_metric:.0%} of the words "
+        f"right and a vanilla RNN with attention {rnn_att.final_metric:.0%}"
+        + (f" (the LSTM with attention {lstm_att.final_metric:.0%})" if lstm_att else "") + ": "
+        + {HOLDS: f"the simpler cell with attention wins by more than {translation.ATTENTION_GAIN * 100:.0f} points.",
+           FAILS: "the LSTM without attention does clearly better here.",
+           UNCLEAR: f"no clear difference (margin {translation.ATTENTION_GAIN * 100:.0f} points)."}[d.outcome],
+        ("With every encoder state to read, the simplest recurrent cell did better here than the LSTM with one "
+         "vector: that is the bottleneck attention removes, the argument for attention (Bahdanau et al. 2015: BLEU "
+         "17.82 -> 26.75; BLEU is not token accuracy) and, with attention alone, for the Transformer."
+         if d.outcome == HOLDS else
+         "Here attention did not show its advantage in this budget, so these runs do not say why it replaced LSTMs.")))
+
+
 QUESTIONS = (
     Question(1, "rnn_accuracy", "Why LSTMs beat RNNs", "the vanilla RNN on a long gap",
              lambda c: f"Read {c[X.LONG].task.seq_len} symbols and name the first ({c[X.LONG].task.n_symbols} possible "
@@ -314,6 +358,21 @@ QUESTIONS = (
              lambda c: f"Sentiment of a short review (\"... but ...\", {_cfg_line(c[X.BUT_SHORT])}): will the vanilla "
                        "RNN reach the target?",
              (X.BUT_SHORT, X.BUT_LONG), X.BUT_SHORT, _short_review, choices=(YES, NO), chapter=but.CHAPTER),
+    Question(11, "lstm_limits", "The limits of LSTMs", "copying after a long delay",
+             lambda c: f"Copy 10 symbols (8 possible) back after blanks up to T = {c[translation.COPY].task.seq_len} "
+                       f"steps ({_cfg_line(c[translation.COPY])}): what share of the symbols will an LSTM "
+                       "encoder-decoder without attention write back right?",
+             (translation.COPY, translation.COPY_ATTENTION), translation.COPY, _copying_limit, unit="%",
+             tolerance=10.0, chapter=translation.CHAPTER),
+    Question(12, "attention", "The limits of LSTMs", "why attention replaced them",
+             lambda c: "Translating sentences of "
+                       f"{c[translation.TRANSLATION[max(translation.LENGTHS), translation.PLAIN]].task.seq_len} words: "
+                       "is a vanilla RNN with attention's token accuracy larger than the LSTM's without attention, "
+                       f"smaller, or not clearly different (margin {translation.ATTENTION_GAIN * 100:.0f} points)?",
+             (translation.TRANSLATION[max(translation.LENGTHS), translation.PLAIN],
+              translation.TRANSLATION[max(translation.LENGTHS), translation.ATTENTION]),
+             translation.TRANSLATION[max(translation.LENGTHS), translation.ATTENTION], _attention_wins,
+             choices=(MORE, LESS, SAME), chapter=translation.CHAPTER),
 )
 BY_NUMBER = {q.number: q for q in QUESTIONS}
 
