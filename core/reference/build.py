@@ -8,6 +8,8 @@ What is kept (the folder stays under MAX_BYTES):
 - the lab's default experiment: every checkpoint (the Gradients and Inside pages slide over them);
 - the tour's other runs: the first and the last checkpoint (what the chapters read) and every
   gradient probe; the checkpoints between are left out (LEFT_OUT says so in the index);
+- the runs of a chapter that reads accuracies only (`Chapter.weights` False: translation): their
+  histories and evaluations, no checkpoint;
 - the default sweep's runs: their summaries only (the sweep page draws from summaries).
 
 `check()` trains runs again here and compares (AGREES / DIFFERS per run); see `compare`.
@@ -35,7 +37,7 @@ from core.sweep import default_sweep, row_from_summary, run_cost, table
 from core.tasks.real import RealSeriesTask
 from core.reference.verdicts import VERDICTS, changed, results_of, verdicts
 
-MAX_BYTES = 15_000_000  # every seed of the tour (core.story.runs.SEEDS) with its first and last weights
+MAX_BYTES = 17_000_000  # every seed of the tour (core.story.runs.SEEDS) with its first and last weights
 # Tolerance when this machine's torch or CPU differ from the build's (other kernels may round
 # differently): steps to target equal, final metric within this much (accuracy: 1 point of 100;
 # MSE: 10% of the reference value).
@@ -47,7 +49,8 @@ QUICK_RUNS = 3  # `check --quick`: the cheapest runs, one of each kind first
 class Planned:
     cfg: RunConfig  # single-model
     group: str  # "lab:default", "tour:<experiment>", "sweep:default"
-    keep: str  # "all", "ends" (first and last checkpoint), "last" (the last checkpoint) or "summary"
+    keep: str  # "all", "ends" (first and last checkpoint), "last" (the last checkpoint), "none" (histories
+    # and evaluations, no weights) or "summary"
     steps: bool = True  # False (the seeds other than 0): no training step rows, and the first checkpoint's weights
     # are not stored but rebuilt from the config when read (core.shipped: the same bits on the build's platform)
 
@@ -67,6 +70,8 @@ def plan() -> list[Planned]:
         # the real-data chapter reads its runs' last weights only (its checks and charts), so it keeps
         # only those: the reference stays under its 5 MB
         keep = "last" if issubclass(TASKS[cfg.task.name], RealSeriesTask) else "ends"
+        if not story.reads_weights(name):  # a chapter of accuracies only (Chapter.weights): its evaluations
+            keep = "none"
         for kind in cfg.models:
             c = cfg.single(kind)
             # seeds other than 0 feed the verdicts (their checks read their weights and evaluations); no page
@@ -132,7 +137,7 @@ def kept_steps(run: ModelRun, keep: str) -> list[int]:
         return sorted({steps[0], steps[-1]}) if steps else []
     if keep == "last":
         return steps[-1:]
-    return []
+    return []  # "none", "summary"
 
 
 def no_seconds(meta: dict) -> dict:
@@ -242,7 +247,12 @@ def reusable(old: Reference, p: Planned) -> Reused | None:
         return None
     every = sorted(set(e["checkpoints_kept"]) | set(e["checkpoints_left_out"]))
     want = kept_steps(ModelRun(**{**run.__dict__, "checkpoints": dict.fromkeys(every)}), p.keep)
-    return Reused(e, run) if want == sorted(e["checkpoints_kept"]) else None
+    kept = sorted(e["checkpoints_kept"])
+    if not set(want) <= set(kept):
+        return None
+    # a build that kept more is served as this plan keeps it: the same numbers, fewer checkpoints
+    e = dict(e, checkpoints_kept=want, checkpoints_left_out=[s for s in every if s not in want])
+    return Reused(e, run)
 
 
 def build(folder: Path, built: str, workers: int = 2, say: Callable[[str], object] = print,

@@ -71,6 +71,12 @@ def all_experiments() -> dict[str, RunConfig]:
     return {**experiments(), **seeded_experiments()}
 
 
+def reads_weights(name: str) -> bool:
+    """Whether a chapter that needs experiment `name` (or its base, for "long@3") reads its runs' weights."""
+    base = _runs.base_name(name)
+    return any(ch.weights for ch in CHAPTERS if base in ch.needs)
+
+
 def label(name: str) -> str:
     """What a "try it in the lab" link to experiment `name` says."""
     return _runs.label(name)

@@ -117,6 +117,8 @@ class Chapter:
     filler: bool = False  # the page offers the neutral-words slider; teller and charts take `filler`
     links_every_run: bool = False
     cell: tuple[tuple[str, int, str], ...] = ()  # links to /cell: (experiment, step t from 1, what it says)
+    weights: bool = True  # its checks, charts or links read its runs' weights; False: evaluations only (the
+    # shipped reference then keeps no checkpoint of its runs: core.reference.build.plan)
 
     def tell_seed(self, results: dict[str, RunResult], seed: int = 0, filler: int = FILLER) -> Told:
         """The chapter told with one seed's results (results[seeded(name, seed)] for each of `needs`)."""
