@@ -22,6 +22,8 @@ from typing import Iterator
 
 import pytest
 
+from core.story.chapters import CHAPTERS
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -292,8 +294,8 @@ if __name__ == "__main__":
         measure(Path(args[0]) if args else Path("/tmp"))
 
 
-# --- every chart readable (issue 19): the shipped reference draws every page at once --------------
-READABLE_PAGES = [f"/?chapter={i}" for i in range(1, 8)] + ["/train", "/gradients", "/inside", "/cell", "/sweep"]
+# --- every chart readable: the shipped reference draws every page at once --------------
+READABLE_PAGES = [f"/?chapter={c.number}" for c in CHAPTERS] + ["/train", "/gradients", "/inside", "/cell", "/sweep"]
 # Per SVG chart: its main plotted height (the tallest vertical axis line: a chart's small multiples and
 # strips, such as chapter 3's per-unit facets or the gradient-clipping strip, are not its main plot)
 # and the right edge of its title. A canvas chart (Streamlit draws charts of over 2,000 marks on a
