@@ -128,7 +128,7 @@ def stocks_item(check: Check) -> ChartItem:
     bars = alt.Chart(t).mark_rule(strokeWidth=2, opacity=0.6).encode(
         y=y, x=alt.X("lo:Q", scale=x_scale), x2="hi:Q", color=color, tooltip=tips)
     zero = alt.Chart(t.head(1)).mark_rule(color=CHANCE_COLOR, strokeWidth=2).encode(x=alt.X("zero_mse:Q", scale=x_scale))
-    chart = alt.vconcat(alt.layer(bars, dots, zero).properties(width=WIDTH * 2, height=max(200, 22 * len(t))))
+    chart = alt.vconcat(alt.layer(bars, dots, zero).properties(width=WIDTH * 2, height=max(240, 22 * len(t))))
     return ChartItem(name="stocks_vs_zero", title="Stocks against the zero-return forecast",
                      data=t.drop(columns=["label", "lo", "hi"]),
                      chart=finalize(chart, title="Does any model beat 'no change'?",

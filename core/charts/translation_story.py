@@ -66,7 +66,7 @@ def copying_item(results: list[RunResult], name: str = "copying_limit") -> Chart
     target = alt.Chart(pd.DataFrame({"target": [0.99]})).mark_rule(color=TARGET_COLOR, strokeDash=[6, 3]).encode(
         x="target:Q")
     chart = finalize(alt.vconcat(alt.layer(bars, chance, target).properties(width=WIDE,
-                                                                          height=max(80, 44 * max(len(df), 1)))),
+                                                                          height=max(240, 44 * max(len(df), 1)))),
                      title=f"Copying after T = {T} steps: the LSTM's limit",
                      subtitle=["Seed 0; grey dashed: chance (one symbol of 8), yellow dashed: the 99% target"])
     return ChartItem(name=name, title="Copying: the limit", chart=chart, data=df,
