@@ -47,10 +47,13 @@ def start() -> None:
     cfgs = story.all_experiments()
     store = None
     first = story.needed()
-    # seed 0 of every chapter first (the runs the pages draw), then the other seeds (the verdicts pool them)
-    names = first + ([n for n in cfgs if n not in first and story.runs.base_name(n) in first]
-                     if all(n in results or n in jobs for n in first) else [])
-    for name in names:
+    # seed 0 of every chapter first (the runs the pages draw), then the other seeds (the verdicts pool them),
+    # once every seed-0 run is found or on its way (in the same script run: a fresh store finds them all at once)
+    def names():
+        yield from first
+        if all(n in results or n in jobs for n in first):
+            yield from (n for n in cfgs if n not in first and story.runs.base_name(n) in first)
+    for name in names():
         if name in results or name in jobs:
             continue
         if sum(not j.ended for j in jobs.values()) >= IN_FLIGHT:
