@@ -308,10 +308,20 @@ class RunStore:
         return RunResult(config=cfg, runs=runs), missing
 
     def has(self, cfg: RunConfig) -> bool:
+        return self.has_row(cfg) or (self.reference is not None and self.reference.get(config_hash(cfg)) is not None)
+
+    def holds(self, cfg: RunConfig) -> bool:
+        """Whether get(cfg) would find a whole run, answered from the store's rows and the reference's
+        index without reading the run (a reference file that fails its check is found only when read)."""
+        if self.has_row(cfg):
+            return True
+        e = self.reference.index.get(config_hash(cfg)) if self.reference is not None else None
+        return bool(e and e.get("record"))
+
+    def has_row(self, cfg: RunConfig) -> bool:
         with self._connect() as conn:
-            found = conn.execute("SELECT 1 FROM model_runs WHERE hash = ? AND status IN (?, ?) AND trusted = 1",
-                                 (config_hash(cfg), *REUSABLE)).fetchone() is not None
-        return found or (self.reference is not None and self.reference.get(config_hash(cfg)) is not None)
+            return conn.execute("SELECT 1 FROM model_runs WHERE hash = ? AND status IN (?, ?) AND trusted = 1",
+                                (config_hash(cfg), *REUSABLE)).fetchone() is not None
 
     def get_summaries(self, hashes: list[str]) -> dict[str, dict]:
         """hash -> summary dict of the reusable runs among `hashes`, without decoding any arrays

@@ -245,6 +245,12 @@ def test_the_tour_opens_on_its_charts_without_training(shipped_on):
     assert f"over {n} seeds" in said or f"of {n} seeds" in said, said
     assert "1 of 1 seed" not in said
     assert time.monotonic() - t0 < 60
+    # the other chapters are read when shown, every seed too
+    from dashboard.components import story as story_ui
+    at.segmented_control(key=story_ui.CHAPTER).set_value(2).run()
+    said = "\n".join(unescape(e.value) for e in [*at.success, *at.info, *at.warning, *at.error])
+    assert not at.exception and f"of {n} seeds" in said, said
+    assert "The tour is complete" in captions(at)
 
 
 # --- proved on this machine ---------------------------------------------------------------------------
@@ -352,3 +358,16 @@ def test_a_seed_kept_for_the_verdicts_has_no_step_rows_and_its_first_weights_are
     for step in e["checkpoints_kept"]:
         for k, v in runs[1].checkpoints[step].items():
             assert np.array_equal(run.checkpoints[step][k], v), (step, k)
+
+
+def test_the_tour_report_reads_every_chapter_the_page_left_unread(shipped_on):
+    """The tour reads a chapter's runs when it is shown; the report, asked for later, reads the rest."""
+    from core import story
+    from dashboard.components.story import every_result
+
+    at = page("views/story.py")  # chapter 1 read, the others only found
+    read = dict(at.session_state["story-results"])
+    assert set(read) < set(story.all_experiments())
+    every = every_result(read)
+    assert set(every) == set(story.all_experiments())
+    assert all(every[n] is read[n] for n in read)  # what the session read is kept as it is

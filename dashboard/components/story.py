@@ -22,6 +22,7 @@ from dashboard.components.chart import show_chart
 CHAPTER = "story-chapter"  # the chapter on screen (its widget's key)
 RESULTS = "story-results"  # experiment name -> RunResult, complete
 JOBS = "story-jobs"  # experiment name -> TrainJob training it
+FOUND = "story-found"  # experiment names the store or the reference holds, read when their chapter is shown
 READY = "story-link-read"
 BAD_LINK = "story-bad-link"  # the warning about a refused ?chapter= value
 FILLER = "story-filler"  # the long review's neutral words (its slider's key)
@@ -39,19 +40,24 @@ def _shared_job(cfg: RunConfig) -> TrainJob | None:
     return None
 
 
-def start() -> None:
+def start(chapter: story.Chapter | None = None, read: bool = True) -> None:
     """Find every run the tour needs: from this session, the run store or a tour job in flight;
     submit a job for the rest, in chapter order (chapter 1 fills in first), at most IN_FLIGHT at a
-    time: the queue holds a few jobs per visitor, and the rest follow as these end (each rerun)."""
+    time: the queue holds a few jobs per visitor, and the rest follow as these end (each rerun).
+    With `chapter`: that chapter's runs only, every seed (the page on screen draws before the other
+    chapters' runs are read; the view calls start() again after it). With `read` False: runs the store
+    or the reference holds are left unread (read when their chapter is shown), only missing ones start."""
     results, jobs = st.session_state.setdefault(RESULTS, {}), st.session_state.setdefault(JOBS, {})
     cfgs = story.all_experiments()
     store = None
-    first = story.needed()
+    first = [n for n in story.needed() if chapter is None or n in chapter.needs]
     # seed 0 of every chapter first (the runs the pages draw), then the other seeds (the verdicts pool them),
     # once every seed-0 run is found or on its way (in the same script run: a fresh store finds them all at once)
+    found = st.session_state.setdefault(FOUND, set())  # held by the store or the reference, not read yet
+
     def names():
         yield from first
-        if all(n in results or n in jobs for n in first):
+        if all(n in results or n in jobs or n in found for n in first):
             yield from (n for n in cfgs if n not in first and story.runs.base_name(n) in first)
     for name in names():
         if name in results or name in jobs:
@@ -60,6 +66,9 @@ def start() -> None:
             return
         cfg = cfgs[name]
         store = store or owned.store("the tour trains its models in this session only")
+        if not read and store is not None and all(store.holds(cfg.single(k)) for k in cfg.models):
+            found.add(name)
+            continue
         try:
             stored, missing = (store.get_result(cfg) if store is not None else (None, list(cfg.models)))
         except StoreError as e:  # a damaged row: said once, and the run is trained again (its row replaced)
@@ -133,7 +142,7 @@ def _status(chapter: story.Chapter) -> tuple[float, str]:
     waiting = []
     for name in chapter.needs:
         j = jobs.get(name)
-        if name in results:
+        if name in results or name in st.session_state.get(FOUND, ()):
             done, total = done + 1, total + 1
         elif j is not None:
             done, total = done + min(j.step / max(j.total, 1), 1.0), total + 1
@@ -161,7 +170,8 @@ def progress() -> None:
             share, line = _status(c)
             st.progress(share, text=f"Chapter {c.number}. {c.title}: {line}")
         results, seeded = st.session_state.get(RESULTS, {}), story.seeded_experiments()
-        done = sum(n in results for n in seeded if story.runs.base_name(n) in story.needed())
+        held = st.session_state.get(FOUND, set())
+        done = sum(n in results or n in held for n in seeded if story.runs.base_name(n) in story.needed())
         total = sum(story.runs.base_name(n) in story.needed() for n in seeded)
         st.progress(done / max(total, 1), text=f"The other seeds ({story.runs.SEEDS - 1} more of each experiment, which "
                     f"the verdicts count): {done} of {total} trained")
@@ -252,7 +262,7 @@ def export_tour() -> None:
     st.subheader("Export report")
     filler = int(st.session_state.get(FILLER, story.FILLER))
     st.download_button("The tour as a report (HTML)", key="story-report",
-                       data=lambda: export.report_html(tour_report(dict(results), filler)).encode(),
+                       data=lambda: export.report_html(tour_report(every_result(dict(results)), filler)).encode(),
                        file_name="lab-story-report.html", mime="text/html", on_click="ignore",
                        icon=":material/download:",
                        help="Every ready chapter's charts (data inline) and verdicts in one file that opens offline.")
@@ -314,9 +324,30 @@ def show(chapter: story.Chapter) -> None:
     lab_link(chapter)
 
 
+def every_result(results: dict[str, RunResult]) -> dict[str, RunResult]:
+    """`results` with every other tour run the run store (or the reference behind it) holds, read now
+    (the report asks for them when it is downloaded, outside the page's script)."""
+    out = dict(results)
+    try:
+        store = RunStore()
+    except Exception:  # the store cannot be opened: the report has what this session read
+        return out
+    for name, cfg in story.all_experiments().items():
+        if name not in out:
+            got, missing = store.get_result(cfg)
+            if got is not None and not missing:
+                out[name] = got
+    return out
+
+
 def complete() -> bool:
+    """Every chapter's runs (seed 0) read in this session or held by the run store or the reference."""
     results = st.session_state.get(RESULTS, {})
-    return all(n in results for n in story.needed())
+    rest = [n for n in story.needed() if n not in results]
+    if not rest:
+        return True
+    store, cfgs = owned.store(), story.experiments()
+    return store is not None and all(store.holds(cfgs[n].single(k)) for n in rest for k in cfgs[n].models)
 
 
 def complete_line() -> str:
