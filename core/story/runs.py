@@ -72,7 +72,12 @@ def matched_hidden(cfg: RunConfig | None = None, kind: str = "rnn", like: str = 
     task = make_task(cfg.task)
     count = lambda k, h: n_params(build_model(k, task, replace(cfg.model, hidden_size=h), 0))
     want = count(like, cfg.model.hidden_size)
-    return min(range(cfg.model.hidden_size, 4 * cfg.model.hidden_size + 1), key=lambda h: abs(count(kind, h) - want))
+    # the count grows with h: bisect for the first h at or above `want` (a few models built, not hundreds)
+    lo, hi = cfg.model.hidden_size, 4 * cfg.model.hidden_size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if count(kind, mid) < want else (lo, mid)
+    return min({max(lo - 1, cfg.model.hidden_size), lo}, key=lambda h: (abs(count(kind, h) - want), h))
 
 
 # the vanilla RNN with as many parameters as the LSTM of "long" (a careful reader's control for chapter 1)
