@@ -361,35 +361,40 @@ def seeds_item(chapter: Chapter, results: dict[str, RunResult], told: Told) -> C
                              "final": run.final_metric, "target": result.task.target,
                              "metric": result.task.metric})
     runs = pd.DataFrame(rows)
-    checks = pd.DataFrame([{"check": f"{i + 1}. {c.claim}", "seed": s, "outcome": o,
+    def short(i: int, claim: str) -> str:  # its start and its end: checks often differ only in their last words
+        return f"{i}. {claim}" if len(claim) <= 40 else f"{i}. {claim[:14].rstrip()} … {claim[-24:].lstrip()}"
+
+    checks = pd.DataFrame([{"check": f"{i + 1}. {c.claim}", "label": short(i + 1, c.claim), "seed": s, "outcome": o,
                             "count": c.seed_words().split(" (")[0]}
                            for i, c in enumerate(told.checks) for s, o in zip(told.seeds, c.seeds)])
     accuracy = set(runs.metric) == {"accuracy"}
     fmt = ".0%" if accuracy else ".3g"
     dots = alt.Chart(runs).mark_circle(size=70, opacity=0.8).encode(
         x=alt.X("final:Q", title="final held-out " + ("accuracy" if accuracy else "metric"),
-                axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False, padding=8)),
-        y=alt.Y("run:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
+                axis=alt.Axis(format=fmt), scale=alt.Scale(domain=[max(0.0, float(runs.final.min()) - 0.05), 1.0], nice=False)
+                if accuracy else alt.Scale(zero=False, padding=8)),
+        y=alt.Y("run:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
         color=alt.Color("seed:N", title="seed", scale=alt.Scale(scheme="tableau10")),
         tooltip=["run", "seed", alt.Tooltip("final:Q", format=".4g")])
     target = alt.Chart(runs).mark_tick(color="#555555", thickness=2, size=18).encode(
         x="target:Q", y=alt.Y("run:N", sort=None), tooltip=[alt.Tooltip("target:Q", title="target")])
-    top = (dots + target).properties(width=WIDE, height=max(60, 26 * runs.run.nunique()),
+    # narrow enough to be drawn unscaled in a 1000 px window, tall enough to read (tests/test_browser.py)
+    top = (dots + target).properties(width=340, height=max(200, 30 * runs.run.nunique()),
                                      title="Each run's final metric, one dot per seed (grey tick: the target)")
     grid = alt.Chart(checks).mark_rect(stroke="white", strokeWidth=2).encode(
         x=alt.X("seed:O", title="seed"),
-        y=alt.Y("check:N", title=None, sort=None, axis=alt.Axis(labelLimit=520)),
+        y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
         color=alt.Color("outcome:N", title="this seed's check", scale=alt.Scale(
             domain=list(OUTCOME_COLORS), range=list(OUTCOME_COLORS.values()))),
         tooltip=["check", "seed", "outcome", alt.Tooltip("count:N", title="over the seeds")])
-    bottom = grid.properties(width=min(WIDE, 60 * len(told.seeds)), height=max(40, 30 * len(told.checks)),
+    bottom = grid.properties(width=min(340, 56 * len(told.seeds)), height=max(120, 32 * len(told.checks)),
                              title="Each check of the verdict, seed by seed")
     n = len(told.seeds)
     return ChartItem(
         name=f"ch{chapter.number}_seeds", title=f"The verdict's {n} seeds",
         chart=finalize(alt.vconcat(top, bottom).resolve_scale(color="independent"),
-                       f"The verdict counts {n} seeds", "Each experiment trained from seeds "
-                       f"{told.seeds[0]}-{told.seeds[-1]}; the sign test settles a check only when at least 5 of 5 agree"),
+                       f"The verdict counts {n} seeds", [f"Each experiment trained from seeds {told.seeds[0]}-{told.seeds[-1]};",
+                                                         "the sign test settles a check only when 5 of 5 agree"]),
         data=pd.concat([runs.assign(part="final metric"), checks.assign(part="check")], ignore_index=True),
         caption=(f"Top: each of the chapter's runs trained from {n} seeds (a dot each; the page's other charts "
                  "draw seed 0). Bottom: each check of the verdict on each seed (green: holds; red: does not hold; "
