@@ -371,7 +371,7 @@ def seeds_item(chapter: Chapter, results: dict[str, RunResult], told: Told) -> C
     fmt = ".0%" if accuracy else ".3g"
     dots = alt.Chart(runs).mark_circle(size=70, opacity=0.8).encode(
         x=alt.X("final:Q", title="final held-out " + ("accuracy" if accuracy else "metric"),
-                axis=alt.Axis(format=fmt), scale=alt.Scale(domain=[max(0.0, float(runs.final.min()) - 0.05), 1.0], nice=False)
+                axis=alt.Axis(format=fmt, tickCount=5), scale=alt.Scale(domain=[max(0.0, float(runs.final.min()) - 0.05), 1.0], nice=False)
                 if accuracy else alt.Scale(zero=False, padding=8)),
         y=alt.Y("run:N", title=None, sort=None, axis=alt.Axis(labelLimit=220)),
         color=alt.Color("seed:N", title="seed", scale=alt.Scale(scheme="tableau10")),
